@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Brings a fresh clone to a runnable state, and does nothing when it is already there:
+// npm dependencies, the native addon (cargo via @napi-rs/cli), the TypeScript build and the oclif manifest.
+// Uses only Node built-ins, since it runs before the dependencies exist.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const quiet = process.argv.includes('--quiet')
+
+function newest(paths) {
+  let latest = 0
+  for (const path of paths) {
+    const full = join(root, path)
+    if (!existsSync(full)) continue
+    const stat = statSync(full)
+    if (stat.isDirectory()) {
+      latest = Math.max(latest, newest(readdirSync(full).map((entry) => join(path, entry))))
+    } else {
+      latest = Math.max(latest, stat.mtimeMs)
+    }
+  }
+  return latest
+}
+
+function oldest(paths) {
+  const times = paths.map((path) => (existsSync(join(root, path)) ? statSync(join(root, path)).mtimeMs : 0))
+  return Math.min(...times)
+}
+
+function step(what, command, args) {
+  if (!quiet) process.stderr.write(`setup: ${what}\n`)
+  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] })
+  if (result.status !== 0) {
+    process.stderr.write(`setup: failed: ${command} ${args.join(' ')} (exit ${result.status ?? result.signal})\n`)
+    process.exit(1)
+  }
+}
+
+for (const tool of ['cargo', 'npm']) {
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    process.stderr.write(`setup: ${tool} is needed to build nlmonctl from source, and is not on PATH\n`)
+    process.exit(1)
+  }
+}
+
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+if (newest(['package.json', 'package-lock.json']) > oldest(['node_modules/.package-lock.json'])) {
+  step('installing npm dependencies', npm, [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'])
+}
+
+const addon = readdirSync(join(root, 'native')).filter((file) => file.endsWith('.node')).map((file) => join('native', file))
+if (addon.length === 0 || newest(['native/src', 'native/Cargo.toml', 'native/build.rs', 'Cargo.toml', 'Cargo.lock']) > oldest(addon)) {
+  step('building the native addon (cargo, release)', npm, ['run', '--silent', 'build:native'])
+}
+
+if (newest(['src', 'tsconfig.json', 'package.json']) > oldest(['dist/index.js', 'oclif.manifest.json'])) {
+  step('compiling TypeScript and the oclif manifest', npm, ['run', '--silent', 'build:ts'])
+}

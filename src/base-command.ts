@@ -1,0 +1,60 @@
+// Shared by every command: --json and --netns, output helpers, and the single error path that turns
+// any failure into one line on stderr, one JSON object under --json, and a documented exit code.
+// oclif 4 would exit 1 for every error in --json mode (oclif/core#1423) and dump parser context: not here.
+
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { NlmonctlError, usageError } from './core/errors.js'
+import { formatJson } from './core/output.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    netns: Flags.string({
+      summary: 'Network namespace: a name under /run/netns, or a path such as /proc/PID/ns/net.',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  /** Print a result: JSON under --json, otherwise the text the command renders. */
+  protected emit(json: unknown, text: () => string | undefined): void {
+    if (this.jsonEnabled()) {
+      process.stdout.write(formatJson(json) + '\n')
+      return
+    }
+    const rendered = text()
+    if (rendered !== undefined && rendered !== '') process.stdout.write(rendered + '\n')
+  }
+
+  // Results are printed by emit(); keep oclif from printing them a second time.
+  protected toSuccessJson(): undefined {
+    return undefined
+  }
+
+  protected logJson(json: unknown): void {
+    process.stdout.write(formatJson(json) + '\n')
+  }
+
+  protected async catch(error: Error & { exitCode?: number }): Promise<void> {
+    const failure = toNlmonctlError(error)
+    process.exitCode = failure.exitCode
+    process.stderr.write(`nlmonctl ${this.id ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
+    if (this.jsonEnabled()) this.logJson(failure.toJSON())
+  }
+}
+
+/** Parser errors and anything unexpected become NlmonctlErrors too: one line, a known exit code. */
+export function toNlmonctlError(error: unknown): NlmonctlError {
+  if (error instanceof NlmonctlError) return error
+  if (error instanceof Errors.CLIError) {
+    // oclif's parser messages carry a "See more help with --help" line; keep the first.
+    const first = error.message.split('\n').find((line) => line.trim() !== '') ?? error.message
+    const exit = error.oclif?.exit
+    if (exit === 0) return new NlmonctlError('INVALID_INPUT', first)
+    return usageError(`${first.trim()} (see --help)`)
+  }
+  const message = error instanceof Error ? error.message : String(error)
+  return new NlmonctlError('KERNEL_ERROR', `internal error: ${message}`)
+}

@@ -1,0 +1,126 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { NlmonctlError, usageError } from '../core/errors.js'
+import { checkLinkArg, findLink } from '../core/link-args.js'
+import { isUp, linkJson } from '../core/link-json.js'
+import { call, target, type LinkInfo } from '../core/native.js'
+import { renderTable } from '../core/output.js'
+import { rates, type LinkRate } from '../core/rates.js'
+
+export default class Stats extends BaseCommand {
+  static summary = 'Show the traffic counters (IFLA_STATS64) of nlmon links.'
+
+  static description = `Without arguments, every nlmon link in the namespace. On the kernel's C nlmon driver, captured netlink traffic is counted as rx_packets/rx_bytes, one packet per tapped skb (one skb may carry several netlink messages, e.g. a dump part); tx stays 0. A link counts only while it is UP. With --json, an array of link objects whose stats64.rx / stats64.tx match \`ip -s -j link show\`.
+
+--watch prints, every --interval seconds, the packets and bytes of each link during that interval and their per-second rates (JSON lines with --json), until interrupted (exit 0) or --count intervals have passed.`
+
+  static examples = [
+    '<%= config.bin %> stats',
+    { description: 'Packets captured so far by one link', command: "<%= config.bin %> stats nlmon0 --json | jq '.[0].stats64.rx.packets'" },
+    { description: 'Live rates every half second', command: '<%= config.bin %> stats --watch --interval 0.5' },
+  ]
+
+  static strict = false
+
+  static flags = {
+    watch: Flags.boolean({ char: 'w', summary: 'Print per-interval rates until interrupted.' }),
+    interval: Flags.string({ summary: 'Seconds between samples with --watch (0.1 to 3600).', default: '1', helpValue: 'SECONDS' }),
+    count: Flags.string({ summary: 'With --watch, stop after this many intervals.', helpValue: 'N' }),
+  }
+
+  private links: string[] = []
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Stats)
+    this.links = argv as string[]
+    for (const arg of this.links) checkLinkArg(arg)
+    const interval = Number(flags.interval)
+    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
+      throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
+    }
+    const count = flags.count === undefined ? Infinity : Number(flags.count)
+    if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
+      throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
+    }
+    if (!flags.watch && flags.count !== undefined) throw usageError('--count goes with --watch')
+
+    const first = await this.sample(flags.netns)
+    if (!flags.watch) {
+      this.emit(first.map(linkJson), () => (first.length === 0 ? undefined : counterTable(first)))
+      return
+    }
+    await this.watch(first, interval, count, flags.netns)
+  }
+
+  /** One dump; the named links (each must exist and be nlmon) or every nlmon link. */
+  private async sample(netns: string | undefined): Promise<LinkInfo[]> {
+    const kindFilter = this.links.length === 0 ? 'nlmon' : null
+    const links = await call({ action: 'list', netns }, (native) => native.listLinks(kindFilter, target(netns)))
+    if (this.links.length === 0) return links
+    return this.links.map((arg) => {
+      const link = findLink(links, arg)
+      if (!link) throw new NlmonctlError('NOT_FOUND', `link "${arg}"${netns ? ` in network namespace "${netns}"` : ''} not found`)
+      if (link.kind !== 'nlmon') {
+        throw new NlmonctlError('NOT_NLMON', `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'})`)
+      }
+      return link
+    })
+  }
+
+  private async watch(first: LinkInfo[], interval: number, count: number, netns: string | undefined): Promise<void> {
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    try {
+      let previous = first
+      let previousAt = performance.now()
+      for (let tick = 0; tick < count && !stop.signal.aborted; tick++) {
+        try {
+          await sleep(interval * 1000, undefined, { signal: stop.signal })
+        } catch {
+          break // interrupted: a normal end for a watch
+        }
+        const current = await this.sample(netns)
+        const now = performance.now()
+        const seconds = (now - previousAt) / 1000
+        const linkRates = rates(previous, current, seconds)
+        const record = { time: new Date().toISOString(), interval_sec: Math.round(seconds * 1000) / 1000, links: linkRates }
+        this.emit(record, () => `${record.time}  (${record.interval_sec}s)\n${rateTable(linkRates)}`)
+        previous = current
+        previousAt = now
+      }
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}
+
+function counterTable(links: LinkInfo[]): string {
+  const s = (l: LinkInfo) => l.stats64
+  return renderTable(links, [
+    { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
+    { header: 'NAME', get: (l) => l.ifname },
+    { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
+    { header: 'RX_PACKETS', get: (l) => s(l)?.rxPackets ?? '-', align: 'right' },
+    { header: 'RX_BYTES', get: (l) => s(l)?.rxBytes ?? '-', align: 'right' },
+    { header: 'RX_DROPPED', get: (l) => s(l)?.rxDropped ?? '-', align: 'right' },
+    { header: 'TX_PACKETS', get: (l) => s(l)?.txPackets ?? '-', align: 'right' },
+    { header: 'TX_BYTES', get: (l) => s(l)?.txBytes ?? '-', align: 'right' },
+  ])
+}
+
+function rateTable(linkRates: LinkRate[]): string {
+  if (linkRates.length === 0) return '(no nlmon links)'
+  return renderTable(linkRates, [
+    { header: 'NAME', get: (r) => r.ifname },
+    { header: 'RX_PKT/S', get: (r) => r.rx.packets_per_sec, align: 'right' },
+    { header: 'RX_B/S', get: (r) => r.rx.bytes_per_sec, align: 'right' },
+    { header: 'RX_PKTS', get: (r) => r.rx.packets, align: 'right' },
+    { header: 'RX_BYTES', get: (r) => r.rx.bytes, align: 'right' },
+    { header: 'TX_PKT/S', get: (r) => r.tx.packets_per_sec, align: 'right' },
+    { header: 'TX_B/S', get: (r) => r.tx.bytes_per_sec, align: 'right' },
+  ])
+}

@@ -1,0 +1,171 @@
+// Error codes, exit codes and the single mapping from native (kernel) errors to them.
+// Scripts rely on these: the table below is the contract documented in the README.
+
+export const ExitCode = {
+  OK: 0,
+  KERNEL_ERROR: 1,
+  INVALID_INPUT: 2,
+  NOT_FOUND: 3,
+  ALREADY_EXISTS: 4,
+  NOT_NLMON: 5,
+  PERMISSION_DENIED: 6,
+  NO_NLMON_SUPPORT: 7,
+  NETNS_NOT_FOUND: 8,
+} as const
+
+export type ErrorCode = keyof typeof ExitCode
+
+/** What the kernel (or the native layer) said, as carried across the FFI boundary. */
+export interface NativeErrorInfo {
+  code: string // errno name (ENODEV…) or a native code: EKIND, ENETNS, EARG, EPROTO_NL, EPANIC
+  errno?: number
+  message: string
+  extack?: string
+  op?: string
+  ifname?: string
+  ifindex?: number
+  kind?: string | null
+  netns?: string
+}
+
+export interface ErrorDetails {
+  hint?: string
+  errno?: string
+  errnoNumber?: number
+  kernelMessage?: string
+}
+
+export class NlmonctlError extends Error {
+  readonly code: ErrorCode
+  readonly details: ErrorDetails
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message)
+    this.name = 'NlmonctlError'
+    this.code = code
+    this.details = details
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.code]
+  }
+
+  /** One line for stderr: the message, the kernel's own words, then a hint. */
+  toLine(): string {
+    let line = this.message
+    const { errno, kernelMessage, hint } = this.details
+    if (errno && kernelMessage) line += ` (${errno}: ${kernelMessage})`
+    else if (errno) line += ` (${errno})`
+    if (hint) line += `; hint: ${hint}`
+    return line.replace(/\s*\n\s*/g, ' ')
+  }
+
+  /** The one JSON object printed under --json. */
+  toJSON(): Record<string, unknown> {
+    const { hint, errno, errnoNumber, kernelMessage } = this.details
+    return {
+      error: {
+        code: this.code,
+        exitCode: this.exitCode,
+        message: this.message,
+        ...(errno === undefined ? {} : { errno }),
+        ...(errnoNumber === undefined ? {} : { errnoNumber }),
+        ...(kernelMessage === undefined ? {} : { kernelMessage }),
+        ...(hint === undefined ? {} : { hint }),
+      },
+    }
+  }
+}
+
+export function usageError(message: string): NlmonctlError {
+  return new NlmonctlError('INVALID_INPUT', message)
+}
+
+const CAP_HINT = 'changing links needs CAP_NET_ADMIN in the network namespace: run as root or grant the capability'
+const NO_DRIVER_HINT = 'the kernel has no nlmon support (CONFIG_NLMON); try `modprobe nlmon`'
+
+/** Parse the JSON message the native layer rejects with; anything else is an internal error. */
+export function parseNativeError(err: unknown): NativeErrorInfo {
+  const text = err instanceof Error ? err.message : String(err)
+  try {
+    const info = JSON.parse(text) as NativeErrorInfo
+    if (info && typeof info.code === 'string') return info
+  } catch {
+    // not one of ours: fall through
+  }
+  return { code: 'EINTERNAL', message: text }
+}
+
+/** What the user asked for, so messages can name it. */
+export interface OperationContext {
+  action: 'create' | 'look up' | 'delete' | 'change' | 'list'
+  link?: string // name or ifindex as the user typed it
+  netns?: string
+}
+
+function describeLink(ctx: OperationContext, info?: NativeErrorInfo): string {
+  const name = ctx.link ?? info?.ifname
+  const where = ctx.netns ? ` in network namespace "${ctx.netns}"` : ''
+  return name === undefined ? `link${where}` : `link "${name}"${where}`
+}
+
+/** The one place where kernel/native errors become nlmonctl errors. */
+export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
+  const info = parseNativeError(err)
+  const kernel: ErrorDetails = {
+    errno: info.code.startsWith('E') && info.errno !== undefined ? info.code : undefined,
+    errnoNumber: info.errno,
+    kernelMessage: info.extack,
+  }
+  const link = describeLink(ctx, info)
+  switch (info.code) {
+    case 'EKIND': {
+      const kind = info.kind ?? 'none'
+      return new NlmonctlError(
+        'NOT_NLMON',
+        `${link} is not an nlmon link (kind: ${kind}); refusing to ${ctx.action} it`,
+      )
+    }
+    case 'ENETNS': {
+      const ns = info.netns ?? ctx.netns ?? ''
+      if (info.code === 'ENETNS' && info.errno === 2) {
+        return new NlmonctlError('NETNS_NOT_FOUND', `network namespace "${ns}" not found`, {
+          hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
+        })
+      }
+      if (info.errno === 1 || info.errno === 13) {
+        return new NlmonctlError('PERMISSION_DENIED', `cannot enter network namespace "${ns}": ${info.message}`, {
+          hint: 'entering a network namespace needs CAP_SYS_ADMIN',
+        })
+      }
+      return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${info.message}`)
+    }
+    case 'ENODEV':
+      return new NlmonctlError('NOT_FOUND', `${link} not found`, kernel)
+    case 'EEXIST':
+      return new NlmonctlError('ALREADY_EXISTS', `${link} already exists`, kernel)
+    case 'EPERM':
+    case 'EACCES':
+      return new NlmonctlError('PERMISSION_DENIED', `cannot ${ctx.action} ${link}: permission denied`, {
+        ...kernel,
+        hint: CAP_HINT,
+      })
+    case 'EOPNOTSUPP':
+      // On RTM_NEWLINK with kind nlmon the kernel says "Unknown device type" when no driver can be loaded.
+      if (ctx.action === 'create') {
+        return new NlmonctlError('NO_NLMON_SUPPORT', `cannot create ${link}: this kernel has no nlmon driver`, {
+          ...kernel,
+          hint: NO_DRIVER_HINT,
+        })
+      }
+      return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
+    case 'EARG':
+      return new NlmonctlError('INVALID_INPUT', info.message)
+    case 'EINTERNAL':
+    case 'EPANIC':
+    case 'EPROTO_NL':
+      return new NlmonctlError('KERNEL_ERROR', `internal error: ${info.message}`)
+    default:
+      return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
+  }
+}

@@ -1,0 +1,38 @@
+// The native addon, loaded only by the commands that talk to the kernel (keeps start-up lean),
+// with every call's rejection turned into an NlmonctlError in one place.
+
+import type * as Addon from '../../native/index.js'
+import { fromNative, type OperationContext } from './errors.js'
+
+export type LinkInfo = Addon.LinkInfo
+export type Stats64 = Addon.Stats64
+export type LinkRef = Addon.LinkRef
+export type Target = Addon.Target
+export type CreateLinkRequest = Addon.CreateLinkRequest
+export type LinkChange = Addon.LinkChange
+
+let addon: Promise<typeof Addon> | undefined
+
+export function loadAddon(): Promise<typeof Addon> {
+  addon ??= import('../../native/index.js')
+  return addon
+}
+
+/** Run one native call; kernel errors become NlmonctlErrors described by ctx. */
+export async function call<T>(ctx: OperationContext, fn: (native: typeof Addon) => Promise<T>): Promise<T> {
+  const native = await loadAddon()
+  try {
+    return await fn(native)
+  } catch (error) {
+    throw fromNative(error, ctx)
+  }
+}
+
+/** An argument made only of digits is an ifindex; anything else is a name. */
+export function linkRef(arg: string): LinkRef {
+  return /^[0-9]+$/.test(arg) ? { index: Number(arg) } : { name: arg }
+}
+
+export function target(netns: string | undefined): Target | undefined {
+  return netns === undefined ? undefined : { netns }
+}

@@ -1,0 +1,37 @@
+// Per-interval rates for `stats --watch`, from two IFLA_STATS64 samples of the same links.
+
+import type { LinkInfo } from './native.js'
+
+export interface LinkRate {
+  ifindex: number
+  ifname: string
+  rx: { packets: number; bytes: number; packets_per_sec: number; bytes_per_sec: number }
+  tx: { packets: number; bytes: number; packets_per_sec: number; bytes_per_sec: number }
+}
+
+function delta(now: number, before: number): number {
+  // A counter that went backwards belongs to a new link that reused the ifindex: count from zero.
+  return now >= before ? now - before : now
+}
+
+/** Rates for the links present in both samples (matched by ifindex); seconds > 0. */
+export function rates(before: readonly LinkInfo[], after: readonly LinkInfo[], seconds: number): LinkRate[] {
+  const previous = new Map(before.map((link) => [link.ifindex, link]))
+  const result: LinkRate[] = []
+  for (const link of after) {
+    const old = previous.get(link.ifindex)
+    if (!old?.stats64 || !link.stats64) continue
+    const rxPackets = delta(link.stats64.rxPackets, old.stats64.rxPackets)
+    const rxBytes = delta(link.stats64.rxBytes, old.stats64.rxBytes)
+    const txPackets = delta(link.stats64.txPackets, old.stats64.txPackets)
+    const txBytes = delta(link.stats64.txBytes, old.stats64.txBytes)
+    const per = (n: number) => Math.round((n / seconds) * 100) / 100
+    result.push({
+      ifindex: link.ifindex,
+      ifname: link.ifname,
+      rx: { packets: rxPackets, bytes: rxBytes, packets_per_sec: per(rxPackets), bytes_per_sec: per(rxBytes) },
+      tx: { packets: txPackets, bytes: txBytes, packets_per_sec: per(txPackets), bytes_per_sec: per(txBytes) },
+    })
+  }
+  return result
+}

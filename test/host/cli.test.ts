@@ -1,0 +1,146 @@
+// The CLI against this machine's real kernel, in throwaway network namespaces. This kernel has no nlmon
+// driver (CONFIG_NLMON unset), so creating fails with its own code; tests that need a real nlmon link
+// run in the guest kernels (test/kernel/).
+import { execa } from 'execa'
+import { createNetns, type Netns } from '../helpers/netns.js'
+import { expectOneLineError, nlmonctl } from '../helpers/cli.js'
+
+const DROP_NET_ADMIN = ['setpriv', '--inh-caps=-net_admin', '--bounding-set=-net_admin', '--']
+
+let ns: Netns
+beforeAll(async () => {
+  ns = await createNetns()
+  await execa('ip', ['-n', ns.name, 'link', 'add', 'veth-a', 'type', 'veth', 'peer', 'name', 'veth-b'])
+  await execa('ip', ['-n', ns.name, 'link', 'add', 'br-x', 'type', 'bridge'])
+})
+afterAll(async () => ns?.remove())
+
+const linkTable = async () => (await ns.links()).map(({ ifindex, ifname, flags, mtu }) => ({ ifindex, ifname, flags, mtu }))
+
+describe('a kernel without nlmon', () => {
+  test('add fails with the no-nlmon code, the kernel text and a hint; nothing is created', async () => {
+    const before = await linkTable()
+    const result = await nlmonctl(['add', 'mon0'], { netns: ns.name })
+    expect(result.exitCode).toBe(7)
+    expect(result.stdout).toBe('')
+    expectOneLineError(result, /no nlmon driver.*EOPNOTSUPP: Unknown device type.*CONFIG_NLMON.*modprobe nlmon/)
+    expect(await linkTable()).toEqual(before)
+  })
+
+  test('same exit code under --json, with one error object', async () => {
+    const result = await nlmonctl(['add', '--json'], { netns: ns.name })
+    expect(result.exitCode).toBe(7)
+    const body = JSON.parse(result.stdout)
+    expect(body.error).toMatchObject({ code: 'NO_NLMON_SUPPORT', exitCode: 7, errno: 'EOPNOTSUPP', kernelMessage: 'Unknown device type' })
+  })
+
+  test('list and stats: nothing, and [] as JSON', async () => {
+    for (const command of ['list', 'stats']) {
+      const text = await nlmonctl([command], { netns: ns.name })
+      expect(text).toMatchObject({ exitCode: 0, stdout: '', stderr: '' })
+      const json = await nlmonctl([command, '--json'], { netns: ns.name })
+      expect(json.exitCode).toBe(0)
+      expect(JSON.parse(json.stdout)).toEqual([])
+    }
+  })
+})
+
+describe('only nlmon links are touched', () => {
+  test.each([['lo', 'none'], ['veth-a', 'veth'], ['br-x', 'bridge'], ['1', 'none']])(
+    'del %s is refused naming kind %s, and the link stays',
+    async (arg, kind) => {
+      const before = await linkTable()
+      const result = await nlmonctl(['del', arg], { netns: ns.name })
+      expect(result.exitCode).toBe(5)
+      expectOneLineError(result, new RegExp(`not an nlmon link \\(kind: ${kind}\\); refusing to delete`))
+      expect(await linkTable()).toEqual(before)
+    },
+  )
+
+  test('one refused link among several means none is deleted', async () => {
+    const before = await linkTable()
+    const result = await nlmonctl(['del', 'veth-b', 'br-x'], { netns: ns.name })
+    expect(result.exitCode).toBe(5)
+    expect(await linkTable()).toEqual(before)
+  })
+
+  test('set and stats refuse non-nlmon links', async () => {
+    const before = await linkTable()
+    const set = await nlmonctl(['set', 'veth-a', '--mtu', '1400'], { netns: ns.name })
+    expect(set.exitCode).toBe(5)
+    expectOneLineError(set, /kind: veth/)
+    const stats = await nlmonctl(['stats', 'lo'], { netns: ns.name })
+    expect(stats.exitCode).toBe(5)
+    expect(await linkTable()).toEqual(before)
+  })
+
+  test('add over a name another kind holds is "already exists", also with --if-not-exists', async () => {
+    const plain = await nlmonctl(['add', 'veth-a'], { netns: ns.name })
+    expect(plain.exitCode).toBe(4)
+    expectOneLineError(plain, /already exists/)
+    const idempotent = await nlmonctl(['add', 'veth-a', '--if-not-exists'], { netns: ns.name })
+    expect(idempotent.exitCode).toBe(4)
+    expectOneLineError(idempotent, /not an nlmon link \(kind: veth\)/)
+  })
+})
+
+describe('missing links and namespaces', () => {
+  test('del of a missing link: 3, or 0 with --if-exists', async () => {
+    const missing = await nlmonctl(['del', 'ghost0'], { netns: ns.name })
+    expect(missing.exitCode).toBe(3)
+    expectOneLineError(missing, /link "ghost0" not found/)
+    const tolerated = await nlmonctl(['del', 'ghost0', '--if-exists'], { netns: ns.name })
+    expect(tolerated).toMatchObject({ exitCode: 0, stdout: '', stderr: '' })
+    const json = await nlmonctl(['del', 'ghost0', '--if-exists', '--json'], { netns: ns.name })
+    expect(JSON.parse(json.stdout)).toEqual([])
+  })
+
+  test('set and stats of a missing link: 3', async () => {
+    expect((await nlmonctl(['set', 'ghost0', '--up'], { netns: ns.name })).exitCode).toBe(3)
+    expect((await nlmonctl(['stats', 'ghost0'], { netns: ns.name })).exitCode).toBe(3)
+  })
+
+  test('--netns by name and by path reaches the namespace', async () => {
+    const byName = await nlmonctl(['del', 'veth-a', '--netns', ns.name])
+    expect(byName.exitCode).toBe(5) // found there, and refused: proof it looked in that namespace
+    const sleeper = execa('ip', ['netns', 'exec', ns.name, 'sleep', '30'])
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const byPath = await nlmonctl(['list', '--json', '--netns', `/proc/${sleeper.pid}/ns/net`])
+      expect(byPath.exitCode).toBe(0)
+      expect(JSON.parse(byPath.stdout)).toEqual([])
+      const refused = await nlmonctl(['del', 'br-x', '--netns', `/proc/${sleeper.pid}/ns/net`])
+      expect(refused.exitCode).toBe(5)
+    } finally {
+      sleeper.kill()
+      await sleeper.catch(() => undefined)
+    }
+  })
+
+  test('a missing namespace: 8', async () => {
+    const result = await nlmonctl(['list', '--netns', 'nlmonctl-no-such-ns'])
+    expect(result.exitCode).toBe(8)
+    expectOneLineError(result, /network namespace "nlmonctl-no-such-ns" not found/)
+    const json = await nlmonctl(['list', '--json', '--netns', 'nlmonctl-no-such-ns'])
+    expect(json.exitCode).toBe(8)
+    expect(JSON.parse(json.stdout).error.code).toBe('NETNS_NOT_FOUND')
+  })
+})
+
+describe('without CAP_NET_ADMIN', () => {
+  test('add fails with the permission code and hint, and changes nothing', async () => {
+    const before = await linkTable()
+    const result = await nlmonctl(['add', 'mon0'], { netns: ns.name, wrap: DROP_NET_ADMIN })
+    expect(result.exitCode).toBe(6)
+    expectOneLineError(result, /permission denied.*EPERM.*CAP_NET_ADMIN/)
+    expect(await linkTable()).toEqual(before)
+  })
+
+  test('list and stats still work', async () => {
+    for (const command of ['list', 'stats']) {
+      const result = await nlmonctl([command, '--json'], { netns: ns.name, wrap: DROP_NET_ADMIN })
+      expect(result.exitCode).toBe(0)
+      expect(JSON.parse(result.stdout)).toEqual([])
+    }
+  })
+})
