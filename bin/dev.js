@@ -1,9 +1,7 @@
 #!/usr/bin/env node
-// Development entry: rebuilds the TypeScript first, then runs like bin/run.js.
+// Development entry: rebuilds the bundle and manifest from src/ first, then runs like bin/run.js.
 import { execFileSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', root], { stdio: 'inherit' })
+execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: new URL('..', import.meta.url), stdio: 'inherit' })
 const { main } = await import('../dist/index.js')
 await main(process.argv.slice(2), import.meta.url)

@@ -1,8 +1,16 @@
-// Entry point used by bin/run.js: oclif's run with nlmonctl's own top-level error handling, so that
-// even errors outside a command (unknown command, bad topic) are one line with a documented exit code.
+// Entry point used by bin/run.js (bundled into dist/index.js): oclif's run with nlmonctl's own top-level
+// error handling, so that even errors outside a command (unknown command) are one line with a documented
+// exit code. COMMANDS is how oclif finds the commands in the bundle (the "explicit" strategy).
 
 import { flush, run } from '@oclif/core'
 import { toNlmonctlError } from './base-command.js'
+import Add from './commands/add.js'
+import Del from './commands/del.js'
+import List from './commands/list.js'
+import SetCommand from './commands/set.js'
+import Stats from './commands/stats.js'
+
+export const COMMANDS = { add: Add, del: Del, list: List, set: SetCommand, stats: Stats }
 
 export async function main(argv: string[], root: string): Promise<void> {
   try {
