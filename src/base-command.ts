@@ -38,6 +38,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async catch(error: Error & { exitCode?: number }): Promise<void> {
+    this.parsed = true // a parse error is reported here; spare the user oclif's "did not parse" warning
     const failure = toNlmonctlError(error)
     process.exitCode = failure.exitCode
     process.stderr.write(`nlmonctl ${this.id ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
@@ -49,11 +50,14 @@ export abstract class BaseCommand extends Command {
 export function toNlmonctlError(error: unknown): NlmonctlError {
   if (error instanceof NlmonctlError) return error
   if (error instanceof Errors.CLIError) {
-    // oclif's parser messages carry a "See more help with --help" line; keep the first.
-    const first = error.message.split('\n').find((line) => line.trim() !== '') ?? error.message
-    const exit = error.oclif?.exit
-    if (exit === 0) return new NlmonctlError('INVALID_INPUT', first)
-    return usageError(`${first.trim()} (see --help)`)
+    // oclif's parser messages span lines (a header, the problems, "See more help with --help"): fold them.
+    const text = error.message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('See more help') && line !== 'The following errors occurred:')
+      .join(' ')
+      .replace(/\s+/g, ' ')
+    return usageError(`${text} (see --help)`)
   }
   const message = error instanceof Error ? error.message : String(error)
   return new NlmonctlError('KERNEL_ERROR', `internal error: ${message}`)

@@ -1,8 +1,10 @@
 // The attribute table: every link attribute the CLI accepts or refuses, with the kernel rule it mirrors.
 // It drives the flags of `add` and `set`, their help text, and validation. The rules are those of the
-// nlmon driver and of generic rtnetlink (net/core/dev.c, net/core/rtnetlink.c): nlmonctl refuses
-// exactly what the kernel would refuse for an nlmon link, before anything is sent.
+// nlmon driver and of generic rtnetlink (net/core/dev.c, net/core/rtnetlink.c) as measured on Debian's
+// 6.1, 6.12 and 7.2 kernels (test/kernel/parity.test.ts): nlmonctl refuses exactly what the kernel would
+// refuse for an nlmon link, before anything is sent.
 
+import { release } from 'node:os'
 import { usageError } from './errors.js'
 
 export type Command = 'add' | 'set'
@@ -14,7 +16,21 @@ export interface LinkSettings {
   txqlen?: number
   group?: number
   alias?: string
+  broadcast?: Buffer
 }
+
+/** What a rule may depend on: the command, and the running kernel (a few limits moved over time). */
+export interface RuleContext {
+  command: Command
+  kernel: KernelVersion
+}
+
+export interface KernelVersion {
+  major: number
+  minor: number
+}
+
+type Verdict = { value: string | number | Buffer } | { reason: string }
 
 export interface AttributeRule {
   /** The rtnetlink attribute this mirrors. */
@@ -23,15 +39,15 @@ export interface AttributeRule {
   flag: string
   /** Other spellings users reach for; they get the same verdict. */
   aliases?: string[]
-  /** Key in LinkSettings; absent for attributes nlmon refuses outright. */
+  /** Key in LinkSettings; absent for attributes the kernel refuses for nlmon outright. */
   key?: keyof LinkSettings
   commands: readonly Command[]
   valueName: string
   summary: string
   /** The kernel rule, in words: shown in help and in every error. */
   rule: string
-  /** Returns the value to send, or a reason the kernel would refuse it. */
-  check(raw: string, command: Command): { value: string | number } | { reason: string }
+  /** Returns the value to send, or the reason the kernel would refuse it. */
+  check(raw: string, context: RuleContext): Verdict
 }
 
 export const IFNAMSIZ = 16
@@ -39,8 +55,20 @@ export const NLMON_MIN_MTU = 16 // sizeof(struct nlmsghdr): nlmon's min_mtu
 export const MTU_MAX = 2 ** 31 - 1 // dev_validate_mtu() compares as int: 2^31 and up is negative
 export const IFALIASZ = 256
 export const U32_MAX = 2 ** 32 - 1
+export const TXQLEN_MAX = 32767 // measured: larger values are ERANGE on change (6.1+) and at creation (6.12+)
+export const MAX_ADDR_LEN = 32
 
 const encoder = new TextEncoder()
+
+/** The running kernel's version, from uname -r ("6.1.0-56-amd64" → 6.1). */
+export function runningKernel(text: string = release()): KernelVersion {
+  const match = /^(\d+)\.(\d+)/.exec(text)
+  return match ? { major: Number(match[1]), minor: Number(match[2]) } : { major: 0, minor: 0 }
+}
+
+function atLeast(kernel: KernelVersion, major: number, minor: number): boolean {
+  return kernel.major > major || (kernel.major === major && kernel.minor >= minor)
+}
 
 /** isspace() of the kernel's lib/ctype.c: \t \n \v \f \r, space, and 0xA0 (Latin-1 NBSP). */
 function isKernelSpace(byte: number): boolean {
@@ -79,14 +107,18 @@ export function parseU32(raw: string): number | undefined {
   return Number.isSafeInteger(value) && value <= U32_MAX ? value : undefined
 }
 
-function u32Rule(min: number, max: number, what: string) {
-  return (raw: string): { value: number } | { reason: string } => {
-    const value = parseU32(raw)
-    if (value === undefined) return { reason: `must be an unsigned 32-bit integer (${what})` }
-    if (value < min) return { reason: `must be at least ${min} (${what})` }
-    if (value > max) return { reason: `must be at most ${max} (${what})` }
-    return { value }
-  }
+/** A link-layer address as iproute2 writes it: hex bytes separated by ':'. */
+export function parseLladdr(raw: string): Buffer | undefined {
+  if (!/^[0-9a-f]{1,2}(:[0-9a-f]{1,2})*$/i.test(raw)) return undefined
+  return Buffer.from(raw.split(':').map((byte) => Number.parseInt(byte, 16)))
+}
+
+function checkU32(raw: string, min: number, max: number, what: string): Verdict {
+  const value = parseU32(raw)
+  if (value === undefined) return { reason: `must be an unsigned 32-bit integer (${what})` }
+  if (value < min) return { reason: `must be at least ${min} (${what})` }
+  if (value > max) return { reason: `must be at most ${max} (${what})` }
+  return { value }
 }
 
 const NO_HW_ADDRESS =
@@ -100,10 +132,10 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     commands: ['add', 'set'],
     valueName: 'NAME',
     summary: 'Link name; "%d" in it lets the kernel pick the number.',
-    rule: `1-${IFNAMSIZ - 1} bytes, not "." or "..", no '/', ':' or whitespace, '%' only as one "%d" (dev_valid_name)`,
-    check(raw, command) {
-      // At creation the kernel names an empty IFLA_IFNAME itself (nlmon%d); a rename to "" is refused.
-      if (raw === '' && command === 'add') return { value: '' }
+    rule: `1-${IFNAMSIZ - 1} bytes, not "." or "..", no '/', ':' or whitespace, '%' only as one "%d" (dev_valid_name); an empty name lets the kernel pick at creation and renames nothing on change`,
+    check(raw) {
+      // The kernel takes an empty IFLA_IFNAME: at creation it names the link (nlmon%d), on change it skips the rename.
+      if (raw === '') return { value: '' }
       const reason = checkIfname(raw)
       return reason ? { reason } : { value: raw }
     },
@@ -116,7 +148,7 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     valueName: 'BYTES',
     summary: 'MTU in bytes (default 3776, NLMSG_GOODSIZE).',
     rule: `${NLMON_MIN_MTU} (nlmon's min_mtu, sizeof(struct nlmsghdr)) to ${MTU_MAX}; nlmon has no upper limit but the kernel compares as int`,
-    check: u32Rule(NLMON_MIN_MTU, MTU_MAX, `nlmon accepts ${NLMON_MIN_MTU}..${MTU_MAX}`),
+    check: (raw) => checkU32(raw, NLMON_MIN_MTU, MTU_MAX, `nlmon accepts ${NLMON_MIN_MTU}..${MTU_MAX}`),
   },
   {
     ifla: 'IFLA_TXQLEN',
@@ -126,8 +158,12 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     commands: ['add', 'set'],
     valueName: 'PACKETS',
     summary: 'Transmit queue length (nlmon has no queue; kept for tooling that reads it).',
-    rule: `0 to ${U32_MAX} (u32)`,
-    check: u32Rule(0, U32_MAX, 'u32'),
+    rule: `0 to ${TXQLEN_MAX}: the kernel answers ERANGE above that on change, and at creation from Linux 6.12 (measured on 6.1, 6.12, 7.2: 6.1 takes any u32 at creation)`,
+    check(raw, { command, kernel }) {
+      // Measured: 6.1 stores any u32 at creation but refuses > 32767 on change; 6.12 and 7.2 refuse both.
+      const max = command === 'add' && !atLeast(kernel, 6, 12) ? U32_MAX : TXQLEN_MAX
+      return checkU32(raw, 0, max, `this kernel accepts 0..${max}`)
+    },
   },
   {
     ifla: 'IFLA_GROUP',
@@ -137,10 +173,7 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     valueName: 'GROUP',
     summary: 'Device group number ("default" is 0).',
     rule: `0 to ${U32_MAX} (u32), or "default"`,
-    check(raw) {
-      if (raw === 'default') return { value: 0 }
-      return u32Rule(0, U32_MAX, 'u32')(raw)
-    },
+    check: (raw) => (raw === 'default' ? { value: 0 } : checkU32(raw, 0, U32_MAX, 'u32')),
   },
   {
     ifla: 'IFLA_IFALIAS',
@@ -171,11 +204,17 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     ifla: 'IFLA_BROADCAST',
     flag: 'broadcast',
     aliases: ['brd'],
+    key: 'broadcast',
     commands: ['add', 'set'],
     valueName: 'LLADDR',
-    summary: 'Refused: nlmon links have no hardware (broadcast) address.',
-    rule: 'nlmon links have no hardware address, so no broadcast address either (IFLA_BROADCAST)',
-    check: () => ({ reason: 'nlmon links have no hardware address, so no broadcast address either (IFLA_BROADCAST)' }),
+    summary: 'Accepted by the kernel and without effect: nlmon has no hardware address (addr_len 0).',
+    rule: `1 to ${MAX_ADDR_LEN} bytes written aa:bb:…; unlike IFLA_ADDRESS the kernel takes it for nlmon (measured), so it is passed on`,
+    check(raw) {
+      const bytes = parseLladdr(raw)
+      if (!bytes) return { reason: 'must be a link-layer address written as hex bytes separated by ":" (aa:bb:cc:dd:ee:ff)' }
+      if (bytes.length > MAX_ADDR_LEN) return { reason: `must be at most ${MAX_ADDR_LEN} bytes (MAX_ADDR_LEN), got ${bytes.length}` }
+      return { value: bytes }
+    },
   },
 ]
 
@@ -192,13 +231,17 @@ export function ruleForFlag(flag: string): AttributeRule | undefined {
  * Validate raw flag values (flag name → string) for a command; returns settings ready for the
  * native layer, or throws an INVALID_INPUT error naming the flag, the value and the rule.
  */
-export function validateAttributes(command: Command, raw: Record<string, string | undefined>): LinkSettings {
+export function validateAttributes(
+  command: Command,
+  raw: Record<string, string | undefined>,
+  kernel: KernelVersion = runningKernel(),
+): LinkSettings {
   const settings: LinkSettings = {}
   for (const [flag, value] of Object.entries(raw)) {
     if (value === undefined) continue
     const rule = ruleForFlag(flag)
     if (!rule || !rule.commands.includes(command)) throw usageError(`unknown attribute --${flag}`)
-    const verdict = rule.check(value, command)
+    const verdict = rule.check(value, { command, kernel })
     const shown = flag === 'name' && command === 'add' ? `name ${JSON.stringify(value)}` : `--${flag} ${JSON.stringify(value)}`
     if ('reason' in verdict) throw usageError(`invalid ${shown}: ${verdict.reason} [${rule.ifla}]`)
     if (rule.key) (settings as Record<string, unknown>)[rule.key] = verdict.value
