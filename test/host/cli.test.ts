@@ -144,3 +144,26 @@ describe('without CAP_NET_ADMIN', () => {
     }
   })
 })
+
+describe('stats --watch', () => {
+  test('prints one record per interval and exits 0 on SIGINT', async () => {
+    const { execa } = await import('execa')
+    const { BIN } = await import('../helpers/cli.js')
+    const watch = execa('ip', ['netns', 'exec', ns.name, process.execPath, BIN, 'stats', '--watch', '--interval', '0.2', '--json'], {
+      reject: false,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 2500))
+    watch.kill('SIGINT')
+    const result = await watch
+    expect(result.exitCode).toBe(0)
+    const records = String(result.stdout).trim().split('\n').map((line) => JSON.parse(line))
+    expect(records.length).toBeGreaterThanOrEqual(2)
+    for (const record of records) expect(record).toMatchObject({ links: [], interval_sec: expect.any(Number) })
+  })
+
+  test('--count ends it by itself', async () => {
+    const result = await nlmonctl(['stats', '--watch', '--interval', '0.1', '--count', '3', '--json'], { netns: ns.name })
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout.trim().split('\n')).toHaveLength(3)
+  })
+})
