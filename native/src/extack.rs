@@ -29,12 +29,14 @@ fn align4(len: usize) -> usize {
     len.saturating_add(3) & !3
 }
 
-fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
+/// Host-order u16 at `at`, if the bytes are there (shared with the capture decoder).
+pub(crate) fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
     let raw = bytes.get(at..at.checked_add(2)?)?;
     Some(u16::from_ne_bytes([raw[0], raw[1]]))
 }
 
-fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+/// Host-order u32 at `at`, if the bytes are there.
+pub(crate) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let raw = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]))
 }

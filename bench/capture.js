@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// nlmonctl capture vs tcpdump on the same burst of netlink traffic, in a guest kernel with nlmon.
+// The generator (bench/capture-gen.py) makes N RTM_GETLINK dumps over 22 links as fast as it can;
+// each tool captures one run of it on the same nlmon link. Printed per tool: packets the socket saw,
+// packets kept, messages, kernel drops, messages/s (over the generator's run), CPU time per message
+// (the capturing process's utime+stime during the run, from /proc/PID/stat) and peak RSS.
+//
+//   node bench/capture.js [--kernel sid] [--dumps 3000] [--buffer-mib 4]
+// --buffer-mib is tcpdump's -B (REFERENCE.md measured 4 MiB); nlmonctl uses its default ring (64 MiB).
+import { parseArgs } from 'node:util'
+import { bootGuest, kernelsFromEnv, newestKernel, REPO_ROOT } from '../vm/index.js'
+
+const { values } = parseArgs({
+  options: {
+    kernel: { type: 'string' },
+    dumps: { type: 'string', default: '3000' },
+    'buffer-mib': { type: 'string', default: '4' },
+  },
+})
+const kernel = values.kernel ?? newestKernel(kernelsFromEnv())
+const dumps = Number(values.dumps)
+const tcpdumpKiB = Number(values['buffer-mib']) * 1024
+const cli = `node ${REPO_ROOT}/bin/run.js`
+const gen = `/usr/bin/python3 ${REPO_ROOT}/bench/capture-gen.py ${dumps}`
+
+// One run: start the capture, wait for it to listen, note its CPU ticks, run the generator, let it
+// drain, note CPU ticks and peak RSS, stop it with SIGINT. Prints KEY=VALUE lines.
+const run = (name, start, count) => `
+rm -f /tmp/b.pcap /tmp/b.err /tmp/b.out
+${start} >/tmp/b.out 2>/tmp/b.err & P=$!
+i=0; until grep -q listening /tmp/b.err; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.05; done
+sleep 0.5
+T0=$(awk '{print $14+$15}' /proc/$P/stat)
+GEN=$(${gen})
+sleep 1.5
+T1=$(awk '{print $14+$15}' /proc/$P/stat)
+HWM=$(awk '/VmHWM/ {print $2}' /proc/$P/status)
+kill -INT $P; wait $P
+echo "${name} gen=$GEN"
+echo "${name} cpu_ticks=$((T1 - T0)) hwm_kib=$HWM"
+${count}
+`
+
+const script = `
+set -u
+for i in $(seq 1 20); do ip link add bd$i type dummy; done
+echo "links=$(ip -o link show | wc -l)"
+${cli} add bench0 >/dev/null
+${run('tcpdump', `tcpdump -i bench0 -B ${tcpdumpKiB} -w /tmp/b.pcap`, `
+  echo "tcpdump $(grep -E 'captured|dropped by kernel|received by filter' /tmp/b.err | tr '\\n' ' ')"
+  echo "tcpdump decoded=$(${cli} capture -r /tmp/b.pcap --json | tail -n 1)"`)}
+${run('nlmonctl', `${cli} capture --link bench0 -w /tmp/b.pcap --json`, `
+  echo "nlmonctl summary=$(tail -n 1 /tmp/b.out)"`)}
+${run('nlmonctl-decode', `${cli} capture --link bench0 --json`, `
+  echo "nlmonctl-decode summary=$(tail -n 1 /tmp/b.out)"`)}
+echo "clk_tck=$(getconf CLK_TCK)"
+`
+
+const guest = await bootGuest({ kernel, log: (line) => process.stderr.write(`${line}\n`) })
+let out
+try {
+  const result = await guest.run(script, { timeoutMs: 900_000 })
+  out = result.stdout
+  if (result.exitCode !== 0) process.stderr.write(result.stderr)
+} finally {
+  await guest.close()
+}
+
+const grab = (re) => out.match(re)?.[1]
+const clk = Number(grab(/clk_tck=(\d+)/) ?? 100)
+const rows = []
+for (const name of ['tcpdump', 'nlmonctl', 'nlmonctl-decode']) {
+  const genLine = grab(new RegExp(`^${name} gen=(.*)$`, 'm'))
+  const gen = genLine ? JSON.parse(genLine) : { seconds: NaN, reply_messages: NaN }
+  const ticks = Number(grab(new RegExp(`^${name} cpu_ticks=(\\d+)`, 'm')))
+  const hwm = Number(grab(new RegExp(`^${name} cpu_ticks=\\d+ hwm_kib=(\\d+)`, 'm')))
+  let seen, kept, messages, drops
+  if (name === 'tcpdump') {
+    kept = Number(grab(/^tcpdump (\d+) packets captured/m))
+    drops = Number(grab(/(\d+) packets dropped by kernel/))
+    seen = Number(grab(/(\d+) packets received by filter/))
+    messages = JSON.parse(grab(/^tcpdump decoded=(.*)$/m) ?? '{"summary":{}}').summary.messages
+  } else {
+    const s = JSON.parse(grab(new RegExp(`^${name} summary=(.*)$`, 'm')) ?? '{"summary":{}}').summary
+    seen = s.kernel_packets
+    kept = s.packets
+    messages = s.messages
+    drops = s.kernel_drops
+    if (s.user_drops) drops = `${drops} (+${s.user_drops} msgs userspace)`
+  }
+  const cpuMs = (ticks / clk) * 1000
+  rows.push({
+    tool: name,
+    'gen s': gen.seconds,
+    'pkts seen': seen,
+    'pkts kept': kept,
+    'kernel drops': drops,
+    messages,
+    'msgs/s': Math.round(messages / gen.seconds),
+    'CPU ms': Math.round(cpuMs),
+    'CPU µs/msg': (cpuMs * 1000 / messages).toFixed(2),
+    'peak RSS MiB': (hwm / 1024).toFixed(1),
+  })
+}
+console.log(`kernel ${guest.release ?? kernel}, ${grab(/links=(\d+)/)} links, ${dumps} RTM_GETLINK dumps per run, tcpdump -B ${tcpdumpKiB} KiB`)
+console.table(rows)

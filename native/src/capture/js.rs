@@ -1,0 +1,192 @@
+//! The JavaScript-facing capture objects: options in, the session class, batches and counters out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::AsyncTask;
+use napi_derive::napi;
+
+use super::names;
+use super::ring::RingConfig;
+use super::session::{Counters, Session, Settings};
+use crate::error::{Error, Result};
+use crate::task::Job;
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct CaptureOptions {
+    /// The nlmon link (live capture).
+    pub ifindex: Option<u32>,
+    /// Write pcap here; "-" is standard output.
+    pub write: Option<String>,
+    /// Replace an existing file.
+    pub force: Option<bool>,
+    /// Produce decoded records for next().
+    pub decode: Option<bool>,
+    /// Add each message's bytes in hex.
+    pub hex: Option<bool>,
+    /// Netlink family names or numbers to keep ("route", "generic", "16", …).
+    pub families: Option<Vec<String>>,
+    /// Stop after this many messages.
+    pub count: Option<f64>,
+    /// Ring size in MiB (1 MiB blocks); default 64.
+    pub buffer_mib: Option<u32>,
+}
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct CaptureStats {
+    /// Packets (skbs) kept.
+    pub packets: f64,
+    /// Netlink messages kept.
+    pub messages: f64,
+    pub bytes: f64,
+    /// Packets the socket saw (PACKET_STATISTICS tp_packets, drops included).
+    pub kernel_packets: f64,
+    /// Packets the kernel dropped because the ring was full (tp_drops).
+    pub kernel_drops: f64,
+    /// Decoded messages not delivered because the decoder or JS fell behind.
+    pub user_drops: f64,
+    /// Packets written to the pcap file.
+    pub written: f64,
+}
+
+#[napi(object)]
+pub struct CaptureBatch {
+    /// Decoded records, one JSON object per line.
+    pub records: String,
+    pub count: u32,
+    /// The capture has ended and every record has been delivered.
+    pub done: bool,
+    pub stats: CaptureStats,
+    /// Set with done when the capture ended on an error (the JSON error message).
+    pub error: Option<String>,
+}
+
+#[napi(object)]
+pub struct TypeCount {
+    pub family: String,
+    pub type_name: String,
+    pub messages: f64,
+}
+
+fn stats_of(c: Counters) -> CaptureStats {
+    CaptureStats {
+        packets: c.packets as f64,
+        messages: c.messages as f64,
+        bytes: c.bytes as f64,
+        kernel_packets: c.kernel_packets as f64,
+        kernel_drops: c.kernel_drops as f64,
+        user_drops: c.user_drops as f64,
+        written: c.written as f64,
+    }
+}
+
+impl TryFrom<CaptureOptions> for Settings {
+    type Error = Error;
+    fn try_from(o: CaptureOptions) -> Result<Settings> {
+        let families = match o.families {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .map(|name| {
+                        names::family_by_name(name)
+                            .ok_or_else(|| Error::Arg(format!("unknown netlink family {name:?}")))
+                    })
+                    .collect::<Result<Vec<u16>>>()?,
+            ),
+        };
+        let count = match o.count {
+            None => None,
+            Some(n) if n.fract() == 0.0 && (1.0..=9.0e15).contains(&n) => Some(n as u64),
+            Some(n) => {
+                return Err(Error::Arg(format!(
+                    "count must be a whole number ≥ 1, got {n}"
+                )))
+            }
+        };
+        let mut ring = RingConfig::default();
+        if let Some(mib) = o.buffer_mib {
+            if !(1..=4096).contains(&mib) {
+                return Err(Error::Arg(format!(
+                    "buffer size must be 1 to 4096 MiB, got {mib}"
+                )));
+            }
+            ring.block_count = mib;
+        }
+        Ok(Settings {
+            write: o.write,
+            force: o.force.unwrap_or(false),
+            decode: o.decode.unwrap_or(true),
+            hex: o.hex.unwrap_or(false),
+            families,
+            count,
+            ring,
+        })
+    }
+}
+
+/// A running capture (live or from a file).
+#[napi]
+pub struct CaptureSession {
+    inner: Arc<Session>,
+}
+
+impl CaptureSession {
+    pub fn new(session: Session) -> Self {
+        CaptureSession {
+            inner: Arc::new(session),
+        }
+    }
+}
+
+#[napi]
+impl CaptureSession {
+    /// The records decoded since the last call, waiting up to timeoutMs for some.
+    #[napi(ts_return_type = "Promise<CaptureBatch>", catch_unwind)]
+    pub fn next(&self, timeout_ms: u32) -> AsyncTask<Job<CaptureBatch>> {
+        let inner = Arc::clone(&self.inner);
+        AsyncTask::new(Job::new(move || {
+            let next = inner
+                .shared
+                .next(Duration::from_millis(u64::from(timeout_ms)));
+            if next.done {
+                inner.join();
+            }
+            Ok(CaptureBatch {
+                records: next.records,
+                count: next.count as u32,
+                done: next.done,
+                stats: stats_of(next.counters),
+                error: next.error.map(|e| e.to_json()),
+            })
+        }))
+    }
+
+    /// Ask the capture to end: the reader drains what the ring holds, flushes the file and
+    /// finishes; next() then reports done.
+    #[napi(catch_unwind)]
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> CaptureStats {
+        stats_of(self.inner.shared.counters())
+    }
+
+    /// Messages per family and type (complete once next() has reported done).
+    #[napi(catch_unwind)]
+    pub fn summary(&self) -> Vec<TypeCount> {
+        self.inner
+            .shared
+            .summary()
+            .into_iter()
+            .map(|(family, type_name, n)| TypeCount {
+                family,
+                type_name,
+                messages: n as f64,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,624 @@
+//! A running capture: a reader thread drains the ring (or reads a pcap file), writes pcap when
+//! asked, counts messages per family and type, and passes packets to a decoder thread through a
+//! bounded hand-off; decoded records wait for JS in a bounded queue of JSON-lines batches.
+//!
+//! Memory stays bounded: when the decoder or JS falls behind, the packets or records that do
+//! not fit are counted as userspace drops (`user_drops`) instead of queued. The pcap file and the
+//! counters never depend on the decoder: they are complete whatever JS does. Offline reading
+//! (`-r`) waits instead of dropping.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use super::decode::{self, GenlNames, Options, PacketMeta, Record};
+use super::names;
+use super::pcapio::{self, Writer};
+use super::ring::{Ring, RingConfig};
+use crate::error::{panic_message, Error, Result};
+
+/// Records waiting for JS, at most.
+pub const QUEUE_RECORDS: usize = 65_536;
+/// Bytes of packets waiting for the decoder, at most.
+pub const DECODE_BYTES: usize = 32 << 20;
+/// Records per batch handed to JS, at most.
+pub const BATCH_RECORDS: usize = 2048;
+
+/// What to capture and what to do with it.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub write: Option<String>,
+    pub force: bool,
+    pub decode: bool,
+    pub hex: bool,
+    /// Netlink families to keep (None: all).
+    pub families: Option<Vec<u16>>,
+    /// Stop after this many messages.
+    pub count: Option<u64>,
+    pub ring: RingConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    pub packets: u64,
+    pub messages: u64,
+    pub bytes: u64,
+    pub kernel_packets: u64,
+    pub kernel_drops: u64,
+    pub user_drops: u64,
+    pub written: u64,
+}
+
+#[derive(Default)]
+struct Atomics {
+    packets: AtomicU64,
+    messages: AtomicU64,
+    bytes: AtomicU64,
+    kernel_packets: AtomicU64,
+    kernel_drops: AtomicU64,
+    user_drops: AtomicU64,
+    written: AtomicU64,
+}
+
+struct Queue {
+    batches: VecDeque<(String, usize)>,
+    records: usize,
+    /// No more batches will come.
+    done: bool,
+    /// Threads (reader, decoder) that have not finished yet.
+    producers: usize,
+    error: Option<Error>,
+}
+
+pub struct Shared {
+    stop: AtomicBool,
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    space: Condvar,
+    counters: Atomics,
+    decode_bytes: AtomicUsize,
+    /// (family, type) → messages; complete when the reader is done.
+    types: Mutex<HashMap<(u16, u16), u64>>,
+    genl: Mutex<GenlNames>,
+    /// Whether to wait for JS instead of dropping (offline reading).
+    backpressure: bool,
+}
+
+/// What `next()` gives JS.
+#[derive(Debug, Default)]
+pub struct Next {
+    pub records: String,
+    pub count: usize,
+    pub done: bool,
+    pub counters: Counters,
+    pub error: Option<Error>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    fn new(genl: GenlNames, backpressure: bool, producers: usize) -> Arc<Shared> {
+        Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            queue: Mutex::new(Queue {
+                batches: VecDeque::new(),
+                records: 0,
+                done: false,
+                producers,
+                error: None,
+            }),
+            ready: Condvar::new(),
+            space: Condvar::new(),
+            counters: Atomics::default(),
+            decode_bytes: AtomicUsize::new(0),
+            types: Mutex::new(HashMap::new()),
+            genl: Mutex::new(genl),
+            backpressure,
+        })
+    }
+
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake an offline reader waiting for space.
+        self.space.notify_all();
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn counters(&self) -> Counters {
+        let c = &self.counters;
+        Counters {
+            packets: c.packets.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            kernel_packets: c.kernel_packets.load(Ordering::Relaxed),
+            kernel_drops: c.kernel_drops.load(Ordering::Relaxed),
+            user_drops: c.user_drops.load(Ordering::Relaxed),
+            written: c.written.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Queue a batch for JS; in live mode a full queue drops it (counted).
+    fn push(&self, text: String, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let mut q = lock(&self.queue);
+        if self.backpressure {
+            while q.records + count > QUEUE_RECORDS && !q.batches.is_empty() && !self.stopping() {
+                q = self
+                    .space
+                    .wait_timeout(q, Duration::from_millis(100))
+                    .map_or_else(|p| p.into_inner().0, |r| r.0);
+            }
+        } else if q.records + count > QUEUE_RECORDS {
+            drop(q);
+            self.counters
+                .user_drops
+                .fetch_add(count as u64, Ordering::Relaxed);
+            return;
+        }
+        q.batches.push_back((text, count));
+        q.records += count;
+        drop(q);
+        self.ready.notify_all();
+    }
+
+    fn finish(&self, error: Option<Error>) {
+        let mut q = lock(&self.queue);
+        if q.error.is_none() {
+            q.error = error;
+        }
+        q.producers = q.producers.saturating_sub(1);
+        if q.producers == 0 {
+            q.done = true;
+        }
+        drop(q);
+        self.ready.notify_all();
+    }
+
+    /// Wait up to `timeout` for records; returns what is queued (all of it, in order).
+    pub fn next(&self, timeout: Duration) -> Next {
+        let deadline = Instant::now() + timeout;
+        let mut q = lock(&self.queue);
+        while q.batches.is_empty() && !q.done {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            q = self
+                .ready
+                .wait_timeout(q, deadline - now)
+                .map_or_else(|p| p.into_inner().0, |r| r.0);
+        }
+        let mut out = Next::default();
+        while let Some((text, count)) = q.batches.pop_front() {
+            out.records.push_str(&text);
+            out.count += count;
+            q.records -= count;
+            if out.count >= 4 * BATCH_RECORDS {
+                break;
+            }
+        }
+        out.done = q.done && q.batches.is_empty();
+        if out.done {
+            out.error = q.error.clone();
+        }
+        drop(q);
+        self.space.notify_all();
+        out.counters = self.counters();
+        out
+    }
+
+    /// Messages per (family, type), named, most frequent first.
+    pub fn summary(&self) -> Vec<(String, String, u64)> {
+        let genl = lock(&self.genl).clone();
+        let mut rows: Vec<(String, String, u64)> = lock(&self.types)
+            .iter()
+            .map(|(&(family, msg_type), &n)| {
+                let type_name = if msg_type == u16::MAX {
+                    "MALFORMED".to_string()
+                } else {
+                    names::type_name(family, msg_type, |id| genl.get(id).map(str::to_string))
+                };
+                (names::family_name(family).into_owned(), type_name, n)
+            })
+            .collect();
+        rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+        rows
+    }
+}
+
+/// A packet on its way to the decoder.
+struct Pending {
+    meta: PacketMeta,
+    data: Vec<u8>,
+    /// Decode at most this many messages (for --count).
+    take: usize,
+}
+
+/// The handle JS holds.
+pub struct Session {
+    pub shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Session {
+    pub fn stop(&self) {
+        self.shared.request_stop();
+    }
+
+    /// Wait for the threads (after stop, or after the source ended).
+    pub fn join(&self) {
+        let threads: Vec<JoinHandle<()>> = lock(&self.threads).drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shared.request_stop();
+    }
+}
+
+fn spawn_named(name: &str, work: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(work)
+        .map_err(|e| Error::io(&e, "spawn thread"))
+}
+
+/// Start the decoder thread; returns the sender the reader feeds.
+fn start_decoder(
+    shared: &Arc<Shared>,
+    genl: GenlNames,
+    hex: bool,
+    capacity: usize,
+) -> Result<(SyncSender<Pending>, JoinHandle<()>)> {
+    let (tx, rx) = mpsc::sync_channel::<Pending>(capacity);
+    let shared = Arc::clone(shared);
+    let handle = spawn_named("nlmonctl-decode", move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decode_loop(&shared, genl, hex, &rx)
+        }));
+        shared.finish(
+            outcome
+                .err()
+                .map(|p| Error::Panic(panic_message(p.as_ref()))),
+        );
+    })?;
+    Ok((tx, handle))
+}
+
+fn decode_loop(shared: &Shared, mut genl: GenlNames, hex: bool, rx: &Receiver<Pending>) {
+    let opts = Options { hex };
+    let mut records: Vec<Record> = Vec::new();
+    let mut text = String::new();
+    let mut count = 0usize;
+    let flush = |text: &mut String, count: &mut usize| {
+        shared.push(std::mem::take(text), *count);
+        *count = 0;
+    };
+    loop {
+        let pending = if count == 0 {
+            match rx.recv() {
+                Ok(p) => p,
+                Err(_) => break,
+            }
+        } else {
+            match rx.try_recv() {
+                Ok(p) => p,
+                Err(mpsc::TryRecvError::Empty) => {
+                    flush(&mut text, &mut count);
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+            }
+        };
+        shared
+            .decode_bytes
+            .fetch_sub(pending.data.len(), Ordering::Relaxed);
+        records.clear();
+        decode::decode_packet(&pending.meta, &pending.data, &mut genl, opts, &mut records);
+        records.truncate(pending.take);
+        for record in &records {
+            if let Ok(line) = serde_json::to_string(record) {
+                text.push_str(&line);
+                text.push('\n');
+                count += 1;
+            }
+        }
+        if count >= BATCH_RECORDS {
+            flush(&mut text, &mut count);
+        }
+    }
+    flush(&mut text, &mut count);
+    *lock(&shared.genl) = genl;
+}
+
+/// Per-packet bookkeeping shared by the live and offline readers. Returns how many messages of
+/// the packet to keep (0: skip it), and whether the count limit is now reached.
+struct Tally {
+    families: Option<Vec<u16>>,
+    count: Option<u64>,
+    messages: u64,
+    types: HashMap<(u16, u16), u64>,
+}
+
+impl Tally {
+    fn admit(&mut self, family: u16, data: &[u8]) -> (usize, bool) {
+        if let Some(families) = &self.families {
+            if !families.contains(&family) {
+                return (0, false);
+            }
+        }
+        let remaining = self
+            .count
+            .map_or(u64::MAX, |c| c.saturating_sub(self.messages));
+        if remaining == 0 {
+            return (0, true);
+        }
+        let mut kept = 0usize;
+        let types = &mut self.types;
+        decode::count_messages(data, |t| {
+            if (kept as u64) < remaining {
+                *types.entry((family, t)).or_insert(0) += 1;
+                kept += 1;
+            }
+        });
+        // An empty packet still counts as one (malformed) record for the decoder.
+        let kept = kept.max(usize::from(data.is_empty()));
+        self.messages += kept as u64;
+        let reached = self.count.is_some_and(|c| self.messages >= c);
+        (kept, reached)
+    }
+}
+
+/// Open the live capture: the ring must be opened (in the right namespace) by the caller.
+pub fn start_live(ring: Ring, genl: GenlNames, settings: Settings) -> Result<Session> {
+    let writer = match &settings.write {
+        Some(path) => Some(Writer::new(pcapio::open_output(path, settings.force)?)?),
+        None => None,
+    };
+    let shared = Shared::new(genl.clone(), false, 1 + usize::from(settings.decode));
+    let mut threads = Vec::new();
+    let decoder = if settings.decode {
+        let (tx, handle) = start_decoder(&shared, genl, settings.hex, 16_384)?;
+        threads.push(handle);
+        Some(tx)
+    } else {
+        None
+    };
+    let reader_shared = Arc::clone(&shared);
+    let tally = Tally {
+        families: settings.families.clone(),
+        count: settings.count,
+        messages: 0,
+        types: HashMap::new(),
+    };
+    threads.push(spawn_named("nlmonctl-capture", move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            live_loop(&reader_shared, ring, writer, decoder, tally)
+        }));
+        reader_shared.finish(match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(payload) => Some(Error::Panic(panic_message(payload.as_ref()))),
+        });
+    })?);
+    Ok(Session {
+        shared,
+        threads: Mutex::new(threads),
+    })
+}
+
+fn live_loop(
+    shared: &Shared,
+    mut ring: Ring,
+    mut writer: Option<Writer>,
+    decoder: Option<SyncSender<Pending>>,
+    mut tally: Tally,
+) -> Result<()> {
+    let c = &shared.counters;
+    let mut index = 0u64;
+    let mut last_stats = Instant::now();
+    let mut reached = false;
+    let mut failure: Option<Error> = None;
+    // After a stop request the kernel still holds a partly filled block until its retire
+    // timer fires: keep reading for a little longer than that, then drain and end.
+    let grace = Duration::from_millis(u64::from(ring.retire_ms()) * 2 + 50);
+    let mut stop_at: Option<Instant> = None;
+    loop {
+        if stop_at.is_none() && shared.stopping() {
+            stop_at = Some(Instant::now() + grace);
+        }
+        let stopping = reached || stop_at.is_some_and(|t| Instant::now() >= t);
+        if !stopping {
+            ring.wait(if stop_at.is_some() { 10 } else { 100 })?;
+        }
+        let mut got_block = false;
+        while let Some(_n) = ring.next_block(|frame| {
+            if reached || failure.is_some() {
+                return;
+            }
+            let (take, now_reached) = tally.admit(frame.protocol, frame.data);
+            reached = now_reached;
+            if take == 0 {
+                return;
+            }
+            index += 1;
+            c.packets.fetch_add(1, Ordering::Relaxed);
+            c.messages.fetch_add(take as u64, Ordering::Relaxed);
+            c.bytes
+                .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
+            let pkttype = u16::from(frame.pkttype);
+            if let Some(w) = writer.as_mut() {
+                match w.write(
+                    frame.sec,
+                    frame.nsec,
+                    pkttype,
+                    frame.protocol,
+                    frame.orig_len,
+                    frame.data,
+                ) {
+                    Ok(()) => {
+                        c.written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => failure = Some(e),
+                }
+            }
+            if let Some(tx) = &decoder {
+                let size = frame.data.len();
+                let budget = shared.decode_bytes.load(Ordering::Relaxed);
+                let pending = Pending {
+                    meta: PacketMeta {
+                        index,
+                        sec: u64::from(frame.sec),
+                        nsec: frame.nsec,
+                        pkttype,
+                        family: frame.protocol,
+                    },
+                    data: frame.data.to_vec(),
+                    take,
+                };
+                if budget + size > DECODE_BYTES {
+                    c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
+                    return;
+                }
+                shared.decode_bytes.fetch_add(size, Ordering::Relaxed);
+                if let Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) =
+                    tx.try_send(pending)
+                {
+                    shared
+                        .decode_bytes
+                        .fetch_sub(p.data.len(), Ordering::Relaxed);
+                    c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
+                }
+            }
+        }) {
+            got_block = true;
+        }
+        if let Some(e) = failure.take() {
+            return Err(e);
+        }
+        if got_block {
+            if let Some(w) = writer.as_mut() {
+                w.flush()?;
+            }
+        }
+        if got_block || last_stats.elapsed() > Duration::from_millis(250) || stopping {
+            let k = ring.kernel_stats();
+            c.kernel_packets.store(k.packets, Ordering::Relaxed);
+            c.kernel_drops.store(k.drops, Ordering::Relaxed);
+            last_stats = Instant::now();
+            *lock(&shared.types) = tally.types.clone();
+        }
+        if stopping {
+            break;
+        }
+    }
+    if let Some(w) = writer.as_mut() {
+        w.flush()?;
+    }
+    let k = ring.kernel_stats();
+    c.kernel_packets.store(k.packets, Ordering::Relaxed);
+    c.kernel_drops.store(k.drops, Ordering::Relaxed);
+    *lock(&shared.types) = tally.types;
+    Ok(())
+}
+
+/// Read a pcap file (ours or tcpdump's) and decode it, in order, waiting for JS instead of
+/// dropping. `--family` and `--count` apply as in a live capture.
+pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<Session> {
+    let reader = pcapio::Reader::open(path)?;
+    let shared = Shared::new(genl.clone(), true, 1);
+    let worker = Arc::clone(&shared);
+    let mut tally = Tally {
+        families: settings.families.clone(),
+        count: settings.count,
+        messages: 0,
+        types: HashMap::new(),
+    };
+    let hex = settings.hex;
+    let handle = spawn_named("nlmonctl-read", move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            offline_loop(&worker, reader, genl, hex, &mut tally)
+        }));
+        *lock(&worker.types) = std::mem::take(&mut tally.types);
+        worker.finish(match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(payload) => Some(Error::Panic(panic_message(payload.as_ref()))),
+        });
+    })?;
+    Ok(Session {
+        shared,
+        threads: Mutex::new(vec![handle]),
+    })
+}
+
+fn offline_loop(
+    shared: &Shared,
+    mut reader: pcapio::Reader<File>,
+    mut genl: GenlNames,
+    hex: bool,
+    tally: &mut Tally,
+) -> Result<()> {
+    let c = &shared.counters;
+    let opts = Options { hex };
+    let mut records = Vec::new();
+    let mut text = String::new();
+    let mut count = 0usize;
+    let mut index = 0u64;
+    while let Some(packet) = reader.next_packet() {
+        if shared.stopping() {
+            break;
+        }
+        let packet = packet?;
+        index += 1;
+        let (take, reached) = tally.admit(packet.family, &packet.data);
+        if take > 0 {
+            c.packets.fetch_add(1, Ordering::Relaxed);
+            c.messages.fetch_add(take as u64, Ordering::Relaxed);
+            c.bytes
+                .fetch_add(packet.data.len() as u64, Ordering::Relaxed);
+            let meta = PacketMeta {
+                index,
+                sec: packet.sec,
+                nsec: packet.nsec,
+                pkttype: packet.pkttype,
+                family: packet.family,
+            };
+            records.clear();
+            decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
+            records.truncate(take);
+            for record in &records {
+                if let Ok(line) = serde_json::to_string(record) {
+                    text.push_str(&line);
+                    text.push('\n');
+                    count += 1;
+                }
+            }
+            if count >= BATCH_RECORDS {
+                shared.push(std::mem::take(&mut text), count);
+                count = 0;
+            }
+        }
+        if reached {
+            break;
+        }
+    }
+    shared.push(text, count);
+    *lock(&shared.genl) = genl;
+    Ok(())
+}

@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { parseFamilies, parsePositive, printSummary, readCapture, runCapture } from '../core/capture.js'
+import { checkLinkArg } from '../core/link-args.js'
+import { usageError } from '../core/errors.js'
+
+export default class Capture extends BaseCommand {
+  static summary = 'Capture netlink traffic: decoded lines, JSON lines, or a pcap file.'
+
+  static description = `Captures on an existing nlmon link (--link, brought UP if needed and put back DOWN after) or on an ephemeral one it creates (named nlmonctl<N>, alias "nlmonctl-ephemeral pid=… start=…") and always removes: at the normal end, after --count messages or --duration seconds, on SIGINT, SIGTERM, SIGHUP, or an error. An nlmon link sees the netlink traffic of its own network namespace only (--netns picks it).
+
+Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. --json prints one JSON object per message; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; -r decodes a pcap file (ours or tcpdump's).
+
+On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At the end, a summary — messages per family and type, the kernel's drops (ring full) and userspace drops (decoder or output too slow; the pcap file never depends on them) — goes to stderr, or as a last {"summary":…} line with --json.`
+
+  static examples = [
+    { description: 'Watch rtnetlink traffic until Ctrl-C', command: '<%= config.bin %> capture --family route' },
+    { description: 'Ten seconds into a private pcap', command: '<%= config.bin %> capture -w nl.pcap --duration 10' },
+    { description: 'Decode a pcap written by tcpdump -i nlmon0', command: '<%= config.bin %> capture -r nl.pcap --json' },
+    { description: 'Test fixtures: the bytes of the next 5 messages', command: '<%= config.bin %> capture --count 5 --hex' },
+  ]
+
+  static flags = {
+    link: Flags.string({ summary: 'Capture on this existing nlmon link (name or ifindex) instead of an ephemeral one.', helpValue: 'NAME' }),
+    write: Flags.string({ char: 'w', summary: 'Write pcap to FILE ("-": standard output) instead of printing.', helpValue: 'FILE' }),
+    force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
+    read: Flags.string({ char: 'r', summary: 'Decode a pcap file instead of capturing.', helpValue: 'FILE' }),
+    hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
+    family: Flags.string({ summary: 'Only these netlink families, comma-separated (route, generic, netfilter, sock_diag, xfrm, … or numbers).', helpValue: 'LIST' }),
+    count: Flags.string({ char: 'c', summary: 'Stop after N messages.', helpValue: 'N' }),
+    duration: Flags.string({ summary: 'Stop after S seconds.', helpValue: 'S' }),
+    'buffer-size': Flags.string({ summary: 'Kernel ring size in MiB (default 64).', helpValue: 'MIB' }),
+  }
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Capture)
+    const json = this.jsonEnabled()
+    if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
+      throw usageError('-r reads a file: it does not go with -w, --link or --duration')
+    }
+    if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+    if (flags.link !== undefined) checkLinkArg(flags.link)
+    if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
+    const request = {
+      link: flags.link,
+      netns: flags.netns,
+      write: flags.write,
+      force: flags.force,
+      json,
+      hex: flags.hex,
+      families: parseFamilies(flags.family),
+      count: parsePositive('count', flags.count, true),
+      duration: parsePositive('duration', flags.duration, false),
+      bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+    }
+    const result = flags.read === undefined ? await runCapture(request) : await readCapture({ ...request, read: flags.read })
+    printSummary(result, request)
+  }
+}

@@ -1,0 +1,296 @@
+// The capture loop shared by `capture` and `trace`: pick or create the nlmon link, open the native
+// capture (ring + pcap writer + decoder run in Rust threads), print decoded records as they come,
+// show a live counter on a terminal, print the summary, and always put the link back as it was —
+// on a normal end, --count, --duration, SIGINT, SIGTERM, SIGHUP or an error.
+
+import { lstatSync } from 'node:fs'
+import { once } from 'node:events'
+import type * as Addon from '../../native/index.js'
+import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
+import { createEphemeral, removeEphemeral } from './ephemeral.js'
+import { NlmonctlError, parseNativeError, usageError } from './errors.js'
+import { call, linkRef, loadAddon, target, type LinkInfo } from './native.js'
+
+export type CaptureSession = Addon.CaptureSession
+
+export interface CaptureRequest {
+  /** An existing nlmon link (name or ifindex); otherwise an ephemeral one is created. */
+  link?: string
+  netns?: string
+  write?: string
+  force: boolean
+  json: boolean
+  hex: boolean
+  families?: string[]
+  count?: number
+  /** Seconds. */
+  duration?: number
+  bufferMib?: number
+  /** Keep the decoded records in memory (at most `collectLimit`) instead of printing them. */
+  collect?: boolean
+  collectLimit?: number
+  /** Runs once the capture is open; the capture stops when it settles. */
+  driver?: (signal: AbortSignal) => Promise<void>
+  /** Forwarded signals go here (trace: to the command) instead of stopping the capture at once. */
+  onSignal?: (signal: NodeJS.Signals) => void
+}
+
+export interface CaptureResult {
+  summary: Summary
+  collected: NlRecord[]
+  collectDropped: number
+  link: LinkInfo
+  ephemeral: boolean
+  signal?: NodeJS.Signals
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/** Native capture errors → nlmonctl errors (the pcap file's problems are named as such). */
+export function captureError(error: unknown, file: string | undefined): NlmonctlError {
+  if (error instanceof NlmonctlError) return error
+  const info = parseNativeError(error)
+  const details = { errno: info.errno === undefined ? undefined : info.code, errnoNumber: info.errno, kernelMessage: info.extack }
+  if (info.op === 'open(pcap)' || info.op === 'write(pcap)' || info.op === 'read(pcap)' || info.op === 'fchmod(pcap)') {
+    const name = file ?? 'the pcap file'
+    switch (info.code) {
+      case 'EEXIST':
+        return new NlmonctlError('ALREADY_EXISTS', `${name} already exists`, { hint: 'use --force to replace it' })
+      case 'ELOOP':
+        return usageError(`${name} is a symbolic link: captures are never written through one`)
+      case 'ENOENT':
+        return new NlmonctlError('NOT_FOUND', `${name}: no such file or directory`)
+      case 'EACCES':
+      case 'EPERM':
+        return new NlmonctlError('PERMISSION_DENIED', `${name}: permission denied`, details)
+      default:
+        return new NlmonctlError('KERNEL_ERROR', `${name}: ${info.message}`, details)
+    }
+  }
+  switch (info.code) {
+    case 'EARG':
+      return usageError(info.message)
+    case 'EPERM':
+    case 'EACCES':
+      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, {
+        ...details,
+        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root',
+      })
+    case 'ENETNS':
+      return new NlmonctlError(info.errno === 2 ? 'NETNS_NOT_FOUND' : 'KERNEL_ERROR', info.message)
+    default:
+      return new NlmonctlError('KERNEL_ERROR', `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`, details)
+  }
+}
+
+/** Refuse an existing output file before creating anything (the native open refuses it again, atomically). */
+export function checkOutput(write: string | undefined, force: boolean): void {
+  if (write === undefined || write === '-' || force) return
+  try {
+    lstatSync(write)
+  } catch {
+    return
+  }
+  throw new NlmonctlError('ALREADY_EXISTS', `${write} already exists`, { hint: 'use --force to replace it' })
+}
+
+async function pickLink(req: CaptureRequest): Promise<{ link: LinkInfo; ephemeral: boolean; broughtUp: boolean }> {
+  if (req.link === undefined) return { link: await createEphemeral(req.netns), ephemeral: true, broughtUp: false }
+  const ctx = { action: 'look up' as const, link: req.link, netns: req.netns }
+  const link = await call(ctx, (native) => native.getLink(linkRef(req.link as string), target(req.netns)))
+  if (link.kind !== 'nlmon') {
+    throw new NlmonctlError('NOT_NLMON', `link "${req.link}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to capture on it`)
+  }
+  const up = (link.flags & 1) !== 0
+  if (!up) {
+    await call({ ...ctx, action: 'change' }, (native) => native.setLink({ index: link.ifindex }, { up: true }, 'nlmon', target(req.netns)))
+  }
+  return { link, ephemeral: false, broughtUp: !up }
+}
+
+async function restoreLink(picked: { link: LinkInfo; ephemeral: boolean; broughtUp: boolean }, netns: string | undefined): Promise<void> {
+  if (picked.ephemeral) {
+    await removeEphemeral(picked.link, netns)
+  } else if (picked.broughtUp) {
+    await call({ action: 'change', link: picked.link.ifname, netns }, (native) =>
+      native.setLink({ index: picked.link.ifindex }, { up: false }, 'nlmon', target(netns)),
+    )
+  }
+}
+
+/** Write to stdout, waiting when the pipe is full; false once stdout is gone (EPIPE). */
+class Out {
+  closed = false
+  constructor() {
+    process.stdout.on('error', () => {
+      this.closed = true
+    })
+  }
+  async write(text: string): Promise<void> {
+    if (this.closed || text === '') return
+    if (!process.stdout.write(text)) {
+      await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]).catch(() => undefined)
+    }
+  }
+}
+
+/** Run one live capture until its end; the link is always restored. */
+export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
+  checkOutput(req.write, req.force)
+  const stopper = new AbortController()
+  let received: NodeJS.Signals | undefined
+  let session: CaptureSession | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    received ??= signal
+    if (req.onSignal) {
+      req.onSignal(signal)
+      return
+    }
+    stopper.abort()
+    session?.stop()
+  }
+  for (const s of SIGNALS) process.on(s, onSignal)
+  let picked: Awaited<ReturnType<typeof pickLink>> | undefined
+  try {
+    picked = await pickLink(req)
+    if (stopper.signal.aborted) {
+      // Interrupted while the link was being set up: nothing was captured; a normal end.
+      const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0 }
+      return { summary: summarize(empty, []), collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral, signal: received }
+    }
+    const native = await loadAddon()
+    const options = {
+      ifindex: picked.link.ifindex,
+      write: req.write,
+      force: req.force,
+      decode: req.write === undefined,
+      hex: req.hex,
+      families: req.families,
+      count: req.count,
+      bufferMib: req.bufferMib,
+    }
+    try {
+      session = await native.openCapture(options, target(req.netns))
+    } catch (error) {
+      throw captureError(error, req.write)
+    }
+    const opened = session
+    if (stopper.signal.aborted) opened.stop()
+    stopper.signal.addEventListener('abort', () => opened.stop())
+    process.stderr.write(
+      `listening on ${picked.link.ifname}${picked.ephemeral ? ' (ephemeral)' : ''}, link-type NETLINK (Linux netlink)` +
+        `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}\n`,
+    )
+    const timers: NodeJS.Timeout[] = []
+    if (req.duration !== undefined) timers.push(setTimeout(() => opened.stop(), req.duration * 1000))
+    const driven = req.driver
+      ? req.driver(stopper.signal).finally(() => opened.stop())
+      : undefined
+    const drained = await drain(opened, req)
+    for (const t of timers) clearTimeout(t)
+    await driven
+    const summary = summarize(drained.stats, opened.summary())
+    return {
+      summary,
+      collected: drained.collected,
+      collectDropped: drained.collectDropped,
+      link: picked.link,
+      ephemeral: picked.ephemeral,
+      signal: received,
+    }
+  } finally {
+    session?.stop()
+    try {
+      if (picked) await restoreLink(picked, req.netns)
+    } finally {
+      for (const s of SIGNALS) process.off(s, onSignal)
+    }
+  }
+}
+
+/** Offline: decode a pcap file. */
+export async function readCapture(req: CaptureRequest & { read: string }): Promise<CaptureResult> {
+  const native = await loadAddon()
+  let session: CaptureSession
+  try {
+    session = await native.readPcap(req.read, { decode: true, hex: req.hex, families: req.families, count: req.count })
+  } catch (error) {
+    throw captureError(error, req.read)
+  }
+  const onSignal = () => session.stop()
+  for (const s of SIGNALS) process.on(s, onSignal)
+  try {
+    const drained = await drain(session, req)
+    const link = { ifindex: 0, ifname: req.read } as LinkInfo
+    return { summary: summarize(drained.stats, session.summary()), collected: drained.collected, collectDropped: drained.collectDropped, link, ephemeral: false }
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal)
+  }
+}
+
+async function drain(
+  session: CaptureSession,
+  req: CaptureRequest,
+): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number }> {
+  const out = new Out()
+  const tty = Boolean(process.stderr.isTTY)
+  const limit = req.collectLimit ?? 200_000
+  const collected: NlRecord[] = []
+  let collectDropped = 0
+  let lastCounter = 0
+  for (;;) {
+    const batch = await session.next(250)
+    if (batch.count > 0 && !out.closed) {
+      if (req.collect) {
+        for (const r of parseRecords(batch.records)) {
+          if (collected.length < limit) collected.push(r)
+          else collectDropped++
+        }
+      } else if (req.json) {
+        await out.write(batch.records)
+      } else {
+        await out.write(parseRecords(batch.records).map(formatRecord).join('\n') + '\n')
+      }
+      if (out.closed) session.stop()
+    }
+    if (tty && (batch.done || Date.now() - lastCounter > 200)) {
+      process.stderr.write(`\r\u001B[K${formatCounter(batch.stats)}`)
+      lastCounter = Date.now()
+    }
+    if (batch.done) {
+      if (tty) process.stderr.write('\r\u001B[K')
+      // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
+      const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
+      if (batch.error && !pipeGone) throw captureError(new Error(batch.error), req.write)
+      return { stats: batch.stats, collected, collectDropped }
+    }
+  }
+}
+
+/** The end-of-capture summary: a line of JSON on stdout with --json (stderr when stdout carries pcap), else text on stderr. */
+export function printSummary(result: CaptureResult, req: { json: boolean; write?: string }, shown?: number): void {
+  if (req.json) {
+    const line = JSON.stringify({ summary: { ...result.summary, ...(shown === undefined ? {} : { shown }) } }) + '\n'
+    if (req.write === '-') process.stderr.write(line)
+    else process.stdout.write(line)
+    return
+  }
+  process.stderr.write(formatSummary(result.summary, shown) + '\n')
+}
+
+/** --family: a comma-separated list; the native side knows the names. */
+export function parseFamilies(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  const list = value.split(',').map((f) => f.trim()).filter(Boolean)
+  if (list.length === 0) throw usageError('--family needs at least one family (route, generic, netfilter, sock_diag, xfrm, … or a number)')
+  return list
+}
+
+export function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
+  }
+  return n
+}

@@ -1,0 +1,350 @@
+// capture, trace and prune on Debian's stock kernels (which ship nlmon), each result checked against
+// tools nobody here wrote: iproute2 makes the traffic, tshark dissects our pcaps, tcpdump captures the
+// same link side by side. The guest runs this machine's own binaries, so tcpdump and tshark are
+// installed on the host first (apt-get) when missing.
+import { spawnSync } from 'node:child_process'
+import { GuestFixture, KERNELS, q, type IpLink } from './guest-fixture.js'
+
+const BOOT_TIMEOUT = 15 * 60_000
+
+/** tcpdump and tshark, installed on the host (the guest's root) when missing; never skipped. */
+function ensureTools(): void {
+  const missing = ['tcpdump', 'tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+  if (missing.length === 0) return
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, encoding: 'utf8' })
+  if (install.status !== 0) {
+    const update = spawnSync('apt-get', ['update'], { env, encoding: 'utf8' })
+    const again = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, encoding: 'utf8' })
+    if (update.status !== 0 || again.status !== 0) {
+      throw new Error(`the capture tests need ${missing.join(' and ')} on this machine (the guest runs its root), and apt-get could not install them:\n${again.stderr}`)
+    }
+  }
+}
+
+interface Rec {
+  packet: number
+  dir: string
+  family: string
+  family_id: number
+  type: string
+  type_id: number
+  flags: string[]
+  flags_raw: number
+  seq: number
+  port: number
+  len: number
+  error?: { errno: number; name: string; request_type?: string; request_seq?: number; extack?: string }
+  genl?: { cmd: number; cmd_name?: string; version: number }
+  attrs?: Record<string, string | number>
+  malformed?: string
+  hex?: string
+}
+
+const lines = <T>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as T)
+
+const records = (text: string) => lines<Rec & { summary?: unknown }>(text).filter((r) => r.summary === undefined) as Rec[]
+
+/** Start a capture in the background, wait until it listens, run `traffic`, stop it with SIGINT, wait. */
+function around(capture: string, traffic: string, out = '/tmp/cap.out'): string {
+  return [
+    `rm -f ${out} ${out}.err`,
+    `${capture} >${out} 2>${out}.err & CAP=$!`,
+    `i=0; while ! grep -q listening ${out}.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done`,
+    traffic,
+    'sleep 0.3; kill -INT $CAP; wait $CAP; echo "capture exit $?" >>' + `${out}.err`,
+  ].join('\n')
+}
+
+/** The messages of every packet in tshark's JSON, as (type, flags, seq, pid, len) per message and the family. */
+interface TsharkPacket {
+  family: number
+  messages: string[]
+}
+
+function tsharkPackets(json: string): TsharkPacket[] {
+  const packets = JSON.parse(json) as { _source: { layers: Record<string, unknown> } }[]
+  return packets.map((p) => {
+    const layers = p._source.layers
+    const cooked = layers.netlink as Record<string, string>
+    const messages: string[] = []
+    for (const [name, value] of Object.entries(layers)) {
+      if (name === 'frame' || name === 'netlink') continue
+      for (const message of Array.isArray(value) ? value : [value]) {
+        const headerKey = Object.keys(message as object).find((k) => k.startsWith('Netlink message header'))
+        if (!headerKey) continue
+        const h = (message as Record<string, Record<string, string | string[]>>)[headerKey]
+        const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)
+        // The header holds len, type (netlink.hdr_type, or the family dissector's own type field), flags, seq, pid.
+        const typeKey = Object.keys(h).find((k) => !/\.hdr_(len|flags|flags_tree|seq|pid)$/.test(k))
+        const type = Number(first(typeKey ? h[typeKey] : undefined))
+        const flags = Number(first(h['netlink.hdr_flags']))
+        messages.push([type, flags, first(h['netlink.hdr_seq']), first(h['netlink.hdr_pid']), first(h['netlink.hdr_len'])].join('/'))
+      }
+    }
+    return { family: Number(cooked['netlink.family']), messages: messages.sort() }
+  })
+}
+
+describe.each(KERNELS)('kernel %s', (kernel) => {
+  const vm = new GuestFixture()
+  const cli = () => `node ${vm.cliPath()}`
+  beforeAll(async () => {
+    ensureTools()
+    await vm.boot(kernel)
+  }, BOOT_TIMEOUT)
+  afterAll(() => vm.close())
+  beforeEach(async () => {
+    const links = await vm.json<IpLink[]>('ip -j link show type nlmon')
+    if (links.length > 0) await vm.sh(links.map((link) => `ip link del ${q(link.ifname)}`).join('; '))
+    await vm.sh('ip link del dmt0 2>/dev/null; ip link del dmt1 2>/dev/null; ip link del dmt2 2>/dev/null; true')
+  })
+  const noNlmonLeft = async () => expect(await vm.json<IpLink[]>('ip -j link show type nlmon')).toEqual([])
+
+  test('known traffic: the requests, their ACKs and the notifications, decoded with names and attributes', async () => {
+    // A listener for the multicast notifications, started before the capture so that only the
+    // traffic under test is seen.
+    const run = await vm.sh(
+      'ip monitor link address >/dev/null & MON=$!; sleep 0.5\n' +
+        around(`${cli()} capture --json --family route`, 'ip link add dmt0 type dummy\nip addr add 10.7.0.1/24 dev dmt0') +
+        '\nkill $MON; cat /tmp/cap.out; cat /tmp/cap.out.err >&2; ip -j link show dmt0',
+      120_000,
+    )
+    expect(run.stderr).toContain('capture exit 0')
+    const all = records(run.stdout)
+    const ifindex = (JSON.parse(run.stdout.split('\n').filter((l) => l.startsWith('[')).pop() as string) as IpLink[])[0].ifindex
+    expect(all.every((r) => r.family === 'route' && r.malformed === undefined)).toBe(true)
+
+    const create = all.find((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.flags.includes('REQUEST'))
+    expect(create).toMatchObject({ dir: 'to-kernel', attrs: { kind: 'dummy' } })
+    expect(create?.flags).toEqual(expect.arrayContaining(['REQUEST', 'ACK', 'CREATE', 'EXCL']))
+    const createAck = all.find((r) => r.type === 'NLMSG_ERROR' && r.seq === create?.seq && r.error?.request_type === 'RTM_NEWLINK' && r.error.errno === 0)
+    expect(createAck).toMatchObject({ dir: 'to-user', error: { name: 'ACK' } })
+    expect(createAck?.port).not.toBe(0)
+
+    const addr = all.find((r) => r.type === 'RTM_NEWADDR' && r.flags.includes('REQUEST'))
+    expect(addr?.attrs).toMatchObject({ ifindex, address: '10.7.0.1', local: '10.7.0.1', prefixlen: 24, af: 'inet' })
+    expect(all.find((r) => r.type === 'NLMSG_ERROR' && r.seq === addr?.seq && r.error?.request_type === 'RTM_NEWADDR')?.error?.errno).toBe(0)
+
+    // Multicast notifications to the `ip monitor` socket: a new link dmt0 and the new address.
+    const notes = all.filter((r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && r.type !== 'NLMSG_DONE')
+    expect(notes.some((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.attrs.ifindex === ifindex)).toBe(true)
+    expect(notes.some((r) => r.type === 'RTM_NEWADDR' && r.attrs?.address === '10.7.0.1' && r.attrs.prefixlen === 24)).toBe(true)
+
+    // Exactly that traffic: every request is iproute2's (a link lookup or one of the two changes), every
+    // error/done answers one of them, every other message is a reply to one or a notification about dmt0.
+    const requests = all.filter((r) => r.flags.includes('REQUEST'))
+    expect(new Set(requests.map((r) => r.type))).toEqual(new Set(['RTM_NEWLINK', 'RTM_GETLINK', 'RTM_NEWADDR']))
+    const seqs = new Set(requests.map((r) => r.seq))
+    const unanswered = all.filter((r) => r.type === 'NLMSG_ERROR' && !seqs.has(r.error?.request_seq as number))
+    expect(unanswered).toEqual([])
+    const about = (r: Rec) => r.attrs?.ifname === 'dmt0' || r.attrs?.ifindex === ifindex
+    const stray = all.filter((r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && !seqs.has(r.seq) && !about(r))
+    expect(stray).toEqual([])
+    const summary = lines<{ summary: { messages: number; kernel_drops: number } }>(run.stdout).find((l) => l.summary)
+    expect(summary?.summary.messages).toBe(all.length)
+    expect(summary?.summary.kernel_drops).toBe(0)
+    await noNlmonLeft()
+  }, 180_000)
+
+  test('tshark reads our pcap and agrees on family, type, flags, seq, port and length of every message', async () => {
+    const run = await vm.sh(
+      around(
+        `${cli()} capture -w /tmp/t.pcap`,
+        'ip link show >/dev/null; ip addr show >/dev/null; ip route show >/dev/null; genl ctrl list >/dev/null; ss -tan >/dev/null; ip link add dmt1 type dummy; ip link add dmt1 type dummy 2>/dev/null; ip neigh show >/dev/null',
+      ) +
+        `\nstat -c '%a %s' /tmp/t.pcap; tshark -r /tmp/t.pcap -T json --no-duplicate-keys > /tmp/t.json && echo TSHARK_OK >&2` +
+        `\n${cli()} capture -r /tmp/t.pcap --json > /tmp/t.ours; cat /tmp/t.out.err >&2`,
+      180_000,
+    )
+    expect(run.stderr).toContain('TSHARK_OK')
+    const [mode, size] = run.stdout.trim().split('\n').pop()!.split(' ')
+    expect(mode).toBe('600')
+    expect(Number(size)).toBeGreaterThan(24)
+    const theirs = tsharkPackets((await vm.sh('cat /tmp/t.json', 60_000)).stdout)
+    const ours = records((await vm.sh('cat /tmp/t.ours', 60_000)).stdout)
+    expect(theirs.length).toBeGreaterThan(10)
+    const families = new Set(ours.map((r) => r.family))
+    expect([...families].sort()).toEqual(expect.arrayContaining(['generic', 'route', 'sock_diag']))
+    expect(ours.some((r) => r.type === 'nlctrl' && r.genl?.cmd_name === 'CTRL_CMD_GETFAMILY')).toBe(true)
+    expect(ours.some((r) => r.type === 'NLMSG_ERROR' && r.error?.name === 'EEXIST')).toBe(true)
+    const byPacket = new Map<number, Rec[]>()
+    for (const r of ours) byPacket.set(r.packet, [...(byPacket.get(r.packet) ?? []), r])
+    expect(byPacket.size).toBe(theirs.length)
+    theirs.forEach((packet, i) => {
+      const mine = byPacket.get(i + 1) ?? []
+      expect([i + 1, mine.map((r) => r.family_id)]).toEqual([i + 1, mine.map(() => packet.family)])
+      const key = (r: Rec) => [r.type_id, r.flags_raw, r.seq, r.port, r.len].join('/')
+      expect([i + 1, mine.map(key).sort()]).toEqual([i + 1, packet.messages])
+    })
+    await noNlmonLeft()
+  }, 300_000)
+
+  test('nlmonctl and a simultaneous tcpdump on the same link: same messages, byte for byte', async () => {
+    const script = [
+      `${cli()} add same0 >/dev/null`,
+      'rm -f /tmp/td.pcap /tmp/nl.pcap /tmp/td.err /tmp/nl.err',
+      // nlmonctl first: its own start-up requests (link lookup, generic netlink names) come before
+      // its capture starts, but tcpdump, already listening, would see them.
+      `${cli()} capture --link same0 -w /tmp/nl.pcap --json 2>/tmp/nl.err >/tmp/nl.sum & NL=$!`,
+      'i=0; until grep -q listening /tmp/nl.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done',
+      'tcpdump -i same0 -B 65536 -w /tmp/td.pcap 2>/tmp/td.err & TD=$!',
+      'i=0; until grep -q listening /tmp/td.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done',
+      // The burst between two marker requests (an alias on lo): the tools' own start-up and exit
+      // traffic, seen by whichever listens already, falls outside it.
+      'ip link set dev lo alias nlmonctl-begin',
+      'for i in $(seq 1 40); do ip link show >/dev/null; ip addr show >/dev/null; done; genl ctrl list >/dev/null',
+      'ip link set dev lo alias nlmonctl-end',
+      'sleep 0.5; kill -INT $TD; wait $TD; sleep 0.3; kill -INT $NL; wait $NL; echo "nl exit $?"',
+      'cat /tmp/td.err /tmp/nl.err; cat /tmp/nl.sum',
+      `${cli()} capture -r /tmp/td.pcap --json --hex > /tmp/td.ours`,
+      `${cli()} capture -r /tmp/nl.pcap --json --hex > /tmp/nl.ours`,
+      `${cli()} del same0`,
+    ].join('\n')
+    const run = await vm.sh(script, 300_000)
+    expect(run.stdout).toContain('nl exit 0')
+    expect(run.stdout).toMatch(/\b0 packets dropped by kernel/)
+    const summary = lines<{ summary: { kernel_drops: number; messages: number } }>(run.stdout).find((l) => l.summary)
+    expect(summary?.summary.kernel_drops).toBe(0)
+    const td = records((await vm.sh('cat /tmp/td.ours', 60_000)).stdout)
+    const nl = records((await vm.sh('cat /tmp/nl.ours', 60_000)).stdout)
+    expect(nl.length).toBe(summary?.summary.messages)
+    const burst = (all: Rec[]) => {
+      const at = (mark: string) => all.findIndex((r) => r.hex?.includes(Buffer.from(mark).toString('hex')) && r.flags.includes('REQUEST'))
+      const [begin, end] = [at('nlmonctl-begin'), at('nlmonctl-end')]
+      expect(begin).toBeGreaterThanOrEqual(0)
+      expect(end).toBeGreaterThan(begin)
+      return all.slice(begin, end + 1)
+    }
+    const [ours, theirs] = [burst(nl), burst(td)]
+    expect(ours.length).toBeGreaterThan(400)
+    expect(ours.length).toBe(theirs.length)
+    expect(ours.map((r) => r.hex)).toEqual(theirs.map((r) => r.hex))
+    // the same split into packets (skbs) too
+    const split = (rs: Rec[]) => rs.map((r) => r.packet - rs[0].packet)
+    expect(split(ours)).toEqual(split(theirs))
+  }, 400_000)
+
+  test('trace exits with the status of CMD, and shows what it sent', async () => {
+    const ok = await vm.sh(`${cli()} trace -- ip link add dmt1 type dummy`)
+    expect(ok.exitCode).toBe(0)
+    expect(ok.stdout).toMatch(/to-kernel route RTM_NEWLINK REQUEST\|ACK\|EXCL\|CREATE .* ifname=dmt1 kind=dummy/)
+    expect(ok.stdout).toMatch(/NLMSG_ERROR .* ACK of RTM_NEWLINK/)
+    const again = await vm.sh(`${cli()} trace -- ip link add dmt1 type dummy`)
+    expect(again.exitCode).toBe(2) // iproute2's status for a kernel refusal
+    expect(again.stdout).toMatch(/error=EEXIST \(File exists\) of RTM_NEWLINK/)
+    expect((await vm.sh(`${cli()} trace -- sh -c 'exit 7'`)).exitCode).toBe(7)
+    expect((await vm.sh(`${cli()} trace -- sh -c 'kill -TERM $$'`)).exitCode).toBe(128 + 15)
+    const missing = await vm.sh(`${cli()} trace -- /nonexistent/cmd`)
+    expect(missing.exitCode).toBe(127)
+    expect(missing.stderr).toContain('/nonexistent/cmd')
+    await noNlmonLeft()
+  }, 180_000)
+
+  test("--only-cmd keeps CMD's messages and drops a concurrent process's", async () => {
+    const run = await vm.sh(
+      [
+        '(while :; do ip -4 addr show dev lo >/dev/null; done) & BG=$!',
+        'sleep 0.5',
+        `${cli()} trace --only-cmd --json -- ip link add dmt2 type dummy; echo "trace exit $?" >&2`,
+        'kill $BG',
+      ].join('\n'),
+      180_000,
+    )
+    expect(run.stderr).toContain('trace exit 0')
+    const mine = records(run.stdout)
+    const summary = lines<{ summary: { messages: number; shown: number } }>(run.stdout).find((l) => l.summary)?.summary
+    const create = mine.find((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt2' && r.flags.includes('CREATE'))
+    expect(create).toBeDefined()
+    expect(mine.some((r) => r.type === 'NLMSG_ERROR' && r.seq === create?.seq && r.error?.errno === 0)).toBe(true)
+    // The concurrent loop only dumps addresses: none of that is CMD's.
+    expect(mine.filter((r) => r.type === 'RTM_GETADDR' || r.type === 'RTM_NEWADDR')).toEqual([])
+    expect(summary?.shown).toBe(mine.length)
+    expect(summary!.messages).toBeGreaterThan(mine.length) // the loop's traffic was captured, then filtered out
+    await noNlmonLeft()
+  }, 200_000)
+
+  test('SIGINT, SIGTERM and SIGHUP at random moments (24 runs): no link left behind, every pcap readable by tshark', async () => {
+    const script = `
+      (while :; do ip link show >/dev/null; sleep 0.05; done) & BG=$!
+      rm -rf /tmp/sig; mkdir /tmp/sig
+      for i in $(seq 1 24); do
+        ${cli()} capture -w /tmp/sig/$i.pcap 2>/tmp/sig/$i.err >/dev/null & P=$!
+        case $((i % 3)) in 0) S=INT;; 1) S=TERM;; 2) S=HUP;; esac
+        # Even runs: any moment from the start (start-up included); odd runs: any moment of the capture.
+        R=$(awk -v s=$i 'BEGIN { srand(s * 7919); printf "%.2f", rand() * 3 }')
+        if [ $((i % 2)) = 1 ]; then
+          j=0; until grep -q listening /tmp/sig/$i.err; do j=$((j+1)); [ $j -gt 600 ] && break; sleep 0.05; done
+          R=$(awk -v s=$i 'BEGIN { srand(s * 104729); printf "%.2f", rand() * 1.5 }')
+        fi
+        sleep $R
+        kill -$S $P; wait $P; echo "run $i $S exit $?"
+        ip -j link show type nlmon | grep -q ifname && echo "run $i LEFT A LINK"
+        if [ -e /tmp/sig/$i.pcap ]; then tshark -r /tmp/sig/$i.pcap >/tmp/sig/$i.txt 2>/tmp/sig/$i.ts && echo "run $i pcap ok $(wc -l < /tmp/sig/$i.txt)" || { echo "run $i pcap BAD"; cat /tmp/sig/$i.ts; }; fi
+      done
+      kill $BG`
+    const run = await vm.sh(script, 600_000)
+    const out = run.stdout
+    expect(out).not.toContain('LEFT A LINK')
+    expect(out).not.toContain('pcap BAD')
+    const exits = [...out.matchAll(/^run (\d+) (\w+) exit (\d+)$/gm)]
+    expect(exits).toHaveLength(24)
+    // Killed before node set up its handlers, a run dies of the signal (128+N) and created nothing;
+    // after, it ends normally (0).
+    for (const [, , signal, code] of exits) expect(['0', String(128 + { INT: 2, TERM: 15, HUP: 1 }[signal as 'INT']!)]).toContain(code)
+    const written = [...out.matchAll(/^run \d+ pcap ok (\d+)$/gm)].map((m) => Number(m[1]))
+    expect(written.length).toBeGreaterThanOrEqual(12)
+    expect(written.some((n) => n > 0)).toBe(true)
+    await noNlmonLeft()
+  }, 700_000)
+
+  test('prune removes the links of dead owners only; a SIGKILLed capture is cleaned up', async () => {
+    const run = await vm.sh(
+      [
+        `${cli()} add dead0 --alias 'nlmonctl-ephemeral pid=999999 start=1' >/dev/null`,
+        `${cli()} add live0 --alias 'nlmonctl-ephemeral pid=1' >/dev/null`,
+        `${cli()} add mine0 --alias 'somebody else' >/dev/null`,
+        `${cli()} capture -w /tmp/k.pcap --force 2>/tmp/k.err >/dev/null & P=$!`,
+        'i=0; while ! grep -q listening /tmp/k.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done',
+        'kill -KILL $P; wait $P',
+        'ip -j link show type nlmon > /tmp/before.json',
+        `${cli()} prune --json`,
+      ].join('\n'),
+      180_000,
+    )
+    const before = JSON.parse((await vm.sh('cat /tmp/before.json')).stdout) as IpLink[]
+    const killed = before.find((l) => l.ifname.startsWith('nlmonctl'))
+    expect(killed?.ifalias).toMatch(/^nlmonctl-ephemeral pid=\d+ start=\d+$/)
+    const pruned = (JSON.parse(run.stdout.trim().split('\n').pop() as string) as IpLink[]).map((l) => l.ifname).sort()
+    expect(pruned).toEqual(['dead0', killed!.ifname].sort())
+    const left = (await vm.json<IpLink[]>('ip -j link show type nlmon')).map((l) => l.ifname).sort()
+    expect(left).toEqual(['live0', 'mine0'])
+  }, 200_000)
+
+  test('pcap files: mode 0600, never over an existing file or through a symlink without --force', async () => {
+    const run = await vm.sh(
+      [
+        'rm -f /tmp/e.pcap /tmp/l.pcap; echo keep > /tmp/e.pcap; chmod 644 /tmp/e.pcap; ln -s /tmp/e.pcap /tmp/l.pcap',
+        `${cli()} capture -w /tmp/e.pcap --count 1; echo "exists $?"`,
+        'cat /tmp/e.pcap',
+        `${cli()} capture -w /tmp/l.pcap --force --count 1; echo "symlink $?"`,
+        'cat /tmp/e.pcap',
+        `(for i in $(seq 1 20); do sleep 0.5; ip link show >/dev/null; done) & ${cli()} capture -w /tmp/e.pcap --force --count 1 2>/dev/null; echo "force $?"`,
+        "stat -c 'mode %a' /tmp/e.pcap",
+        'ip -j link show type nlmon',
+      ].join('\n'),
+      120_000,
+    )
+    expect(run.stdout).toContain('exists 4')
+    expect(run.stderr).toContain('/tmp/e.pcap already exists; hint: use --force')
+    expect(run.stdout).toContain('symlink 2')
+    expect(run.stdout.match(/^keep$/gm)).toHaveLength(2)
+    expect(run.stdout).toContain('force 0')
+    expect(run.stdout).toContain('mode 600')
+    expect(run.stdout.trim().split('\n').pop()).toBe('[]')
+  }, 180_000)
+})

@@ -1,0 +1,144 @@
+import { formatRecord, formatSummary, parseRecords, summarize, type NlRecord } from '../../src/core/capture-format.js'
+import { filterOwned, parseProcNetlink, processTree, sample, emptyPorts } from '../../src/core/capture-owner.js'
+import { ephemeralAlias, orphans, ownerAlive, parseEphemeralAlias, processStart } from '../../src/core/ephemeral.js'
+import type { LinkInfo } from '../../src/core/native.js'
+
+const rec = (over: Partial<NlRecord>): NlRecord => ({
+  time: '2026-11-29T01:02:03.123456789Z',
+  packet: 1,
+  dir: 'to-kernel',
+  family: 'route',
+  family_id: 0,
+  type: 'RTM_NEWLINK',
+  type_id: 16,
+  flags: ['REQUEST', 'ACK'],
+  flags_raw: 5,
+  seq: 1,
+  port: 0,
+  len: 32,
+  ...over,
+})
+
+describe('decoded record text', () => {
+  test('a request with attributes', () => {
+    const line = formatRecord(rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], attrs: { ifname: 'dm0', kind: 'dummy' } }))
+    expect(line).toBe('01:02:03.123456 to-kernel route RTM_NEWLINK REQUEST|ACK|EXCL|CREATE seq=1 port=0 len=32 ifname=dm0 kind=dummy')
+  })
+
+  test('errors with extack, ACKs, DONE, hex, malformed', () => {
+    const error = rec({
+      type: 'NLMSG_ERROR',
+      dir: 'to-user',
+      flags: ['CAPPED', 'ACK_TLVS'],
+      error: { errno: 22, name: 'EINVAL', message: 'Invalid argument', extack: 'mtu less than device minimum.', request_type: 'RTM_NEWLINK' },
+    })
+    expect(formatRecord(error)).toContain('error=EINVAL (Invalid argument) of RTM_NEWLINK extack="mtu less than device minimum."')
+    expect(formatRecord(rec({ type: 'NLMSG_ERROR', error: { errno: 0, name: 'ACK', request_type: 'RTM_NEWADDR' } }))).toContain(
+      'ACK of RTM_NEWADDR',
+    )
+    expect(formatRecord(rec({ type: 'NLMSG_DONE', flags: ['MULTI'], error: { errno: 0, name: 'ACK' } }))).toMatch(/ MULTI .* done$/)
+    expect(formatRecord(rec({ hex: '20000000' }))).toMatch(/\n {2}20000000$/)
+    expect(formatRecord(rec({ type: 'MALFORMED', malformed: 'nlmsg_len 8 is less than the 16-byte header' }))).toContain('MALFORMED: nlmsg_len 8')
+    expect(formatRecord(rec({ attrs: { label: 'two words' } }))).toContain('label="two words"')
+  })
+
+  test('JSON lines round trip and the summary', () => {
+    const lines = [rec({}), rec({ seq: 2 })].map((r) => JSON.stringify(r)).join('\n') + '\n'
+    expect(parseRecords(lines).map((r) => r.seq)).toEqual([1, 2])
+    expect(parseRecords('')).toEqual([])
+    const summary = summarize(
+      { packets: 2, messages: 3, bytes: 100, kernelPackets: 4, kernelDrops: 2, userDrops: 0, written: 0 },
+      [{ family: 'route', typeName: 'RTM_NEWLINK', messages: 3 }],
+    )
+    expect(summary).toMatchObject({ kernel_drops: 2, types: [{ family: 'route', type: 'RTM_NEWLINK', messages: 3 }] })
+    expect(formatSummary(summary)).toBe('3 messages in 2 packets (100 bytes); kernel drops: 2; userspace drops: 0\n  route RTM_NEWLINK  3')
+  })
+})
+
+describe('--only-cmd ownership', () => {
+  const owned = { pids: new Set([100]), ports: new Set([2_000_000_001]) }
+
+  test('messages to our ports, and requests whose first reply goes to our ports', () => {
+    const records = [
+      rec({ seq: 7, port: 0 }), // ours: answered to port 100
+      rec({ seq: 7, port: 0, packet: 2 }), // someone else's with the same seq: answered to 555
+      rec({ type: 'NLMSG_ERROR', flags: [], flags_raw: 0, seq: 7, port: 100 }),
+      rec({ type: 'NLMSG_ERROR', flags: [], flags_raw: 0, seq: 7, port: 555 }),
+      rec({ type: 'RTM_NEWLINK', flags: [], flags_raw: 0, seq: 9, port: 2_000_000_001 }),
+      rec({ type: 'RTM_GETADDR', seq: 11, port: 0 }), // never answered
+      rec({ type: 'RTM_NEWADDR', flags: [], flags_raw: 0, seq: 12, port: 555 }),
+      rec({ type: 'RTM_GETLINK', seq: 13, port: 100 }), // sent with our port id
+    ]
+    const kept = filterOwned(records, owned)
+    expect(kept.map((r) => `${r.type}/${r.seq}/${r.port}`)).toEqual([
+      'RTM_NEWLINK/7/0',
+      'NLMSG_ERROR/7/100',
+      'RTM_NEWLINK/9/2000000001',
+      'RTM_GETLINK/13/100',
+    ])
+    // two requests with the same seq: the replies claim them in order, one each
+    expect(kept).toHaveLength(4)
+    // a dump: one request, many replies to the same port, then another request with the same seq
+    const dump = [
+      rec({ type: 'RTM_GETLINK', seq: 5 }),
+      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 100 }),
+      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 100 }),
+      rec({ type: 'RTM_GETLINK', seq: 5, packet: 9 }),
+      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 555 }),
+    ]
+    expect(filterOwned(dump, owned).map((r) => r.port)).toEqual([0, 100, 100])
+    expect(filterOwned(dump, owned)[0].packet).toBe(1)
+  })
+
+  test('/proc/net/netlink', () => {
+    const text = `sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode
+0000000000000000 0   4023       00000000 0        0        0     2        0        31337
+0000000000000000 16  3294967295 00000000 0        0        0     2        0        31338
+`
+    expect([...parseProcNetlink(text)]).toEqual([
+      [31337, 4023],
+      [31338, 3294967295],
+    ])
+    expect(parseProcNetlink('garbage')).toEqual(new Map())
+  })
+
+  test('sampling this very process finds its pid', () => {
+    expect(processTree(process.pid)).toContain(process.pid)
+    const ports = emptyPorts()
+    sample(process.pid, ports)
+    expect(ports.pids.has(process.pid)).toBe(true)
+  })
+})
+
+describe('ephemeral links', () => {
+  test('alias round trip', () => {
+    expect(ephemeralAlias({ pid: 42, start: 99 })).toBe('nlmonctl-ephemeral pid=42 start=99')
+    expect(parseEphemeralAlias('nlmonctl-ephemeral pid=42 start=99')).toEqual({ pid: 42, start: 99 })
+    expect(parseEphemeralAlias('nlmonctl-ephemeral pid=42')).toEqual({ pid: 42, start: undefined })
+    for (const other of [undefined, null, '', 'ci', 'nlmonctl-ephemeral pid=x', 'xnlmonctl-ephemeral pid=1']) {
+      expect(parseEphemeralAlias(other)).toBeUndefined()
+    }
+  })
+
+  test('an owner is alive only with the same pid and start time', () => {
+    const start = processStart(process.pid)
+    expect(start).toBeGreaterThan(0)
+    expect(ownerAlive({ pid: process.pid, start })).toBe(true)
+    expect(ownerAlive({ pid: process.pid, start: (start as number) + 1 })).toBe(false)
+    expect(ownerAlive({ pid: process.pid })).toBe(true)
+    expect(ownerAlive({ pid: 2 ** 22 + 7 })).toBe(false)
+  })
+
+  test('orphans: nlmon links whose owner is gone, nothing else', () => {
+    const link = (ifname: string, kind: string, ifalias?: string) => ({ ifname, kind, ifalias }) as LinkInfo
+    const links = [
+      link('a', 'nlmon', 'nlmonctl-ephemeral pid=1 start=5'),
+      link('b', 'nlmon', 'nlmonctl-ephemeral pid=2 start=5'),
+      link('c', 'nlmon', 'user alias'),
+      link('d', 'dummy', 'nlmonctl-ephemeral pid=2 start=5'),
+      link('e', 'nlmon'),
+    ]
+    const alive = (o: { pid: number }) => o.pid === 1
+    expect(orphans(links, alive).map((l) => l.ifname)).toEqual(['b'])
+  })
+})
