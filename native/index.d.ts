@@ -9,6 +9,78 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A running capture (live or from a file). */
+export declare class CaptureSession {
+  /** The records decoded since the last call, waiting up to timeoutMs for some. */
+  next(timeoutMs: number): Promise<CaptureBatch>
+  /**
+   * Ask the capture to end: the reader drains what the ring holds, flushes the file and
+   * finishes; next() then reports done.
+   */
+  stop(): void
+  stats(): CaptureStats
+  /** Messages per family and type (complete once next() has reported done). */
+  summary(): Array<TypeCount>
+}
+
+export declare class NetlinkSession {
+  /** Open the session's socket in `target.netns` (or in this process's namespace). */
+  static open(target?: Target | undefined | null): NetlinkSession
+  createLink(req: CreateLinkRequest): LinkInfo
+  getLink(linkRef: LinkRef): LinkInfo
+  listLinks(kind?: string | undefined | null): Array<LinkInfo>
+  deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null): LinkInfo
+  setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null): LinkInfo
+  /** Close the socket now (it is closed anyway when the object is collected). */
+  close(): void
+}
+
+export interface CaptureBatch {
+  /** Decoded records, one JSON object per line. */
+  records: string
+  count: number
+  /** The capture has ended and every record has been delivered. */
+  done: boolean
+  stats: CaptureStats
+  /** Set with done when the capture ended on an error (the JSON error message). */
+  error?: string
+}
+
+export interface CaptureOptions {
+  /** The nlmon link (live capture). */
+  ifindex?: number
+  /** Write pcap here; "-" is standard output. */
+  write?: string
+  /** Replace an existing file. */
+  force?: boolean
+  /** Produce decoded records for next(). */
+  decode?: boolean
+  /** Add each message's bytes in hex. */
+  hex?: boolean
+  /** Netlink family names or numbers to keep ("route", "generic", "16", …). */
+  families?: Array<string>
+  /** Stop after this many messages. */
+  count?: number
+  /** Ring size in MiB (1 MiB blocks); default 64. */
+  bufferMib?: number
+}
+
+export interface CaptureStats {
+  /** Packets (skbs) kept. */
+  packets: number
+  /** Netlink messages kept. */
+  messages: number
+  bytes: number
+  /** Packets the socket saw (PACKET_STATISTICS tp_packets, drops included). */
+  kernelPackets: number
+  /** Packets the kernel dropped because the ring was full (tp_drops). */
+  kernelDrops: number
+  /** Decoded messages not delivered because the decoder or JS fell behind. */
+  userDrops: number
+  /** Packets written to the pcap file. */
+  written: number
+}
+
 /** Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL) and return it as read back. */
 export declare function createLink(req: CreateLinkRequest, target?: Target | undefined | null): Promise<LinkInfo>
 
@@ -76,6 +148,19 @@ export interface LinkRef {
 /** Every link, or those of one kind. */
 export declare function listLinks(kind?: string | undefined | null, target?: Target | undefined | null): Promise<LinkInfo[]>
 
+/**
+ * Start a live capture on an nlmon link (UP already): the pcap file is opened first, then, in
+ * the target namespace, generic netlink family names are dumped and the TPACKET_V3 ring is
+ * bound to the link. Traffic is captured from the bind on.
+ */
+export declare function openCapture(options: CaptureOptions, target?: Target | undefined | null): Promise<CaptureSession>
+
+/**
+ * Decode a pcap file (LINKTYPE_NETLINK, ours or tcpdump's). Generic netlink ids are named from
+ * the file's own nlctrl traffic, then from this namespace's families.
+ */
+export declare function readPcap(path: string, options: CaptureOptions): Promise<CaptureSession>
+
 /** Change a link by ifindex after checking its kind; returns it as read back. */
 export declare function setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<LinkInfo>
 
@@ -110,4 +195,10 @@ export interface Stats64 {
 /** Where to run: `netns` is a name under /run/netns, or a path if it contains a `/`. */
 export interface Target {
   netns?: string
+}
+
+export interface TypeCount {
+  family: string
+  typeName: string
+  messages: number
 }

@@ -773,10 +773,14 @@ if (
   }
 }
 
-const { createLink, deleteLink, getLink, listLinks, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, createLink, deleteLink, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
+export { CaptureSession }
+export { NetlinkSession }
 export { createLink }
 export { deleteLink }
 export { getLink }
 export { listLinks }
+export { openCapture }
+export { readPcap }
 export { setLink }
 export const __napiBindingTarget = __napiLoadedBindingTarget

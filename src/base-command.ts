@@ -4,7 +4,8 @@
 
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { NlmonctlError, usageError } from './core/errors.js'
-import { formatJson } from './core/output.js'
+import type { Outcome } from './core/operations.js'
+import { formatJson, writeJson, writeTable } from './core/output.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -26,6 +27,11 @@ export abstract class BaseCommand extends Command {
     }
     const rendered = text()
     if (rendered !== undefined && rendered !== '') process.stdout.write(rendered + '\n')
+  }
+
+  /** Print an operation's outcome (streamed in chunks when it is a long list). */
+  protected emitOutcome(outcome: Outcome): void {
+    writeOutcome(outcome, this.jsonEnabled())
   }
 
   // Results are printed by emit(); keep oclif from printing them a second time.
@@ -61,4 +67,19 @@ export function toNlmonctlError(error: unknown): NlmonctlError {
   }
   const message = error instanceof Error ? error.message : String(error)
   return new NlmonctlError('KERNEL_ERROR', `internal error: ${message}`)
+}
+
+const stdoutWrite = (chunk: string) => {
+  process.stdout.write(chunk)
+}
+
+/** An outcome on stdout: its JSON under --json, otherwise its table or text. */
+export function writeOutcome(outcome: Outcome, json: boolean, write: (chunk: string) => void = stdoutWrite): void {
+  if (json) {
+    writeJson(outcome.json, write)
+  } else if (outcome.table) {
+    writeTable(outcome.table.rows, outcome.table.columns, write)
+  } else if (outcome.text !== undefined && outcome.text !== '') {
+    write(outcome.text + '\n')
+  }
 }

@@ -5,12 +5,16 @@
 import { flush, run } from '@oclif/core'
 import { toNlmonctlError } from './base-command.js'
 import Add from './commands/add.js'
+import Batch from './commands/batch.js'
+import Capture from './commands/capture.js'
 import Del from './commands/del.js'
 import List from './commands/list.js'
+import Prune from './commands/prune.js'
 import SetCommand from './commands/set.js'
 import Stats from './commands/stats.js'
+import Trace from './commands/trace.js'
 
-export const COMMANDS = { add: Add, del: Del, list: List, set: SetCommand, stats: Stats }
+export const COMMANDS = { add: Add, batch: Batch, capture: Capture, del: Del, list: List, prune: Prune, set: SetCommand, stats: Stats, trace: Trace }
 
 export async function main(argv: string[], root: string): Promise<void> {
   try {

@@ -4,6 +4,7 @@
 //! JSON (see `error.rs`). Only the exports live here.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod capture;
 pub mod error;
 pub mod extack;
 pub mod js;
@@ -11,6 +12,7 @@ pub mod link;
 pub mod naming;
 pub mod netns;
 pub mod socket;
+pub mod session;
 pub mod task;
 
 use napi::bindgen_prelude::AsyncTask;
@@ -83,4 +85,62 @@ pub fn set_link(
         },
         move |sock, (r, change)| link::set(sock, &r, &change, expect_kind.as_deref()),
     )
+}
+
+/// Start a live capture on an nlmon link (UP already): the pcap file is opened first, then, in
+/// the target namespace, generic netlink family names are dumped and the TPACKET_V3 ring is
+/// bound to the link. Traffic is captured from the bind on.
+#[napi(ts_return_type = "Promise<CaptureSession>", catch_unwind)]
+pub fn open_capture(
+    options: capture::js::CaptureOptions,
+    target: Option<Target>,
+) -> AsyncTask<Job<capture::js::CaptureSession>> {
+    let netns = js::netns_of(target);
+    let parsed = task::guarded(|| {
+        let ifindex = options
+            .ifindex
+            .ok_or_else(|| error::Error::Arg("openCapture needs an ifindex".into()))?;
+        Ok((ifindex, capture::session::Settings::try_from(options)?))
+    });
+    AsyncTask::new(Job::new(move || {
+        let (ifindex, settings) = parsed?;
+        // Refuse an existing file before touching the network namespace.
+        if let Some(path) = settings.write.as_deref().filter(|p| *p != "-") {
+            if !settings.force && std::fs::symlink_metadata(path).is_ok() {
+                return Err(error::Error::Errno {
+                    errno: libc::EEXIST,
+                    op: "open(pcap)",
+                    extack: None,
+                    extack_offset: None,
+                });
+            }
+        }
+        let ring_cfg = settings.ring;
+        let (ring, genl) = netns::run_in(netns.as_deref(), move || {
+            // Best effort: without the names, generic families show as GENL_ID_<n>.
+            let genl = capture::genl::resolve()
+                .unwrap_or_else(|_| capture::decode::GenlNames::new());
+            let ring = capture::ring::Ring::open(ifindex, ring_cfg)?;
+            Ok((ring, genl))
+        })?;
+        let session = capture::session::start_live(ring, genl, settings)?;
+        Ok(capture::js::CaptureSession::new(session))
+    }))
+}
+
+/// Decode a pcap file (LINKTYPE_NETLINK, ours or tcpdump's). Generic netlink ids are named from
+/// the file's own nlctrl traffic, then from this namespace's families.
+#[napi(ts_return_type = "Promise<CaptureSession>", catch_unwind)]
+pub fn read_pcap(
+    path: String,
+    options: capture::js::CaptureOptions,
+) -> AsyncTask<Job<capture::js::CaptureSession>> {
+    let parsed = task::guarded(|| capture::session::Settings::try_from(options));
+    AsyncTask::new(Job::new(move || {
+        let settings = parsed?;
+        let genl =
+            capture::genl::resolve().unwrap_or_else(|_| capture::decode::GenlNames::new());
+        let session = capture::session::start_offline(&path, genl, settings)?;
+        Ok(capture::js::CaptureSession::new(session))
+    }))
 }

@@ -404,12 +404,13 @@ pub fn create(sock: &mut NlSocket, req: &NewLink) -> Result<js::LinkInfo> {
     };
     let created = get(sock, &LinkRef::Name(name))?;
     let index = created.header.index;
-    if let Some(alias) = &req.alias {
-        // The kernel ignores IFLA_IFALIAS on creation: set it now, or leave nothing behind.
-        if let Err(err) = setlink(sock, index, None, vec![alias_attribute(alias)]) {
-            let _ = dellink(sock, index);
-            return Err(err);
-        }
+    let Some(alias) = &req.alias else {
+        return Ok(to_js(&created));
+    };
+    // The kernel ignores IFLA_IFALIAS on creation: set it now, or leave nothing behind.
+    if let Err(err) = setlink(sock, index, None, vec![alias_attribute(alias)]) {
+        let _ = dellink(sock, index);
+        return Err(err);
     }
     Ok(to_js(&get(sock, &LinkRef::Index(index))?))
 }

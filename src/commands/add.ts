@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { attributeFlags, attributeValues } from '../core/attribute-flags.js'
-import { ruleForFlag, validateAttributes } from '../core/attributes.js'
-import { NlmonctlError, usageError } from '../core/errors.js'
-import { linkJson } from '../core/link-json.js'
-import { call, target } from '../core/native.js'
+import { attributeFlags } from '../core/attribute-flags.js'
+import { ruleForFlag } from '../core/attributes.js'
+import { oneShotApi } from '../core/link-api.js'
+import { prepareAdd } from '../core/operations.js'
 
 export default class Add extends BaseCommand {
   static summary = 'Create an nlmon link; it is UP (capturing) unless --down.'
@@ -35,28 +34,7 @@ export default class Add extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Add)
-    const settings = validateAttributes('add', { name: args.name, ...attributeValues('add', flags) })
-    const name = settings.name === '' ? undefined : settings.name
-    if (flags['if-not-exists'] && (name === undefined || name.includes('%'))) {
-      throw usageError('--if-not-exists needs an explicit NAME (without "%d")')
-    }
-    const ctx = { action: 'create' as const, link: name, netns: flags.netns }
-    const request = { ...settings, name, kind: 'nlmon', up: !flags.down }
-    try {
-      const link = await call(ctx, (native) => native.createLink(request, target(flags.netns)))
-      this.emit(linkJson(link), () => link.ifname)
-    } catch (error) {
-      if (!(flags['if-not-exists'] && error instanceof NlmonctlError && error.code === 'ALREADY_EXISTS')) throw error
-      const existing = await call({ ...ctx, action: 'look up' }, (native) =>
-        native.getLink({ name: name as string }, target(flags.netns)),
-      )
-      if (existing.kind !== 'nlmon') {
-        throw new NlmonctlError(
-          'ALREADY_EXISTS',
-          `link "${existing.ifname}" already exists and is not an nlmon link (kind: ${existing.kind ?? 'none'})`,
-        )
-      }
-      this.emit(linkJson(existing), () => existing.ifname)
-    }
+    const operation = prepareAdd(args.name, flags)
+    this.emitOutcome(await operation.run(oneShotApi(flags.netns)))
   }
 }

@@ -1,7 +1,6 @@
 import { BaseCommand } from '../base-command.js'
-import { isUp, linkJson } from '../core/link-json.js'
-import { call, target } from '../core/native.js'
-import { renderTable } from '../core/output.js'
+import { oneShotApi } from '../core/link-api.js'
+import { prepareList } from '../core/operations.js'
 
 export default class List extends BaseCommand {
   static summary = 'List the nlmon links of a network namespace.'
@@ -15,20 +14,6 @@ export default class List extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(List)
-    const links = await call({ action: 'list', netns: flags.netns }, (native) =>
-      native.listLinks('nlmon', target(flags.netns)),
-    )
-    this.emit(links.map(linkJson), () =>
-      links.length === 0
-        ? undefined
-        : renderTable(links, [
-            { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
-            { header: 'NAME', get: (l) => l.ifname },
-            { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
-            { header: 'MTU', get: (l) => l.mtu, align: 'right' },
-            { header: 'TXQLEN', get: (l) => l.txqlen, align: 'right' },
-            { header: 'ALIAS', get: (l) => l.ifalias ?? '' },
-          ]),
-    )
+    this.emitOutcome(await prepareList().run(oneShotApi(flags.netns)))
   }
 }

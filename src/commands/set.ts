@@ -1,11 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { attributeFlags, attributeValues } from '../core/attribute-flags.js'
-import { validateAttributes } from '../core/attributes.js'
-import { usageError } from '../core/errors.js'
-import { checkLinkArg } from '../core/link-args.js'
-import { linkJson } from '../core/link-json.js'
-import { call, linkRef, target } from '../core/native.js'
+import { attributeFlags } from '../core/attribute-flags.js'
+import { oneShotApi } from '../core/link-api.js'
+import { prepareSet } from '../core/operations.js'
 
 export default class SetCommand extends BaseCommand {
   static summary = 'Change an nlmon link: up/down, MTU, name, alias, txqueuelen, group.'
@@ -30,16 +27,7 @@ export default class SetCommand extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(SetCommand)
-    checkLinkArg(args.link)
-    const settings = validateAttributes('set', attributeValues('set', flags))
-    const up = flags.up ? true : flags.down ? false : undefined
-    if (up === undefined && Object.keys(settings).length === 0) {
-      throw usageError('nothing to change: give --up, --down or an attribute (see --help)')
-    }
-    const ctx = { action: 'change' as const, link: args.link, netns: flags.netns }
-    const link = await call(ctx, (native) =>
-      native.setLink(linkRef(args.link), { ...settings, up }, 'nlmon', target(flags.netns)),
-    )
-    this.emit(linkJson(link), () => link.ifname)
+    const operation = prepareSet(args.link, flags)
+    this.emitOutcome(await operation.run(oneShotApi(flags.netns)))
   }
 }

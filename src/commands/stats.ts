@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { NlmonctlError, usageError } from '../core/errors.js'
-import { checkLinkArg, findLink } from '../core/link-args.js'
-import { isUp, linkJson } from '../core/link-json.js'
-import { call, target, type LinkInfo } from '../core/native.js'
+import { usageError } from '../core/errors.js'
+import { oneShotApi, type LinkApi } from '../core/link-api.js'
+import type { LinkInfo } from '../core/native.js'
+import { checkStatsArgs, LinkArray, COUNTER_COLUMNS, sampleStats } from '../core/operations.js'
 import { renderTable } from '../core/output.js'
 import { rates, type LinkRate } from '../core/rates.js'
 
@@ -34,7 +34,7 @@ export default class Stats extends BaseCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Stats)
     this.links = argv as string[]
-    for (const arg of this.links) checkLinkArg(arg)
+    checkStatsArgs(this.links)
     const interval = Number(flags.interval)
     if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
       throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
@@ -45,30 +45,16 @@ export default class Stats extends BaseCommand {
     }
     if (!flags.watch && flags.count !== undefined) throw usageError('--count goes with --watch')
 
-    const first = await this.sample(flags.netns)
+    const api = oneShotApi(flags.netns)
+    const first = await sampleStats(api, this.links)
     if (!flags.watch) {
-      this.emit(first.map(linkJson), () => (first.length === 0 ? undefined : counterTable(first)))
+      this.emitOutcome({ json: new LinkArray(first), table: first.length === 0 ? undefined : { rows: first, columns: COUNTER_COLUMNS } })
       return
     }
-    await this.watch(first, interval, count, flags.netns)
+    await this.watch(first, interval, count, api)
   }
 
-  /** One dump; the named links (each must exist and be nlmon) or every nlmon link. */
-  private async sample(netns: string | undefined): Promise<LinkInfo[]> {
-    const kindFilter = this.links.length === 0 ? 'nlmon' : null
-    const links = await call({ action: 'list', netns }, (native) => native.listLinks(kindFilter, target(netns)))
-    if (this.links.length === 0) return links
-    return this.links.map((arg) => {
-      const link = findLink(links, arg)
-      if (!link) throw new NlmonctlError('NOT_FOUND', `link "${arg}"${netns ? ` in network namespace "${netns}"` : ''} not found`)
-      if (link.kind !== 'nlmon') {
-        throw new NlmonctlError('NOT_NLMON', `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'})`)
-      }
-      return link
-    })
-  }
-
-  private async watch(first: LinkInfo[], interval: number, count: number, netns: string | undefined): Promise<void> {
+  private async watch(first: LinkInfo[], interval: number, count: number, api: LinkApi): Promise<void> {
     const stop = new AbortController()
     const onSignal = () => stop.abort()
     process.once('SIGINT', onSignal)
@@ -82,7 +68,7 @@ export default class Stats extends BaseCommand {
         } catch {
           break // interrupted: a normal end for a watch
         }
-        const current = await this.sample(netns)
+        const current = await sampleStats(api, this.links)
         const now = performance.now()
         const seconds = (now - previousAt) / 1000
         const linkRates = rates(previous, current, seconds)
@@ -96,20 +82,6 @@ export default class Stats extends BaseCommand {
       process.off('SIGTERM', onSignal)
     }
   }
-}
-
-function counterTable(links: LinkInfo[]): string {
-  const s = (l: LinkInfo) => l.stats64
-  return renderTable(links, [
-    { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
-    { header: 'NAME', get: (l) => l.ifname },
-    { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
-    { header: 'RX_PACKETS', get: (l) => s(l)?.rxPackets ?? '-', align: 'right' },
-    { header: 'RX_BYTES', get: (l) => s(l)?.rxBytes ?? '-', align: 'right' },
-    { header: 'RX_DROPPED', get: (l) => s(l)?.rxDropped ?? '-', align: 'right' },
-    { header: 'TX_PACKETS', get: (l) => s(l)?.txPackets ?? '-', align: 'right' },
-    { header: 'TX_BYTES', get: (l) => s(l)?.txBytes ?? '-', align: 'right' },
-  ])
 }
 
 function rateTable(linkRates: LinkRate[]): string {

@@ -1,7 +1,7 @@
 // The native addon, loaded only by the commands that talk to the kernel (keeps start-up lean),
 // with every call's rejection turned into an NlmonctlError in one place.
 
-import type * as Addon from '../../native/index.js'
+import type * as Addon from '#native'
 import { fromNative, type OperationContext } from './errors.js'
 
 export type LinkInfo = Addon.LinkInfo
@@ -14,7 +14,7 @@ export type LinkChange = Addon.LinkChange
 let addon: Promise<typeof Addon> | undefined
 
 export function loadAddon(): Promise<typeof Addon> {
-  addon ??= import('../../native/index.js')
+  addon ??= import('#native')
   return addon
 }
 

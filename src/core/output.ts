@@ -42,3 +42,53 @@ export function humanBytes(n: number): string {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
 }
+
+/** Rows per write when output is written incrementally. */
+const CHUNK = 256
+
+/**
+ * Write a JSON document; an array (or an object with `links`/toJSON producing one, see
+ * LinkArray) of many elements is written element by element in chunks, so that thousands of
+ * links never become one giant string. The bytes are those of formatJson().
+ */
+export function writeJson(value: unknown, write: (chunk: string) => void, stream: NodeJS.WriteStream = process.stdout): void {
+  const items = streamableItems(value)
+  if (items === undefined || stream.isTTY) {
+    write(formatJson(value, stream) + '\n')
+    return
+  }
+  write('[')
+  for (let i = 0; i < items.length; i += CHUNK) {
+    const part = items.slice(i, i + CHUNK).map((item) => JSON.stringify(item))
+    write((i === 0 ? '' : ',') + part.join(','))
+  }
+  write(']\n')
+}
+
+function streamableItems(value: unknown): readonly unknown[] | undefined {
+  if (Array.isArray(value)) return value
+  if (value && typeof value === 'object' && 'streamItems' in value) {
+    return (value as { streamItems(): readonly unknown[] }).streamItems()
+  }
+  return undefined
+}
+
+/** renderTable(), written a chunk of rows at a time (the widths still come from every row). */
+export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[], write: (chunk: string) => void): void {
+  const widths = columns.map((c) => c.header.length)
+  const cells: string[][] = new Array(rows.length)
+  for (let r = 0; r < rows.length; r++) {
+    const row = columns.map((column) => String(column.get(rows[r])))
+    for (let i = 0; i < row.length; i++) if (row[i].length > widths[i]) widths[i] = row[i].length
+    cells[r] = row
+  }
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => (columns[i].align === 'right' ? value.padStart(widths[i]) : value.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd()
+  write(bold(line(columns.map((c) => c.header))) + '\n')
+  for (let i = 0; i < cells.length; i += CHUNK) {
+    write(cells.slice(i, i + CHUNK).map(line).join('\n') + '\n')
+  }
+}

@@ -17,12 +17,14 @@ export interface CliOptions {
   /** Prefix command (e.g. setpriv to drop capabilities), run inside the namespace. */
   wrap?: string[]
   env?: Record<string, string>
+  /** Text on standard input (default: none). */
+  input?: string
 }
 
 export async function nlmonctl(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const command = [...(options.wrap ?? []), process.execPath, BIN, ...args]
   const [file, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command
-  const result = await execa(file, rest, { reject: false, env: { NO_COLOR: '1', ...options.env }, stdin: 'ignore' })
+  const result = await execa(file, rest, { reject: false, env: { NO_COLOR: '1', ...options.env }, ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }) })
   return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 }
 }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// `npm run pack [-- OUTDIR]`: the installable tarballs, laid out the way napi-rs publishes addons.
+//   nlmonctl-VERSION.tgz                          bin/, dist/ (the bundled CLI), oclif.manifest.json and the
+//                                                 napi loader (native/index.js); no .node, no Rust
+//   nlmonctl-native-linux-x64-gnu-VERSION.tgz     @nlmonctl/native-linux-x64-gnu: the prebuilt addon, an
+//                                                 optionalDependency of nlmonctl (os/cpu/libc-gated)
+// The loader tries ./nlmonctl.linux-x64-gnu.node next to itself (a source checkout), then the platform
+// package. Installing needs no cargo and runs no install script:
+//   npm install -g nlmonctl-0.1.0.tgz nlmonctl-native-linux-x64-gnu-0.1.0.tgz
+// Needs a build first (npm run build): this script packs, it does not compile.
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { execFileSync } from 'node:child_process'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const out = resolve(process.argv[2] ?? `${root}packed`)
+const platformDir = `${root}native/npm/linux-x64-gnu`
+const addon = 'nlmonctl.linux-x64-gnu.node'
+
+const main = JSON.parse(readFileSync(`${root}package.json`, 'utf8'))
+const platform = JSON.parse(readFileSync(`${platformDir}/package.json`, 'utf8'))
+const wanted = main.optionalDependencies?.[platform.name]
+if (wanted !== platform.version || platform.version !== main.version) {
+  throw new Error(`version mismatch: nlmonctl ${main.version} wants ${platform.name}@${wanted}, which is ${platform.version}`)
+}
+for (const built of ['dist/index.js', 'oclif.manifest.json', `native/${addon}`, 'native/index.js']) {
+  if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing: run \`npm run build\` first`)
+}
+copyFileSync(`${root}native/${addon}`, `${platformDir}/${addon}`)
+mkdirSync(out, { recursive: true })
+
+const pack = (cwd) => {
+  const [info] = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd, encoding: 'utf8' }),
+  )
+  return { file: resolve(out, info.filename), files: info.files.map((f) => f.path) }
+}
+const tarballs = [pack(root), pack(platformDir)]
+for (const t of tarballs) process.stdout.write(`${t.file}\n`)
+if (process.env.NLMONCTL_PACK_JSON) process.stderr.write(JSON.stringify(tarballs) + '\n')

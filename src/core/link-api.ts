@@ -1,0 +1,79 @@
+// How the operations reach the kernel: one-shot native calls (each opens its own socket), or a
+// NetlinkSession (one socket for a whole batch). Both map errors through fromNative() the same way.
+
+import type * as Addon from '../../native/index.js'
+import { fromNative, NlmonctlError, type OperationContext } from './errors.js'
+import { call, loadAddon, target, type CreateLinkRequest, type LinkChange, type LinkInfo, type LinkRef } from './native.js'
+
+/** The five link requests, whatever carries them. */
+export interface LinkBackend {
+  createLink(req: CreateLinkRequest): LinkInfo | Promise<LinkInfo>
+  getLink(ref: LinkRef): LinkInfo | Promise<LinkInfo>
+  listLinks(kind: string | null): LinkInfo[] | Promise<LinkInfo[]>
+  deleteLink(ref: LinkRef, expectKind: string | null): LinkInfo | Promise<LinkInfo>
+  setLink(ref: LinkRef, change: LinkChange, expectKind: string | null): LinkInfo | Promise<LinkInfo>
+}
+
+export interface LinkApi {
+  readonly netns: string | undefined
+  /** Run requests; kernel errors become NlmonctlErrors described by ctx. */
+  call<T>(ctx: OperationContext, fn: (backend: LinkBackend) => T | Promise<T>): Promise<T>
+}
+
+/** Each request opens its own socket (in a netns thread when asked): what single commands use. */
+export function oneShotApi(netns: string | undefined): LinkApi {
+  return {
+    netns,
+    call: (ctx, fn) =>
+      call(ctx, async (native) => {
+        const t = target(netns)
+        return fn({
+          createLink: (req) => native.createLink(req, t),
+          getLink: (ref) => native.getLink(ref, t),
+          listLinks: (kind) => native.listLinks(kind, t),
+          deleteLink: (ref, kind) => native.deleteLink(ref, kind, t),
+          setLink: (ref, change, kind) => native.setLink(ref, change, kind, t),
+        })
+      }),
+  }
+}
+
+/** One NETLINK_ROUTE socket per namespace, opened on first use, reused by every request. */
+export class SessionPool {
+  private readonly sessions = new Map<string, Addon.NetlinkSession>()
+
+  async api(netns: string | undefined): Promise<LinkApi> {
+    const key = netns ?? ''
+    let session = this.sessions.get(key)
+    if (!session) {
+      const native = await loadAddon()
+      try {
+        session = native.NetlinkSession.open(target(netns))
+      } catch (error) {
+        throw fromNative(error, { action: 'list', netns })
+      }
+      this.sessions.set(key, session)
+    }
+    const open = session
+    return {
+      netns,
+      async call(ctx, fn) {
+        try {
+          return await fn(open)
+        } catch (error) {
+          throw error instanceof NlmonctlError ? error : fromNative(error, ctx)
+        }
+      },
+    }
+  }
+
+  /** How many sockets this pool opened (one per namespace used). */
+  get size(): number {
+    return this.sessions.size
+  }
+
+  close(): void {
+    for (const session of this.sessions.values()) session.close()
+    this.sessions.clear()
+  }
+}

@@ -1,0 +1,246 @@
+// What add, del, list, set and stats do, apart from parsing and printing, so that the single
+// commands and `batch` run the very same code. Each operation is prepared first — every check that
+// needs no kernel (the attribute table, link arguments, flag combinations) — and only then run
+// against a LinkApi (one-shot sockets, or a batch's one session socket). A prepare() that throws
+// has sent nothing.
+
+import { attributeValues } from './attribute-flags.js'
+import { validateAttributes } from './attributes.js'
+import { NlmonctlError, usageError } from './errors.js'
+import type { LinkApi } from './link-api.js'
+import { checkLinkArg } from './link-args.js'
+import { isUp, linkJson } from './link-json.js'
+import { linkRef, type LinkInfo } from './native.js'
+import { type Column } from './output.js'
+
+/** What an operation produced: the --json document, and the text (lines, or a table) otherwise. */
+export interface Outcome {
+  json: unknown
+  /** Plain lines to print (none: print nothing). */
+  text?: string
+  /** A table to print instead of text, rendered and written in chunks. */
+  table?: { rows: readonly LinkInfo[]; columns: readonly Column<LinkInfo>[] }
+}
+
+export interface Operation {
+  run(api: LinkApi): Promise<Outcome>
+}
+
+type FlagValues = Record<string, unknown>
+
+function notFound(arg: string, netns: string | undefined): NlmonctlError {
+  return new NlmonctlError('NOT_FOUND', `link "${arg}"${netns ? ` in network namespace "${netns}"` : ''} not found`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// add
+
+export function prepareAdd(nameArg: string | undefined, flags: FlagValues): Operation {
+  const settings = validateAttributes('add', { name: nameArg, ...attributeValues('add', flags) })
+  const name = settings.name === '' ? undefined : settings.name
+  const ifNotExists = flags['if-not-exists'] === true
+  if (ifNotExists && (name === undefined || name.includes('%'))) {
+    throw usageError('--if-not-exists needs an explicit NAME (without "%d")')
+  }
+  const request = { ...settings, name, kind: 'nlmon', up: flags.down !== true }
+  return {
+    async run(api) {
+      const ctx = { action: 'create' as const, link: name, netns: api.netns }
+      try {
+        const link = await api.call(ctx, (b) => b.createLink(request))
+        return { json: linkJson(link), text: link.ifname }
+      } catch (error) {
+        if (!(ifNotExists && error instanceof NlmonctlError && error.code === 'ALREADY_EXISTS')) throw error
+        const existing = await api.call({ ...ctx, action: 'look up' }, (b) => b.getLink({ name: name as string }))
+        if (existing.kind !== 'nlmon') {
+          throw new NlmonctlError(
+            'ALREADY_EXISTS',
+            `link "${existing.ifname}" already exists and is not an nlmon link (kind: ${existing.kind ?? 'none'})`,
+          )
+        }
+        return { json: linkJson(existing), text: existing.ifname }
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// del
+
+export function prepareDel(args: readonly string[], flags: FlagValues): Operation {
+  const all = flags.all === true
+  const ifExists = flags['if-exists'] === true
+  if (all && args.length > 0) throw usageError('give link names or --all, not both')
+  if (!all && args.length === 0) throw usageError('name at least one link to delete (or use --all)')
+  for (const arg of args) checkLinkArg(arg)
+  return {
+    async run(api) {
+      const netns = api.netns
+      const victims: LinkInfo[] = []
+      if (args.length === 1) {
+        // One link (what a batch line usually names): the native delete looks it up, checks that it
+        // is nlmon and deletes it by ifindex — one look-up, one RTM_DELLINK.
+        try {
+          const ctx = { action: 'delete' as const, link: args[0], netns }
+          return { json: [linkJson(await api.call(ctx, (b) => b.deleteLink(linkRef(args[0]), 'nlmon')))] }
+        } catch (error) {
+          if (ifExists && error instanceof NlmonctlError && error.code === 'NOT_FOUND') return { json: [] }
+          throw error
+        }
+      }
+      if (all) {
+        victims.push(...(await api.call({ action: 'list', netns }, (b) => b.listLinks('nlmon'))))
+      } else if (args.length > 8) {
+        // Many links: one dump rather than one request each.
+        const find = linkFinder(await api.call({ action: 'list', netns }, (b) => b.listLinks(null)))
+        for (const arg of args) {
+          const link = find(arg)
+          if (!link) {
+            if (ifExists) continue
+            throw notFound(arg, netns)
+          }
+          checkNlmon(arg, link)
+          if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
+        }
+      } else {
+        // A few links (a batch line usually names one): look each up, O(1) in the number of links.
+        for (const arg of args) {
+          let link: LinkInfo
+          try {
+            link = await api.call({ action: 'look up', link: arg, netns }, (b) => b.getLink(linkRef(arg)))
+          } catch (error) {
+            if (ifExists && error instanceof NlmonctlError && error.code === 'NOT_FOUND') continue
+            throw error
+          }
+          checkNlmon(arg, link)
+          if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
+        }
+      }
+      const deleted: LinkInfo[] = []
+      for (const victim of victims) {
+        try {
+          // By ifindex, with the kind checked again by the native layer right before RTM_DELLINK.
+          const ctx = { action: 'delete' as const, link: victim.ifname, netns }
+          deleted.push(await api.call(ctx, (b) => b.deleteLink({ index: victim.ifindex }, 'nlmon')))
+        } catch (error) {
+          // Someone else deleted it between our look-up and our request.
+          const gone = error instanceof NlmonctlError && error.code === 'NOT_FOUND'
+          if (!(gone && (ifExists || all))) throw error
+        }
+      }
+      return { json: deleted.map(linkJson) }
+    },
+  }
+}
+
+/** findLink() for many arguments: by name or ifindex in O(1) after one pass over the dump. */
+function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | undefined {
+  const byName = new Map(links.map((l) => [l.ifname, l]))
+  const byIndex = new Map(links.map((l) => [l.ifindex, l]))
+  return (arg) => (/^[0-9]+$/.test(arg) ? byIndex.get(Number(arg)) : byName.get(arg))
+}
+
+function checkNlmon(arg: string, link: LinkInfo): void {
+  if (link.kind !== 'nlmon') {
+    throw new NlmonctlError(
+      'NOT_NLMON',
+      `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to delete it`,
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+export const LIST_COLUMNS: readonly Column<LinkInfo>[] = [
+  { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
+  { header: 'NAME', get: (l) => l.ifname },
+  { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
+  { header: 'MTU', get: (l) => l.mtu, align: 'right' },
+  { header: 'TXQLEN', get: (l) => l.txqlen, align: 'right' },
+  { header: 'ALIAS', get: (l) => l.ifalias ?? '' },
+]
+
+export function prepareList(): Operation {
+  return {
+    async run(api) {
+      const links = await api.call({ action: 'list', netns: api.netns }, (b) => b.listLinks('nlmon'))
+      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: LIST_COLUMNS } }
+    },
+  }
+}
+
+/** An array of links whose JSON is shaped element by element as it is written (output.ts writeJson). */
+export class LinkArray {
+  constructor(readonly links: readonly LinkInfo[]) {}
+  toJSON(): unknown {
+    return this.links.map(linkJson)
+  }
+  streamItems(): readonly unknown[] {
+    return this.links.map(linkJson)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// set
+
+export function prepareSet(link: string, flags: FlagValues): Operation {
+  checkLinkArg(link)
+  const settings = validateAttributes('set', attributeValues('set', flags))
+  const up = flags.up === true ? true : flags.down === true ? false : undefined
+  if (up === undefined && Object.keys(settings).length === 0) {
+    throw usageError('nothing to change: give --up, --down or an attribute (see --help)')
+  }
+  return {
+    async run(api) {
+      const ctx = { action: 'change' as const, link, netns: api.netns }
+      const changed = await api.call(ctx, (b) => b.setLink(linkRef(link), { ...settings, up }, 'nlmon'))
+      return { json: linkJson(changed), text: changed.ifname }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// stats (one sample; --watch lives in the command)
+
+export const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
+  { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
+  { header: 'NAME', get: (l) => l.ifname },
+  { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
+  { header: 'RX_PACKETS', get: (l) => l.stats64?.rxPackets ?? '-', align: 'right' },
+  { header: 'RX_BYTES', get: (l) => l.stats64?.rxBytes ?? '-', align: 'right' },
+  { header: 'RX_DROPPED', get: (l) => l.stats64?.rxDropped ?? '-', align: 'right' },
+  { header: 'TX_PACKETS', get: (l) => l.stats64?.txPackets ?? '-', align: 'right' },
+  { header: 'TX_BYTES', get: (l) => l.stats64?.txBytes ?? '-', align: 'right' },
+]
+
+/** Checks stats' link arguments (no kernel needed). */
+export function checkStatsArgs(args: readonly string[]): void {
+  for (const arg of args) checkLinkArg(arg)
+}
+
+/** One dump; the named links (each must exist and be nlmon) or every nlmon link. */
+export async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
+  const netns = api.netns
+  const links = await api.call({ action: 'list', netns }, (b) => b.listLinks(args.length === 0 ? 'nlmon' : null))
+  if (args.length === 0) return links
+  const find = linkFinder(links)
+  return args.map((arg) => {
+    const link = find(arg)
+    if (!link) throw notFound(arg, netns)
+    if (link.kind !== 'nlmon') {
+      throw new NlmonctlError('NOT_NLMON', `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'})`)
+    }
+    return link
+  })
+}
+
+export function prepareStats(args: readonly string[]): Operation {
+  checkStatsArgs(args)
+  return {
+    async run(api) {
+      const links = await sampleStats(api, args)
+      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+    },
+  }
+}
