@@ -8,7 +8,8 @@
 // package. Installing needs no cargo and runs no install script:
 //   npm install -g nlmonctl-0.1.0.tgz nlmonctl-native-linux-x64-gnu-0.1.0.tgz
 // Needs a build first (npm run build): this script packs, it does not compile.
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execFileSync } from 'node:child_process'
@@ -20,9 +21,8 @@ const addon = 'nlmonctl.linux-x64-gnu.node'
 
 const main = JSON.parse(readFileSync(`${root}package.json`, 'utf8'))
 const platform = JSON.parse(readFileSync(`${platformDir}/package.json`, 'utf8'))
-const wanted = main.optionalDependencies?.[platform.name]
-if (wanted !== platform.version || platform.version !== main.version) {
-  throw new Error(`version mismatch: nlmonctl ${main.version} wants ${platform.name}@${wanted}, which is ${platform.version}`)
+if (platform.version !== main.version) {
+  throw new Error(`version mismatch: nlmonctl ${main.version}, ${platform.name} ${platform.version}`)
 }
 for (const built of ['dist/index.js', 'oclif.manifest.json', `native/${addon}`, 'native/index.js']) {
   if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing: run \`npm run build\` first`)
@@ -36,6 +36,21 @@ const pack = (cwd) => {
   )
   return { file: resolve(out, info.filename), files: info.files.map((f) => f.path) }
 }
-const tarballs = [pack(root), pack(platformDir)]
+// The optionalDependency on the platform package is added only to the packed package.json: in the
+// repository it would make \`npm ci\` look for an unpublished package and fail on a fresh clone.
+const stage = mkdtempSync(`${tmpdir()}/nlmonctl-pack-`)
+let tarballs
+try {
+  for (const entry of [...main.files, 'README.md']) {
+    for (const path of entry.includes('*') ? [] : [entry]) {
+      if (existsSync(`${root}${path}`)) cpSync(`${root}${path}`, `${stage}/${path}`, { recursive: true })
+    }
+  }
+  const packed = { ...main, optionalDependencies: { ...main.optionalDependencies, [platform.name]: platform.version } }
+  writeFileSync(`${stage}/package.json`, JSON.stringify(packed, null, 2) + '\n')
+  tarballs = [pack(stage), pack(platformDir)]
+} finally {
+  rmSync(stage, { recursive: true, force: true })
+}
 for (const t of tarballs) process.stdout.write(`${t.file}\n`)
 if (process.env.NLMONCTL_PACK_JSON) process.stderr.write(JSON.stringify(tarballs) + '\n')
