@@ -11,8 +11,8 @@ pub mod js;
 pub mod link;
 pub mod naming;
 pub mod netns;
-pub mod socket;
 pub mod session;
+pub mod socket;
 pub mod task;
 
 use napi::bindgen_prelude::AsyncTask;
@@ -118,8 +118,8 @@ pub fn open_capture(
         let ring_cfg = settings.ring;
         let (ring, genl) = netns::run_in(netns.as_deref(), move || {
             // Best effort: without the names, generic families show as GENL_ID_<n>.
-            let genl = capture::genl::resolve()
-                .unwrap_or_else(|_| capture::decode::GenlNames::new());
+            let genl =
+                capture::genl::resolve().unwrap_or_else(|_| capture::decode::GenlNames::new());
             let ring = capture::ring::Ring::open(ifindex, ring_cfg)?;
             Ok((ring, genl))
         })?;
@@ -138,8 +138,7 @@ pub fn read_pcap(
     let parsed = task::guarded(|| capture::session::Settings::try_from(options));
     AsyncTask::new(Job::new(move || {
         let settings = parsed?;
-        let genl =
-            capture::genl::resolve().unwrap_or_else(|_| capture::decode::GenlNames::new());
+        let genl = capture::genl::resolve().unwrap_or_else(|_| capture::decode::GenlNames::new());
         let session = capture::session::start_offline(&path, genl, settings)?;
         Ok(capture::js::CaptureSession::new(session))
     }))

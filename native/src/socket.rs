@@ -60,6 +60,31 @@ pub struct NlSocket {
     buf: Vec<u8>,
 }
 
+/// SO_RCVTIMEO on a netlink socket, so a kernel that never answers cannot hang a call forever.
+pub(crate) fn set_recv_timeout(socket: &Socket, seconds: libc::time_t) -> Result<()> {
+    let timeout = libc::timeval {
+        tv_sec: seconds,
+        tv_usec: 0,
+    };
+    // SAFETY: valid fd, pointer and length of a timeval for SO_RCVTIMEO.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(socket),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&timeout as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::io(
+            &std::io::Error::last_os_error(),
+            "setsockopt(SO_RCVTIMEO)",
+        ));
+    }
+    Ok(())
+}
+
 impl NlSocket {
     /// Open a NETLINK_ROUTE socket in the calling thread's network namespace, with extended ACK
     /// and strict checking on.
@@ -75,26 +100,7 @@ impl NlSocket {
             .map_err(|e| Error::io(&e, "setsockopt(NETLINK_GET_STRICT_CHK)"))?;
         // Best effort: a bigger buffer only matters for very large dumps.
         let _ = socket.set_rx_buf_sz(RCVBUF);
-        let timeout = libc::timeval {
-            tv_sec: RECV_TIMEOUT_SECS,
-            tv_usec: 0,
-        };
-        // SAFETY: valid fd, pointer and length of a timeval for SO_RCVTIMEO.
-        let rc = unsafe {
-            libc::setsockopt(
-                std::os::fd::AsRawFd::as_raw_fd(&socket),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&timeout as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(Error::io(
-                &std::io::Error::last_os_error(),
-                "setsockopt(SO_RCVTIMEO)",
-            ));
-        }
+        set_recv_timeout(&socket, RECV_TIMEOUT_SECS)?;
         Ok(NlSocket {
             socket,
             kernel: SocketAddr::new(0, 0),

@@ -15,20 +15,7 @@ pub fn resolve() -> Result<GenlNames> {
     let mut socket =
         Socket::new(NETLINK_GENERIC).map_err(|e| Error::io(&e, "socket(NETLINK_GENERIC)"))?;
     socket.bind_auto().map_err(|e| Error::io(&e, "bind"))?;
-    let timeout = libc::timeval {
-        tv_sec: 5,
-        tv_usec: 0,
-    };
-    // SAFETY: valid fd, pointer and length of a timeval.
-    unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(&socket),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&timeout as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
+    crate::socket::set_recv_timeout(&socket, 5)?;
     let seq: u32 = 1;
     let mut request = Vec::with_capacity(NLMSG_HDRLEN + 4);
     request.extend_from_slice(&((NLMSG_HDRLEN + 4) as u32).to_ne_bytes());
