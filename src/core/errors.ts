@@ -128,7 +128,7 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
     }
     case 'ENETNS': {
       const ns = info.netns ?? ctx.netns ?? ''
-      if (info.code === 'ENETNS' && info.errno === 2) {
+      if (info.errno === 2) {
         return new NlmonctlError('NETNS_NOT_FOUND', `network namespace "${ns}" not found`, {
           hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
         })

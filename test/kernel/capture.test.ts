@@ -2,6 +2,7 @@
 // tools nobody here wrote: iproute2 makes the traffic, tshark dissects our pcaps, tcpdump captures the
 // same link side by side. The guest runs this machine's own binaries, so tcpdump and tshark are
 // installed on the host first (apt-get) when missing.
+import type { NlRecord } from '../../src/core/capture-format.js'
 import { spawnSync } from 'node:child_process'
 import { GuestFixture, KERNELS, q, type IpLink } from './guest-fixture.js'
 
@@ -22,24 +23,8 @@ function ensureTools(): void {
   }
 }
 
-interface Rec {
-  packet: number
-  dir: string
-  family: string
-  family_id: number
-  type: string
-  type_id: number
-  flags: string[]
-  flags_raw: number
-  seq: number
-  port: number
-  len: number
-  error?: { errno: number; name: string; request_type?: string; request_seq?: number; extack?: string }
-  genl?: { cmd: number; cmd_name?: string; version: number }
-  attrs?: Record<string, string | number>
-  malformed?: string
-  hex?: string
-}
+// The records nlmonctl prints (--json) are the decoder's NlRecord shape.
+type Rec = NlRecord
 
 const lines = <T>(text: string): T[] =>
   text
