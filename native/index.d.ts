@@ -100,6 +100,12 @@ export interface CreateLinkRequest {
 /** Delete a link by ifindex after checking its kind; returns it as it was just before. */
 export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<LinkInfo>
 
+/**
+ * Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
+ * opened like a capture output ("-" is standard output). Resolves to how many were written.
+ */
+export declare function filterPcap(src: string, dst: string, force: boolean, packets: Array<number>): Promise<number>
+
 /** One link by name or index. */
 export declare function getLink(linkRef: LinkRef, target?: Target | undefined | null): Promise<LinkInfo>
 

@@ -773,11 +773,12 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, createLink, deleteLink, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { createLink }
 export { deleteLink }
+export { filterPcap }
 export { getLink }
 export { listLinks }
 export { openCapture }

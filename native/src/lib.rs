@@ -143,3 +143,17 @@ pub fn read_pcap(
         Ok(capture::js::CaptureSession::new(session))
     }))
 }
+
+/// Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
+/// opened like a capture output ("-" is standard output). Resolves to how many were written.
+#[napi(ts_return_type = "Promise<number>", catch_unwind)]
+pub fn filter_pcap(
+    src: String,
+    dst: String,
+    force: bool,
+    packets: Vec<u32>,
+) -> AsyncTask<Job<u32>> {
+    AsyncTask::new(Job::new(move || {
+        capture::pcapio::copy_packets(&src, &dst, force, &packets)
+    }))
+}

@@ -1,24 +1,28 @@
-import { constants } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { constants, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import type { ResultPromise } from 'execa'
 import { BaseCommand } from '../base-command.js'
-import { formatRecord } from '../core/capture-format.js'
-import { emptyPorts, filterOwned, sample } from '../core/capture-owner.js'
-import { parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
+import { formatRecord, type NlRecord } from '../core/capture-format.js'
+import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
+import { captureError, checkOutput, parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
 import { usageError } from '../core/errors.js'
+import { loadAddon } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
   static summary = 'Run a command and show the netlink traffic of its run; exits with its status.'
 
   static description = `Creates an ephemeral nlmon link, runs CMD with its arguments (directly, no shell; inside --netns when given), captures the namespace's netlink traffic while it runs, prints the decoded messages (as capture does, JSON lines with --json) or writes them to a pcap file with -w, removes the link, and exits with CMD's exit status (128+N when a signal N ended it, 127 when it could not be started).
 
---only-cmd keeps only the messages to and from the netlink sockets of CMD's process tree, and the kernel's replies to them. The tree's sockets are sampled every 10 ms while it runs (socket inodes of /proc/PID/fd matched in /proc/PID/net/netlink) and each of its pids counts as a port id (the kernel gives a process's first netlink socket its pid); a request sent with port id 0 is CMD's when the first reply with its sequence number goes to one of those ports. The messages are printed when CMD has ended.`
+--only-cmd keeps only the messages to and from the netlink sockets of CMD's process tree, and the kernel's replies to them. The tree's sockets are sampled every 10 ms while it runs (socket inodes of /proc/PID/fd matched in /proc/PID/net/netlink) and each of its pids counts as a port id (the kernel gives a process's first netlink socket its pid); a request sent with port id 0 is CMD's when the first reply with its sequence number goes to one of those ports. The messages are printed (or, with -w, written) when CMD has ended: with -w the whole capture goes to a private temporary file first (mode 0600 in a fresh 0700 directory under $TMPDIR, removed at the end), then CMD's packets are copied to FILE.`
 
   static examples = [
     { description: 'What does ip link add really send?', command: '<%= config.bin %> trace -- ip link add dm0 type dummy' },
     { description: 'Only the messages of one program, as JSON lines', command: '<%= config.bin %> trace --only-cmd --json -- ip -br addr' },
     { description: 'A pcap of a run in a namespace', command: '<%= config.bin %> trace --netns blue -w run.pcap -- ip link show' },
+    { description: "A pcap of one program's messages only", command: '<%= config.bin %> trace --only-cmd -w ip.pcap --force -- ip -br link' },
   ]
 
   static strict = false
@@ -36,74 +40,106 @@ export default class Trace extends BaseCommand {
     const { argv, flags } = await this.parse(Trace)
     const command = argv as string[]
     if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
-    if (flags['only-cmd'] && flags.write !== undefined) {
-      throw usageError('--only-cmd selects decoded messages: it does not go with -w (not implemented for pcap output)')
-    }
     if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+    checkOutput(flags.write, flags.force)
     const json = this.jsonEnabled()
-    const netns = flags.netns
-    const [file, ...args] =
-      netns === undefined
-        ? command
-        : netns.includes('/')
-          ? ['nsenter', `--net=${netns}`, '--', ...command]
-          : ['ip', 'netns', 'exec', netns, ...command]
-
-    let child: ResultPromise | undefined
-    let status = 0
-    let startError: string | undefined
-    const owned = emptyPorts()
     const onlyCmd = flags['only-cmd']
-    const result = await runCapture({
-      netns,
-      write: flags.write,
-      force: flags.force,
-      json,
-      hex: flags.hex,
-      families: parseFamilies(flags.family),
-      bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
-      collect: onlyCmd,
-      onSignal: (signal) => {
-        child?.kill(signal)
-      },
-      driver: async () => {
-        // execa is loaded here, not at start-up: only trace needs it (bundle chunk, see scripts/bundle.js).
-        const { execa } = await import('execa')
-        const proc = execa(file, args, { stdio: 'inherit', reject: false })
-        child = proc
-        let running = true
-        const sampler = (async () => {
-          const pid = proc.pid
-          if (!onlyCmd || pid === undefined) return
-          owned.pids.add(pid)
-          while (running) {
-            sample(pid, owned)
-            await sleep(10)
-          }
-        })()
-        const done = await proc
-        running = false
-        await sampler
-        if (done.signal) status = 128 + (constants.signals[done.signal] ?? 0)
-        else if (done.exitCode !== undefined) status = done.exitCode
-        else {
-          status = 127
-          startError = done.shortMessage ?? done.message
+    // --only-cmd -w: capture everything privately, copy CMD's packets to FILE at the end.
+    const scratch = onlyCmd && flags.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined
+    const everything = scratch === undefined ? undefined : join(scratch, 'all.pcap')
+    try {
+      const owned = emptyPorts()
+      const run = new CommandRun(command, flags.netns, onlyCmd ? owned : undefined)
+      const result = await runCapture({
+        netns: flags.netns,
+        write: everything ?? flags.write,
+        force: everything === undefined && flags.force === true,
+        json,
+        hex: flags.hex,
+        families: parseFamilies(flags.family),
+        bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+        collect: onlyCmd,
+        onSignal: (signal) => run.kill(signal),
+        driver: () => run.run(),
+      })
+      let shown: number | undefined
+      if (onlyCmd) {
+        const mine = filterOwned(result.collected, owned)
+        shown = mine.length
+        if (everything !== undefined && flags.write !== undefined) {
+          result.summary.written = await copyPackets(everything, flags.write, flags.force === true, mine)
+        } else {
+          const text = json ? mine.map((r) => JSON.stringify(r)).join('\n') : mine.map(formatRecord).join('\n')
+          if (text !== '') process.stdout.write(text + '\n')
         }
-      },
-    })
-    let shown: number | undefined
-    if (onlyCmd) {
-      const mine = filterOwned(result.collected, owned)
-      shown = mine.length
-      const text = json ? mine.map((r) => JSON.stringify(r)).join('\n') : mine.map(formatRecord).join('\n')
-      if (text !== '') process.stdout.write(text + '\n')
+      }
+      printSummary(result, { json, write: flags.write }, shown)
+      if (result.collectDropped > 0) {
+        process.stderr.write(`nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`)
+      }
+      if (run.startError !== undefined) process.stderr.write(`nlmonctl trace: ${command[0]}: ${run.startError.split('\n')[0]}\n`)
+      process.exitCode = run.status
+    } finally {
+      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
     }
-    printSummary(result, { json, write: flags.write }, shown)
-    if (result.collectDropped > 0) {
-      process.stderr.write(`nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`)
+  }
+}
+
+/** CMD's run: started through execa (inside --netns), its process tree sampled for --only-cmd. */
+class CommandRun {
+  status = 0
+  startError: string | undefined
+  private child: ResultPromise | undefined
+
+  constructor(
+    private readonly command: string[],
+    private readonly netns: string | undefined,
+    private readonly owned: Ports | undefined,
+  ) {}
+
+  kill(signal: NodeJS.Signals): void {
+    this.child?.kill(signal)
+  }
+
+  async run(): Promise<void> {
+    const [file, ...args] =
+      this.netns === undefined
+        ? this.command
+        : this.netns.includes('/')
+          ? ['nsenter', `--net=${this.netns}`, '--', ...this.command]
+          : ['ip', 'netns', 'exec', this.netns, ...this.command]
+    // execa is loaded here, not at start-up: only trace needs it (bundle chunk, see scripts/bundle.js).
+    const { execa } = await import('execa')
+    const proc = execa(file, args, { stdio: 'inherit', reject: false })
+    this.child = proc
+    let running = true
+    const sampler = (async () => {
+      const pid = proc.pid
+      if (this.owned === undefined || pid === undefined) return
+      this.owned.pids.add(pid)
+      while (running) {
+        sample(pid, this.owned)
+        await sleep(10)
+      }
+    })()
+    const done = await proc
+    running = false
+    await sampler
+    if (done.signal) this.status = 128 + (constants.signals[done.signal] ?? 0)
+    else if (done.exitCode !== undefined) this.status = done.exitCode
+    else {
+      this.status = 127
+      this.startError = done.shortMessage ?? done.message
     }
-    if (startError !== undefined) process.stderr.write(`nlmonctl trace: ${command[0]}: ${startError.split('\n')[0]}\n`)
-    process.exitCode = status
+  }
+}
+
+/** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */
+async function copyPackets(everything: string, write: string, force: boolean, mine: NlRecord[]): Promise<number> {
+  const native = await loadAddon()
+  try {
+    return await native.filterPcap(everything, write, force, [...new Set(mine.map((r) => r.packet))])
+  } catch (error) {
+    throw captureError(error, write)
   }
 }

@@ -25,6 +25,9 @@ export interface NlRecord {
     extack_offset?: number
     request_type?: string
     request_seq?: number
+    request_type_id?: number
+    request_flags_raw?: number
+    request_len?: number
   }
   attrs?: Record<string, string | number>
   malformed?: string

@@ -6,8 +6,8 @@
 //
 // A message is the command's when its nlmsg_pid is one of those port ids (replies, dump parts,
 // ACKs and notifications the command caused carry the requester's port); a request whose
-// nlmsg_pid is 0 (most tools leave it 0) is the command's when the first reply with the same
-// family and sequence number that follows it goes to one of those ports.
+// nlmsg_pid is 0 (most tools leave it 0) is the command's when the replies that answer it (see
+// filterOwned) go to one of those ports.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import type { NlRecord } from './capture-format.js'
@@ -98,27 +98,69 @@ export function sample(root: number, into: Ports): void {
   }
 }
 
-/** The records that belong to the sampled process tree, in their original order. */
+const NLMSG_ERROR = 2
+const NLMSG_DONE = 3
+const NLM_F_REQUEST = 1
+const NETLINK_ROUTE = 0
+
+/**
+ * Could `reply` answer (or be caused by) `request`? Both share family and seq already. rtnetlink
+ * types come in groups of four per object (NEW, DEL, GET, SET: 16–19 links, 20–23 addresses…):
+ * a reply or notification stays in its request's group. Other families: anything.
+ */
+function compatible(request: NlRecord, reply: NlRecord): boolean {
+  if (reply.type_id === NLMSG_ERROR || reply.type_id === NLMSG_DONE) return true
+  if (request.family_id !== NETLINK_ROUTE) return true
+  return request.type_id >= 16 && reply.type_id >= 16 && (request.type_id >> 2) === (reply.type_id >> 2)
+}
+
+/**
+ * The records that belong to the sampled process tree, in their original order.
+ *
+ * A request sent with port id 0 is matched to the replies that answer it. Replies of different
+ * processes can interleave in any order (two CPUs), and tools such as iproute2 start their
+ * sequence numbers at the current time, so concurrent processes share sequence numbers. So:
+ * 1. an NLMSG_ERROR (ACK or error) quotes its request's header (type, flags, length, seq): it
+ *    claims the first waiting request with exactly that header;
+ * 2. every other reply (dump parts, NLMSG_DONE, a GET's answer, notifications carrying the
+ *    requester's port) claims, once per (family, seq, port), the first waiting request of the same
+ *    family, seq and object type.
+ * Only two requests with identical headers sent at the same moment can still be swapped.
+ */
 export function filterOwned(records: readonly NlRecord[], owned: Ports): NlRecord[] {
   const mine = (port: number) => owned.ports.has(port) || owned.pids.has(port)
-  // Requests sent with port id 0 wait, per (family, seq), for the first reply to a port that has
-  // not answered that (family, seq) yet: replies claim the waiting requests in order, one each
-  // (further replies to the same port — dump parts, the final ACK — belong to the same request).
-  const waiting = new Map<string, number[]>()
-  const claimed = new Set<string>()
-  const owner = new Map<number, number>()
-  records.forEach((r, i) => {
-    const key = `${r.family_id}/${r.seq}`
-    if (r.flags_raw & 1) {
-      if (r.port === 0) waiting.set(key, [...(waiting.get(key) ?? []), i])
-      return
-    }
-    const byPort = `${key}/${r.port}`
-    if (claimed.has(byPort)) return
+  const waiting = new Map<string, number[]>() // family/seq → request indexes, oldest first
+  const owner = new Map<number, number>() // request index → the port its replies went to
+  const isRequest = (r: NlRecord) => (r.flags_raw & NLM_F_REQUEST) !== 0
+  const claim = (key: string, before: number, fits: (request: NlRecord) => boolean, port: number) => {
     const queue = waiting.get(key)
-    if (!queue || queue.length === 0) return
-    claimed.add(byPort)
-    owner.set(queue.shift() as number, r.port)
+    if (!queue) return false
+    const at = queue.findIndex((i) => i < before && fits(records[i]))
+    if (at < 0) return false
+    owner.set(queue[at], port)
+    queue.splice(at, 1)
+    return true
+  }
+  records.forEach((r, i) => {
+    if (isRequest(r) && r.port === 0) {
+      const key = `${r.family_id}/${r.seq}`
+      waiting.set(key, [...(waiting.get(key) ?? []), i])
+    }
+  })
+  const answered = new Set<string>() // family/seq/port whose request is known
+  records.forEach((r, i) => {
+    const e = r.error
+    if (isRequest(r) || r.type_id !== NLMSG_ERROR || e?.request_type_id === undefined) return
+    const exact = (q: NlRecord) =>
+      q.type_id === e.request_type_id && q.flags_raw === e.request_flags_raw && q.len === e.request_len
+    if (claim(`${r.family_id}/${e.request_seq}`, i, exact, r.port)) answered.add(`${r.family_id}/${e.request_seq}/${r.port}`)
+  })
+  records.forEach((r, i) => {
+    // an NLMSG_ERROR that quotes a request nobody waits for (not captured) answers nothing else
+    if (isRequest(r) || r.port === 0 || r.error?.request_type_id !== undefined) return
+    const group = `${r.family_id}/${r.seq}/${r.port}`
+    if (answered.has(group)) return
+    if (claim(`${r.family_id}/${r.seq}`, i, (q) => compatible(q, r), r.port)) answered.add(group)
   })
   return records.filter((r, i) => {
     if (r.port !== 0) return mine(r.port)

@@ -163,7 +163,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
       ifindex: picked.link.ifindex,
       write: req.write,
       force: req.force,
-      decode: req.write === undefined,
+      decode: req.write === undefined || req.collect === true,
       hex: req.hex,
       families: req.families,
       count: req.count,

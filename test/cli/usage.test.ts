@@ -92,3 +92,31 @@ describe('help', () => {
     expect(result.stdout).toMatch(/^nlmonctl\/\d+\.\d+\.\d+/)
   })
 })
+
+describe('trace refuses bad output before it runs CMD', () => {
+  test('an existing -w FILE without --force: exit 4, CMD never started, FILE untouched', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync, existsSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const { tmpdir } = await import('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'nlmonctl-usage-'))
+    const file = join(dir, 'keep.pcap')
+    writeFileSync(file, 'precious')
+    for (const extra of [[], ['--only-cmd']]) {
+      const marker = join(dir, `ran${extra.length}`)
+      const result = await nlmonctl(['trace', ...extra, '-w', file, '--', 'touch', marker])
+      expect(result.exitCode).toBe(4)
+      expectOneLineError(result, /keep\.pcap already exists/)
+      expect(existsSync(marker)).toBe(false)
+    }
+    expect(readFileSync(file, 'utf8')).toBe('precious')
+  })
+
+  test.each([
+    [['trace'], /give the command to run after --/],
+    [['trace', '--force', '--', 'true'], /--force goes with -w/],
+  ])('%j', async (args, pattern) => {
+    const result = await nlmonctl(args)
+    expect(result.exitCode).toBe(2)
+    expectOneLineError(result, pattern)
+  })
+})

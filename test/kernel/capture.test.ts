@@ -253,6 +253,37 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     await noNlmonLeft()
   }, 200_000)
 
+  test("--only-cmd -w: the pcap holds CMD's packets only (tshark), mode 0600, and no temporary file is left", async () => {
+    const run = await vm.sh(
+      [
+        'ip link del dmt2 2>/dev/null; rm -f /tmp/oc.pcap',
+        '(while :; do ip -4 addr show dev lo >/dev/null; done) & BG=$!',
+        'sleep 0.5',
+        `${cli()} trace --only-cmd --json -w /tmp/oc.pcap -- ip link add dmt2 type dummy; echo "trace exit $?" >&2`,
+        'kill $BG',
+        "stat -c 'mode %a' /tmp/oc.pcap >&2; ls -d /tmp/nlmonctl-trace-* 2>/dev/null | wc -l | sed 's/^/scratch /' >&2",
+        'tshark -r /tmp/oc.pcap -T json --no-duplicate-keys > /tmp/oc.json && echo TSHARK_OK >&2',
+      ].join('\n'),
+      180_000,
+    )
+    expect(run.stderr).toContain('trace exit 0')
+    expect(run.stderr).toContain('mode 600')
+    expect(run.stderr).toContain('scratch 0')
+    expect(run.stderr).toContain('TSHARK_OK')
+    const summary = lines<{ summary: { messages: number; shown: number; written: number } }>(run.stdout).find((l) => l.summary)?.summary
+    const packets = tsharkPackets((await vm.sh('cat /tmp/oc.json', 60_000)).stdout)
+    expect(packets.length).toBe(summary?.written)
+    const messages = packets.flatMap((p) => p.messages.map((m) => m.split('/').map(Number)))
+    // RTM_NEWLINK (16) with NLM_F_CREATE (0x400) and the ACK (NLMSG_ERROR, 2) are there ...
+    expect(messages.some(([type, flags]) => type === 16 && (flags & 0x400) !== 0)).toBe(true)
+    expect(messages.some(([type]) => type === 2)).toBe(true)
+    // ... the loop's RTM_GETADDR (22) / RTM_NEWADDR (20) are not, though they were captured
+    expect(messages.filter(([type]) => type === 20 || type === 22)).toEqual([])
+    expect(summary!.messages).toBeGreaterThan(messages.length)
+    expect(summary?.shown).toBe(messages.length)
+    await noNlmonLeft()
+  }, 200_000)
+
   test('SIGINT, SIGTERM and SIGHUP at random moments (24 runs): no link left behind, every pcap readable by tshark', async () => {
     const script = `
       (while :; do ip link show >/dev/null; sleep 0.05; done) & BG=$!

@@ -58,36 +58,80 @@ describe('decoded record text', () => {
 describe('--only-cmd ownership', () => {
   const owned = { pids: new Set([100]), ports: new Set([2_000_000_001]) }
 
-  test('messages to our ports, and requests whose first reply goes to our ports', () => {
+  const ack = (request: NlRecord, port: number, over: Partial<NlRecord> = {}): NlRecord =>
+    rec({
+      dir: 'to-user',
+      type: 'NLMSG_ERROR',
+      type_id: 2,
+      flags: [],
+      flags_raw: 0,
+      seq: request.seq,
+      port,
+      len: 36,
+      error: {
+        errno: 0,
+        name: 'ACK',
+        request_type: request.type,
+        request_seq: request.seq,
+        request_type_id: request.type_id,
+        request_flags_raw: request.flags_raw,
+        request_len: request.len,
+      },
+      ...over,
+    })
+  const part = (seq: number, port: number, over: Partial<NlRecord> = {}): NlRecord =>
+    rec({ dir: 'to-user', flags: ['MULTI'], flags_raw: 2, seq, port, ...over })
+  const getlink = (seq: number, packet: number) =>
+    rec({ type: 'RTM_GETLINK', type_id: 18, flags: ['REQUEST', 'DUMP'], flags_raw: 0x301, seq, packet, len: 40 })
+  const show = (rs: NlRecord[]) => rs.map((r) => `${r.type}/${r.seq}/${r.port}/${r.packet}`)
+
+  test('messages to our ports, and requests answered to our ports', () => {
+    const ours = rec({ seq: 7, port: 0 })
+    const theirs = rec({ seq: 7, port: 0, packet: 2 }) // someone else's with the same header
     const records = [
-      rec({ seq: 7, port: 0 }), // ours: answered to port 100
-      rec({ seq: 7, port: 0, packet: 2 }), // someone else's with the same seq: answered to 555
-      rec({ type: 'NLMSG_ERROR', flags: [], flags_raw: 0, seq: 7, port: 100 }),
-      rec({ type: 'NLMSG_ERROR', flags: [], flags_raw: 0, seq: 7, port: 555 }),
-      rec({ type: 'RTM_NEWLINK', flags: [], flags_raw: 0, seq: 9, port: 2_000_000_001 }),
-      rec({ type: 'RTM_GETADDR', seq: 11, port: 0 }), // never answered
-      rec({ type: 'RTM_NEWADDR', flags: [], flags_raw: 0, seq: 12, port: 555 }),
-      rec({ type: 'RTM_GETLINK', seq: 13, port: 100 }), // sent with our port id
+      ours,
+      theirs,
+      ack(ours, 100, { packet: 3 }),
+      ack(theirs, 555, { packet: 4 }),
+      rec({ dir: 'to-user', flags: [], flags_raw: 0, seq: 9, port: 2_000_000_001, packet: 5 }), // a notification we caused
+      rec({ type: 'RTM_GETADDR', type_id: 22, seq: 11, port: 0, packet: 6 }), // never answered
+      part(12, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 7 }),
+      rec({ type: 'RTM_GETLINK', type_id: 18, seq: 13, port: 100, packet: 8 }), // sent with our port id
     ]
-    const kept = filterOwned(records, owned)
-    expect(kept.map((r) => `${r.type}/${r.seq}/${r.port}`)).toEqual([
-      'RTM_NEWLINK/7/0',
-      'NLMSG_ERROR/7/100',
-      'RTM_NEWLINK/9/2000000001',
-      'RTM_GETLINK/13/100',
+    expect(show(filterOwned(records, owned))).toEqual([
+      'RTM_NEWLINK/7/0/1',
+      'NLMSG_ERROR/7/100/3',
+      'RTM_NEWLINK/9/2000000001/5',
+      'RTM_GETLINK/13/100/8',
     ])
-    // two requests with the same seq: the replies claim them in order, one each
-    expect(kept).toHaveLength(4)
-    // a dump: one request, many replies to the same port, then another request with the same seq
-    const dump = [
-      rec({ type: 'RTM_GETLINK', seq: 5 }),
-      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 100 }),
-      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 100 }),
-      rec({ type: 'RTM_GETLINK', seq: 5, packet: 9 }),
-      rec({ flags: ['MULTI'], flags_raw: 2, seq: 5, port: 555 }),
-    ]
-    expect(filterOwned(dump, owned).map((r) => r.port)).toEqual([0, 100, 100])
-    expect(filterOwned(dump, owned)[0].packet).toBe(1)
+  })
+
+  test('a dump: one request, many replies to one port; another request with the same seq is not ours', () => {
+    const dump = [getlink(5, 1), part(5, 100, { packet: 2 }), part(5, 100, { packet: 3 }), getlink(5, 9), part(5, 555, { packet: 10 })]
+    expect(show(filterOwned(dump, owned))).toEqual(['RTM_GETLINK/5/0/1', 'RTM_NEWLINK/5/100/2', 'RTM_NEWLINK/5/100/3'])
+  })
+
+  test('replies out of request order (two CPUs): the ACK finds its own request by the header it quotes', () => {
+    // A concurrent `ip addr show` (same second, so the same seq as ours) asks first; our
+    // `ip link add`'s ACK arrives before its dump replies. Seen in CI on 7.2 under load.
+    const theirs = getlink(8, 1)
+    const ours = rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], flags_raw: 0x605, seq: 8, packet: 2, len: 60 })
+    const records = [theirs, ours, ack(ours, 100, { packet: 3 }), part(8, 555, { packet: 4 }), part(8, 555, { packet: 5 })]
+    expect(show(filterOwned(records, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/3'])
+    // and the other way round: their dump answered first, then our ACK
+    const swapped = [theirs, ours, part(8, 555, { packet: 3 }), ack(ours, 100, { packet: 4 })]
+    expect(show(filterOwned(swapped, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/4'])
+  })
+
+  test("a dump reply does not claim a request of another object type; an ACK of an uncaptured request claims nothing", () => {
+    const addrDump = rec({ type: 'RTM_GETADDR', type_id: 22, flags: ['REQUEST', 'DUMP'], flags_raw: 0x301, seq: 4 })
+    const linkDump = getlink(4, 2)
+    const records = [addrDump, linkDump, part(4, 100, { packet: 3 }), part(4, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 4 })]
+    // our port got link messages: the link dump is ours, the address dump (older) is not
+    expect(show(filterOwned(records, owned))).toEqual(['RTM_GETLINK/4/0/2', 'RTM_NEWLINK/4/100/3'])
+    const lost = rec({ seq: 6, len: 99 }) // the ACK below quotes a request that was not captured
+    const other = rec({ seq: 6, packet: 2 })
+    expect(show(filterOwned([other, ack(lost, 100, { packet: 3 })], owned))).toEqual(['NLMSG_ERROR/6/100/3'])
   })
 
   test('/proc/net/netlink', () => {

@@ -115,6 +115,14 @@ pub struct ErrorInfo {
     pub request_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_seq: Option<u32>,
+    /// The rest of that header: with type and seq it identifies the request among others that
+    /// share its sequence number (trace --only-cmd matches ACKs to requests with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_type_id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_flags_raw: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_len: Option<u32>,
 }
 
 /// The main attributes of rtnetlink link/address/route/neighbour messages and of nlctrl.
@@ -405,6 +413,9 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
             genl.get(id).map(str::to_string)
         }));
         info.request_seq = Some(orig.seq);
+        info.request_type_id = Some(orig.msg_type);
+        info.request_flags_raw = Some(orig.flags);
+        info.request_len = Some(orig.len);
     } else {
         record.malformed = Some("NLMSG_ERROR without the request's header".into());
     }
@@ -822,6 +833,12 @@ mod tests {
         assert_eq!(e.name, "EEXIST");
         assert_eq!(e.extack.as_deref(), Some("File exists here"));
         assert_eq!(e.request_type.as_deref(), Some("RTM_NEWLINK"));
+        assert_eq!(e.request_type_id, Some(16));
+        assert_eq!(e.request_len, u32::try_from(req.len()).ok());
+        assert_eq!(
+            e.request_flags_raw,
+            Some(u16::from_ne_bytes([req[6], req[7]]))
+        );
         assert_eq!(
             records[1].error.as_ref().map(|e| e.name.as_str()),
             Some("ACK")

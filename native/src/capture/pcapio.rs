@@ -200,6 +200,8 @@ pub struct OfflinePacket {
     pub nsec: u32,
     pub pkttype: u16,
     pub family: u16,
+    /// The packet's length on the wire, cooked header excluded.
+    pub orig_len: u32,
     pub data: Vec<u8>,
 }
 
@@ -251,9 +253,49 @@ impl<R: Read> Reader<R> {
             nsec: packet.timestamp.subsec_nanos(),
             pkttype,
             family,
+            orig_len: packet.orig_len.saturating_sub(if family == u16::MAX {
+                0
+            } else {
+                COOKED_LEN as u32
+            }),
             data: body,
         }))
     }
+}
+
+/// Copy the packets numbered in `keep` (1-based, as the decoder numbers them) from the pcap file
+/// `src` to `dst` (opened like any capture output: 0600, no symlinks, replaced only with
+/// `force`). Returns how many were written. trace --only-cmd -w filters its capture with it.
+pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u32> {
+    let mut wanted: Vec<u32> = keep.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut reader = Reader::open(src)?;
+    let mut writer = Writer::new(open_output(dst, force)?)?;
+    let (mut index, mut written, mut next) = (0u32, 0u32, 0usize);
+    while next < wanted.len() {
+        let Some(packet) = reader.next_packet() else {
+            break;
+        };
+        let packet = packet?;
+        index += 1;
+        if wanted[next] != index {
+            continue;
+        }
+        next += 1;
+        let sec = u32::try_from(packet.sec).unwrap_or(u32::MAX);
+        writer.write(
+            sec,
+            packet.nsec,
+            packet.pkttype,
+            packet.family,
+            packet.orig_len,
+            &packet.data,
+        )?;
+        written += 1;
+    }
+    writer.flush()?;
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -328,5 +370,34 @@ mod tests {
         ));
         let _ = std::fs::remove_file(&link);
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn copy_some_packets() {
+        let (src, dst) = (temp_path("all.pcap"), temp_path("some.pcap"));
+        let _ = std::fs::remove_file(&src);
+        let _ = std::fs::remove_file(&dst);
+        let Ok(mut w) = open_output(&src, false).and_then(Writer::new) else {
+            panic!("writer")
+        };
+        for i in 1..=5u8 {
+            assert!(w.write(u32::from(i), 0, 4, 0, 100, &[i; 4]).is_ok());
+        }
+        assert!(w.flush().is_ok());
+        drop(w);
+        assert_eq!(copy_packets(&src, &dst, false, &[4, 2, 9]).ok(), Some(2));
+        let Ok(mut r) = Reader::open(&dst) else {
+            panic!("reader")
+        };
+        let mut got = Vec::new();
+        while let Some(Ok(p)) = r.next_packet() {
+            got.push((p.sec, p.orig_len, p.data));
+        }
+        assert_eq!(got, vec![(2, 100, vec![2u8; 4]), (4, 100, vec![4u8; 4])]);
+        // the destination is a capture output like any other: never replaced without force
+        assert!(copy_packets(&src, &dst, false, &[1]).is_err());
+        assert_eq!(copy_packets(&src, &dst, true, &[]).ok(), Some(0));
+        let _ = std::fs::remove_file(&src);
+        let _ = std::fs::remove_file(&dst);
     }
 }
