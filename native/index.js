@@ -773,14 +773,14 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinksJson, openCapture, readPcap, setLink } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { createLink }
 export { deleteLink }
 export { filterPcap }
 export { getLink }
-export { listLinks }
+export { listLinksJson }
 export { openCapture }
 export { readPcap }
 export { setLink }

@@ -12,7 +12,8 @@ use crate::link::{Change, LinkRef as RustLinkRef, NewLink};
 
 /// struct rtnl_link_stats64 (counters as JS numbers, exact below 2^53).
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Stats64 {
     pub rx_packets: f64,
     pub tx_packets: f64,
@@ -42,11 +43,13 @@ pub struct Stats64 {
 
 /// One link as the kernel reports it (RTM_NEWLINK).
 #[napi(object)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LinkInfo {
     pub ifindex: u32,
     pub ifname: String,
     /// IFLA_LINKINFO/IFLA_INFO_KIND; absent for lo and physical NICs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Raw ifi_flags (IFF_*).
     pub flags: u32,
@@ -55,14 +58,19 @@ pub struct LinkInfo {
     /// Raw IFLA_LINKMODE.
     pub linkmode: u32,
     pub mtu: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_mtu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_mtu: Option<u32>,
     pub txqlen: u32,
     pub group: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ifalias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qdisc: Option<String>,
     /// ifi_type (ARPHRD_*; 824 = netlink).
     pub link_type: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stats64: Option<Stats64>,
 }
 

@@ -298,6 +298,12 @@ pub fn list(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<LinkMessage>>
     Ok(links)
 }
 
+/// `list`, as the JSON array of `LinkInfo` that listLinksJson hands to JS.
+pub fn list_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
+    let links: Vec<crate::js::LinkInfo> = list(sock, kind)?.iter().map(to_js).collect();
+    serde_json::to_string(&links).map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))
+}
+
 fn check_kind(link: &LinkMessage, expect: Option<&str>) -> Result<()> {
     let Some(expected) = expect else {
         return Ok(());

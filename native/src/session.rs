@@ -55,11 +55,10 @@ impl NetlinkSession {
         self.with(|sock| link::get(sock, &r).map(|l| link::to_js(&l)))
     }
 
+    /// A JSON array of LinkInfo (see listLinksJson).
     #[napi]
-    pub fn list_links(&mut self, kind: Option<String>) -> napi::Result<Vec<LinkInfo>> {
-        self.with(|sock| {
-            link::list(sock, kind.as_deref()).map(|links| links.iter().map(link::to_js).collect())
-        })
+    pub fn list_links_json(&mut self, kind: Option<String>) -> napi::Result<String> {
+        self.with(|sock| link::list_json(sock, kind.as_deref()))
     }
 
     #[napi]

@@ -1,7 +1,7 @@
 import { BaseCommand } from '../base-command.js'
 import { orphans, parseEphemeralAlias, removeEphemeral } from '../core/ephemeral.js'
 import { linkJson } from '../core/link-json.js'
-import { call, target, type LinkInfo } from '../core/native.js'
+import { call, parseLinks, target, type LinkInfo } from '../core/native.js'
 
 export default class Prune extends BaseCommand {
   static summary = 'Remove ephemeral capture links whose nlmonctl process is gone.'
@@ -13,7 +13,7 @@ export default class Prune extends BaseCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Prune)
     const netns = flags.netns
-    const links = await call({ action: 'list', netns }, (native) => native.listLinks('nlmon', target(netns)))
+    const links = await call({ action: 'list', netns }, async (native) => parseLinks(await native.listLinksJson('nlmon', target(netns))))
     const removed: LinkInfo[] = []
     for (const link of orphans(links)) {
       if (parseEphemeralAlias(link.ifalias) === undefined) continue

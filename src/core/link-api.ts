@@ -3,7 +3,7 @@
 
 import type * as Addon from '../../native/index.js'
 import { fromNative, NlmonctlError, type OperationContext } from './errors.js'
-import { call, loadAddon, target, type CreateLinkRequest, type LinkChange, type LinkInfo, type LinkRef } from './native.js'
+import { call, loadAddon, parseLinks, target, type CreateLinkRequest, type LinkChange, type LinkInfo, type LinkRef } from './native.js'
 
 /** The five link requests, whatever carries them. */
 export interface LinkBackend {
@@ -30,7 +30,7 @@ export function oneShotApi(netns: string | undefined): LinkApi {
         return fn({
           createLink: (req) => native.createLink(req, t),
           getLink: (ref) => native.getLink(ref, t),
-          listLinks: (kind) => native.listLinks(kind, t),
+          listLinks: async (kind) => parseLinks(await native.listLinksJson(kind, t)),
           deleteLink: (ref, kind) => native.deleteLink(ref, kind, t),
           setLink: (ref, change, kind) => native.setLink(ref, change, kind, t),
         })
@@ -55,11 +55,18 @@ export class SessionPool {
       this.sessions.set(key, session)
     }
     const open = session
+    const backend: LinkBackend = {
+      createLink: (req) => open.createLink(req),
+      getLink: (ref) => open.getLink(ref),
+      listLinks: (kind) => parseLinks(open.listLinksJson(kind)),
+      deleteLink: (ref, kind) => open.deleteLink(ref, kind),
+      setLink: (ref, change, kind) => open.setLink(ref, change, kind),
+    }
     return {
       netns,
       async call(ctx, fn) {
         try {
-          return await fn(open)
+          return await fn(backend)
         } catch (error) {
           throw error instanceof NlmonctlError ? error : fromNative(error, ctx)
         }

@@ -28,6 +28,11 @@ export async function call<T>(ctx: OperationContext, fn: (native: typeof Addon) 
   }
 }
 
+/** listLinksJson's text: a JSON array of LinkInfo (JSON because it is much cheaper than N-API objects at thousands of links). */
+export function parseLinks(json: string): LinkInfo[] {
+  return JSON.parse(json) as LinkInfo[]
+}
+
 /** An argument made only of digits is an ifindex; anything else is a name. */
 export function linkRef(arg: string): LinkRef {
   return /^[0-9]+$/.test(arg) ? { index: Number(arg) } : { name: arg }

@@ -4,7 +4,9 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs'
 import { execa } from 'execa'
 import { createNetns, type Netns } from '../helpers/netns.js'
-import { createLink, deleteLink, getLink, listLinks, setLink, type LinkInfo, type Target } from '../../native/index.js'
+import { createLink, deleteLink, getLink, listLinksJson, setLink, type LinkInfo, type Target } from '../../native/index.js'
+
+const listLinks = async (kind?: string | null, target?: Target): Promise<LinkInfo[]> => JSON.parse(await listLinksJson(kind, target)) as LinkInfo[]
 
 const HOST_NETNS = readlinkSync('/proc/self/ns/net')
 
@@ -81,6 +83,15 @@ describe('listing and reading links', () => {
     expect(lo?.kind).toBeUndefined()
     expect(lo?.linkType).toBe(772)
     expect((lo?.flags ?? 0) & 0x8).toBe(0x8) // IFF_LOOPBACK
+  })
+
+  test("listLinksJson's JSON has the very shape of getLink's N-API objects (same keys, absent = absent)", async () => {
+    for (const link of await listLinks(null, target)) {
+      const one = await getLink({ index: link.ifindex }, target)
+      // counters may move between the two calls; everything else is identical, key for key
+      expect({ ...link, stats64: Object.keys(link.stats64 ?? {}) }).toEqual({ ...one, stats64: Object.keys(one.stats64 ?? {}) })
+      expect(Object.keys(link).sort()).toEqual(Object.keys(one).sort())
+    }
   })
 
   test('agrees with ip -j -d link show', async () => {
