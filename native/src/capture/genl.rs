@@ -102,7 +102,10 @@ mod tests {
     /// none is lost to an entry the crate cannot parse.
     #[test]
     fn agrees_with_genl_ctrl_list() {
-        let out = match std::process::Command::new("genl").args(["ctrl", "list"]).output() {
+        let out = match std::process::Command::new("genl")
+            .args(["ctrl", "list"])
+            .output()
+        {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
             other => panic!("genl ctrl list (iproute2) is needed for this test: {other:?}"),
         };
@@ -111,7 +114,8 @@ mod tests {
         for line in out.lines() {
             if let Some(n) = line.strip_prefix("Name: ") {
                 name = Some(n.trim().to_string());
-            } else if let (Some(n), Some(rest)) = (name.take(), line.trim().strip_prefix("ID: 0x")) {
+            } else if let (Some(n), Some(rest)) = (name.take(), line.trim().strip_prefix("ID: 0x"))
+            {
                 let hex = rest.split_whitespace().next().unwrap_or("");
                 theirs.push((u16::from_str_radix(hex, 16).unwrap_or(0), n));
             }
@@ -120,9 +124,17 @@ mod tests {
             Ok(n) => n,
             Err(e) => panic!("{e}"),
         };
-        assert!(theirs.len() >= 2, "genl ctrl list printed {} families", theirs.len());
+        assert!(
+            theirs.len() >= 2,
+            "genl ctrl list printed {} families",
+            theirs.len()
+        );
         for (id, family) in &theirs {
-            assert_eq!(names.get(*id), Some(family.as_str()), "family {family} (id {id})");
+            assert_eq!(
+                names.get(*id),
+                Some(family.as_str()),
+                "family {family} (id {id})"
+            );
         }
         assert_eq!(names.len(), theirs.len());
     }

@@ -7,15 +7,14 @@
 //! Captures carry secrets, so a file is created mode 0600 with `O_CREAT|O_EXCL|O_NOFOLLOW`; an
 //! existing one is only replaced with `force` (`O_TRUNC|O_NOFOLLOW`, then chmod 0600).
 
+use byteorder_slice::NativeEndian;
+use pcap_file::pcap::{PcapHeader, PcapReader, RawPcapPacket};
+use pcap_file::{DataLink, Endianness, TsResolution};
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use pcap_file::pcap::{PcapHeader, PcapPacket, PcapReader, PcapWriter};
-use pcap_file::{DataLink, Endianness, TsResolution};
 
 use crate::error::{Error, Result};
 
@@ -41,15 +40,16 @@ impl Write for BlockingFd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
             match self.0.write(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut pfd = libc::pollfd {
-                        fd: self.0.as_raw_fd(),
-                        events: libc::POLLOUT,
-                        revents: 0,
-                    };
-                    // SAFETY: one valid pollfd.
-                    unsafe { libc::poll(&mut pfd, 1, 1000) };
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        loop {
+            match self.0.write_vectored(bufs) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable(),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 other => return other,
             }
@@ -57,6 +57,18 @@ impl Write for BlockingFd {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()
+    }
+}
+
+impl BlockingFd {
+    fn wait_writable(&self) {
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pfd, 1, 1000) };
     }
 }
 
@@ -94,30 +106,27 @@ pub fn open_output(path: &str, force: bool) -> Result<BlockingFd> {
     Ok(BlockingFd(file))
 }
 
-/// What `PcapWriter` writes into: a buffer the `Writer` drains to the file (PcapWriter has no
-/// way to reach its inner writer for a flush).
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| io::Error::other("poisoned pcap buffer"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// One packet to write: where its bytes lie (the ring, or a file just read) is the caller's.
+pub struct Packet<'a> {
+    pub sec: u32,
+    pub nsec: u32,
+    pub pkttype: u16,
+    pub family: u16,
+    /// Length on the wire (the cooked header not included).
+    pub orig_len: u32,
+    pub data: &'a [u8],
 }
 
-const DRAIN_AT: usize = 1 << 20;
+/// At most this many iovecs per writev (IOV_MAX on Linux).
+const IOV_MAX: usize = 1024;
 
+/// A pcap file being written. pcap-file encodes the file header and each record header; the
+/// packet bytes go from where they lie (the ring) to the file with writev, never copied in
+/// userspace: in the guest, copying every byte twice cost more CPU than tcpdump's whole run.
 pub struct Writer {
-    inner: PcapWriter<Sink>,
-    buffer: Arc<Mutex<Vec<u8>>>,
     out: BlockingFd,
-    scratch: Vec<u8>,
+    /// Record header + cooked header of each packet of the batch being written, 32 bytes each.
+    headers: Vec<u8>,
 }
 
 fn pcap_err(e: pcap_file::PcapError, op: &'static str) -> Error {
@@ -128,7 +137,7 @@ fn pcap_err(e: pcap_file::PcapError, op: &'static str) -> Error {
 }
 
 impl Writer {
-    pub fn new(out: BlockingFd) -> Result<Writer> {
+    pub fn new(mut out: BlockingFd) -> Result<Writer> {
         let header = PcapHeader {
             version_major: 2,
             version_minor: 4,
@@ -139,57 +148,65 @@ impl Writer {
             ts_resolution: TsResolution::NanoSecond,
             endianness: Endianness::native(),
         };
-        let buffer = Arc::new(Mutex::new(Vec::with_capacity(2 * DRAIN_AT)));
-        let inner = PcapWriter::with_header(Sink(Arc::clone(&buffer)), header)
+        let mut bytes = Vec::with_capacity(24);
+        header
+            .write_to(&mut bytes)
             .map_err(|e| pcap_err(e, "write(pcap)"))?;
-        let mut writer = Writer {
-            inner,
-            buffer,
-            out,
-            scratch: Vec::with_capacity(65_536),
-        };
         // The file header goes out at once: even an empty capture is a valid pcap file.
-        writer.flush()?;
-        Ok(writer)
-    }
-
-    pub fn write(
-        &mut self,
-        sec: u32,
-        nsec: u32,
-        pkttype: u16,
-        family: u16,
-        orig_len: u32,
-        data: &[u8],
-    ) -> Result<()> {
-        self.scratch.clear();
-        self.scratch
-            .extend_from_slice(&cooked_header(pkttype, family));
-        self.scratch.extend_from_slice(data);
-        let packet = PcapPacket::new(
-            Duration::new(u64::from(sec), nsec),
-            orig_len.saturating_add(COOKED_LEN as u32),
-            &self.scratch,
-        );
-        self.inner
-            .write_packet(&packet)
-            .map_err(|e| pcap_err(e, "write(pcap)"))?;
-        let full = self.buffer.lock().map_or(true, |b| b.len() >= DRAIN_AT);
-        if full {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    pub fn flush(&mut self) -> Result<()> {
-        let mut buffer = self
-            .buffer
-            .lock()
-            .map_err(|_| Error::proto("write(pcap)", "poisoned pcap buffer"))?;
-        self.out
-            .write_all(&buffer)
+        out.write_all(&bytes)
             .map_err(|e| Error::io(&e, "write(pcap)"))?;
-        buffer.clear();
+        Ok(Writer {
+            out,
+            headers: Vec::with_capacity(32 * 4096),
+        })
+    }
+
+    /// Append the packets, in order, with as few writev calls as IOV_MAX allows. A packet
+    /// longer than the snap length (256 KiB, tcpdump's default too) is cut to it.
+    pub fn write_packets(&mut self, packets: &[Packet<'_>]) -> Result<()> {
+        self.headers.clear();
+        let max_data = SNAPLEN as usize - COOKED_LEN;
+        for p in packets {
+            let kept = p.data.len().min(max_data);
+            let record = RawPcapPacket {
+                ts_sec: p.sec,
+                ts_frac: p.nsec,
+                incl_len: (COOKED_LEN + kept) as u32,
+                // Clamped too: pcap-file (and so `capture -r`) refuses an original length
+                // above the file's snap length, and libpcap a captured one.
+                orig_len: p
+                    .orig_len
+                    .max(kept as u32)
+                    .saturating_add(COOKED_LEN as u32)
+                    .min(SNAPLEN),
+                data: Cow::Borrowed(&[]),
+            };
+            record
+                .write_to::<_, NativeEndian>(&mut self.headers)
+                .map_err(|e| pcap_err(e, "write(pcap)"))?;
+            self.headers
+                .extend_from_slice(&cooked_header(p.pkttype, p.family));
+        }
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * packets.len());
+        for (p, head) in packets.iter().zip(self.headers.chunks_exact(32)) {
+            slices.push(IoSlice::new(head));
+            slices.push(IoSlice::new(&p.data[..p.data.len().min(max_data)]));
+        }
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let upto = rest.len().min(IOV_MAX);
+            let n = self
+                .out
+                .write_vectored(&rest[..upto])
+                .map_err(|e| Error::io(&e, "write(pcap)"))?;
+            if n == 0 {
+                return Err(Error::io(
+                    &io::Error::from(io::ErrorKind::WriteZero),
+                    "write(pcap)",
+                ));
+            }
+            IoSlice::advance_slices(&mut rest, n);
+        }
         Ok(())
     }
 }
@@ -283,24 +300,40 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
             continue;
         }
         next += 1;
-        let sec = u32::try_from(packet.sec).unwrap_or(u32::MAX);
-        writer.write(
-            sec,
-            packet.nsec,
-            packet.pkttype,
-            packet.family,
-            packet.orig_len,
-            &packet.data,
-        )?;
+        writer.write_packets(&[Packet {
+            sec: u32::try_from(packet.sec).unwrap_or(u32::MAX),
+            nsec: packet.nsec,
+            pkttype: packet.pkttype,
+            family: packet.family,
+            orig_len: packet.orig_len,
+            data: &packet.data,
+        }])?;
         written += 1;
     }
-    writer.flush()?;
     Ok(written)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn packet(
+        sec: u32,
+        nsec: u32,
+        pkttype: u16,
+        family: u16,
+        orig_len: u32,
+        data: &[u8],
+    ) -> Packet<'_> {
+        Packet {
+            sec,
+            nsec,
+            pkttype,
+            family,
+            orig_len,
+            data,
+        }
+    }
 
     fn temp_path(name: &str) -> String {
         let dir = std::env::temp_dir();
@@ -327,9 +360,12 @@ mod tests {
             panic!("writer")
         };
         let payload = [1u8, 2, 3, 4, 5];
-        assert!(w.write(10, 20, 7, 0, 5, &payload).is_ok());
-        assert!(w.write(11, 21, 6, 16, 5, &payload).is_ok());
-        assert!(w.flush().is_ok());
+        assert!(w
+            .write_packets(&[packet(10, 20, 7, 0, 5, &payload)])
+            .is_ok());
+        assert!(w
+            .write_packets(&[packet(11, 21, 6, 16, 5, &payload)])
+            .is_ok());
         drop(w);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777);
@@ -381,9 +417,10 @@ mod tests {
             panic!("writer")
         };
         for i in 1..=5u8 {
-            assert!(w.write(u32::from(i), 0, 4, 0, 100, &[i; 4]).is_ok());
+            assert!(w
+                .write_packets(&[packet(u32::from(i), 0, 4, 0, 100, &[i; 4])])
+                .is_ok());
         }
-        assert!(w.flush().is_ok());
         drop(w);
         assert_eq!(copy_packets(&src, &dst, false, &[4, 2, 9]).ok(), Some(2));
         let Ok(mut r) = Reader::open(&dst) else {
@@ -399,5 +436,48 @@ mod tests {
         assert_eq!(copy_packets(&src, &dst, true, &[]).ok(), Some(0));
         let _ = std::fs::remove_file(&src);
         let _ = std::fs::remove_file(&dst);
+    }
+
+    /// More packets than one writev takes, and one longer than the snap length.
+    #[test]
+    fn big_batches_and_oversized_packets() {
+        let path = temp_path("batch.pcap");
+        let _ = std::fs::remove_file(&path);
+        let Ok(mut w) = open_output(&path, false).and_then(Writer::new) else {
+            panic!("writer")
+        };
+        let payloads: Vec<Vec<u8>> = (0..1500u32)
+            .map(|i| i.to_ne_bytes().repeat(1 + (i % 7) as usize))
+            .collect();
+        let huge = vec![7u8; SNAPLEN as usize + 100];
+        let mut batch: Vec<Packet<'_>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, d)| packet(i as u32, 1, 4, 0, d.len() as u32, d))
+            .collect();
+        batch.push(packet(9999, 0, 0, 16, huge.len() as u32, &huge));
+        assert!(w.write_packets(&batch).is_ok());
+        drop(w);
+        let Ok(mut r) = Reader::open(&path) else {
+            panic!("reader")
+        };
+        for (i, d) in payloads.iter().enumerate() {
+            let Some(Ok(p)) = r.next_packet() else {
+                panic!("packet {i}")
+            };
+            assert_eq!((p.sec, p.nsec, p.family, &p.data), (i as u64, 1, 0, d));
+            assert_eq!(p.orig_len as usize, d.len());
+        }
+        let last = match r.next_packet() {
+            Some(Ok(p)) => p,
+            other => panic!(
+                "the oversized packet: {:?}",
+                other.map(|p| p.map(|p| p.data.len()))
+            ),
+        };
+        assert_eq!(last.data.len(), SNAPLEN as usize - COOKED_LEN);
+        assert_eq!(last.orig_len as usize, SNAPLEN as usize - COOKED_LEN);
+        assert!(r.next_packet().is_none());
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -103,6 +103,82 @@ pub struct KernelStats {
     pub freeze_q: u64,
 }
 
+/// A block of the ring that userspace owns until this is dropped.
+pub struct Block<'r> {
+    base: *mut u8,
+    size: usize,
+    /// Borrows the ring: no other block can be taken, nor the mapping dropped, meanwhile.
+    _ring: std::marker::PhantomData<&'r mut Ring>,
+}
+
+impl Block<'_> {
+    pub fn len(&self) -> u32 {
+        Ring::read_u32_at(self.base, BD_NUM_PKTS)
+    }
+
+    /// The block's packets, in order.
+    pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> + '_ {
+        let (base, size) = (self.base, self.size);
+        let mut offset = Ring::read_u32_at(base, BD_OFFSET_TO_FIRST) as usize;
+        let mut left = self.len();
+        std::iter::from_fn(move || loop {
+            if left == 0 || offset + TPACKET3_HDRLEN + 20 > size {
+                return None;
+            }
+            left -= 1;
+            let here = offset;
+            let next = Ring::read_u32_at(base, here + H_NEXT) as usize;
+            // A zero next offset ends the block after this frame.
+            if next == 0 {
+                left = 0;
+            }
+            offset += next;
+            let sec = Ring::read_u32_at(base, here + H_SEC);
+            let nsec = Ring::read_u32_at(base, here + H_NSEC);
+            let snaplen = Ring::read_u32_at(base, here + H_SNAPLEN) as usize;
+            let orig_len = Ring::read_u32_at(base, here + H_LEN);
+            // SAFETY: inside the block (checked above).
+            let mac = unsafe { std::ptr::read_unaligned(base.add(here + H_MAC).cast::<u16>()) };
+            let sll = here + TPACKET3_HDRLEN;
+            // SAFETY: sockaddr_ll lies within the checked 20 bytes after the header.
+            let (protocol, hatype, pkttype) = unsafe {
+                (
+                    u16::from_be(std::ptr::read_unaligned(
+                        base.add(sll + SLL_PROTOCOL).cast(),
+                    )),
+                    std::ptr::read_unaligned(base.add(sll + SLL_HATYPE).cast::<u16>()),
+                    *base.add(sll + SLL_PKTTYPE),
+                )
+            };
+            let start = here + usize::from(mac);
+            let end = start.saturating_add(snaplen).min(size);
+            if start > end {
+                continue;
+            }
+            // SAFETY: [start, end) lies within this block, which userspace owns while self lives.
+            let data = unsafe { std::slice::from_raw_parts(base.add(start), end - start) };
+            return Some(Frame {
+                sec,
+                nsec,
+                orig_len,
+                pkttype,
+                hatype,
+                protocol,
+                data,
+            });
+        })
+    }
+}
+
+impl Drop for Block<'_> {
+    fn drop(&mut self) {
+        fence(Ordering::Release);
+        let status = self.base.wrapping_add(BD_BLOCK_STATUS).cast::<u32>();
+        // SAFETY: aligned u32 in the mapping; handing the block back to the kernel.
+        unsafe { std::ptr::write_volatile(status, TP_STATUS_KERNEL) };
+    }
+}
+
 pub struct Ring {
     fd: OwnedFd,
     map: *mut u8,
@@ -263,63 +339,20 @@ impl Ring {
 
     /// Hand every packet of the next ready block to `each`, then return the block to the kernel.
     /// Returns the number of packets, or None when no block is ready.
-    pub fn next_block(&mut self, mut each: impl FnMut(Frame<'_>)) -> Option<u32> {
+    /// The next block the kernel has handed over, if any. Its frames point into the ring and
+    /// stay valid while the `Block` lives; dropping it hands the block back to the kernel.
+    pub fn take_block(&mut self) -> Option<Block<'_>> {
         let index = self.next_block;
         if self.block_status(index) & TP_STATUS_USER == 0 {
             return None;
         }
         let base = self.block(index);
-        let block_size = self.cfg.block_size as usize;
-        let num = Self::read_u32_at(base, BD_NUM_PKTS);
-        let mut offset = Self::read_u32_at(base, BD_OFFSET_TO_FIRST) as usize;
-        for _ in 0..num {
-            if offset + TPACKET3_HDRLEN + 20 > block_size {
-                break;
-            }
-            let next = Self::read_u32_at(base, offset + H_NEXT) as usize;
-            let sec = Self::read_u32_at(base, offset + H_SEC);
-            let nsec = Self::read_u32_at(base, offset + H_NSEC);
-            let snaplen = Self::read_u32_at(base, offset + H_SNAPLEN) as usize;
-            let orig_len = Self::read_u32_at(base, offset + H_LEN);
-            // SAFETY: inside the block (checked above).
-            let mac = unsafe { std::ptr::read_unaligned(base.add(offset + H_MAC).cast::<u16>()) };
-            let sll = offset + TPACKET3_HDRLEN;
-            // SAFETY: sockaddr_ll lies within the checked 20 bytes after the header.
-            let (protocol, hatype, pkttype) = unsafe {
-                (
-                    u16::from_be(std::ptr::read_unaligned(
-                        base.add(sll + SLL_PROTOCOL).cast(),
-                    )),
-                    std::ptr::read_unaligned(base.add(sll + SLL_HATYPE).cast::<u16>()),
-                    *base.add(sll + SLL_PKTTYPE),
-                )
-            };
-            let start = offset + usize::from(mac);
-            let end = start.saturating_add(snaplen).min(block_size);
-            if start <= end {
-                // SAFETY: [start, end) lies within this block of the mapping.
-                let data = unsafe { std::slice::from_raw_parts(base.add(start), end - start) };
-                each(Frame {
-                    sec,
-                    nsec,
-                    orig_len,
-                    pkttype,
-                    hatype,
-                    protocol,
-                    data,
-                });
-            }
-            if next == 0 {
-                break;
-            }
-            offset += next;
-        }
-        fence(Ordering::Release);
-        let status = base.wrapping_add(BD_BLOCK_STATUS).cast::<u32>();
-        // SAFETY: aligned u32 in the mapping; handing the block back to the kernel.
-        unsafe { std::ptr::write_volatile(status, TP_STATUS_KERNEL) };
         self.next_block = (index + 1) % self.cfg.block_count;
-        Some(num)
+        Some(Block {
+            base,
+            size: self.cfg.block_size as usize,
+            _ring: std::marker::PhantomData,
+        })
     }
 
     pub fn retire_ms(&self) -> u32 {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
-use super::pcapio::{self, Writer};
+use super::pcapio::{self, Packet, Writer};
 use super::ring::{Ring, RingConfig};
 use crate::error::{panic_message, Error, Result};
 
@@ -422,6 +422,35 @@ pub fn start_live(ring: Ring, genl: GenlNames, settings: Settings) -> Result<Ses
     })
 }
 
+/// Queue a copy of the packet for the decoder thread, or count its messages as dropped when the
+/// decoder is behind (bounded by DECODE_BYTES and the channel's capacity).
+fn hand_to_decoder(
+    shared: &Shared,
+    tx: &SyncSender<Pending>,
+    meta: PacketMeta,
+    data: &[u8],
+    take: usize,
+) {
+    let c = &shared.counters;
+    let size = data.len();
+    if shared.decode_bytes.load(Ordering::Relaxed) + size > DECODE_BYTES {
+        c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
+        return;
+    }
+    shared.decode_bytes.fetch_add(size, Ordering::Relaxed);
+    let pending = Pending {
+        meta,
+        data: data.to_vec(),
+        take,
+    };
+    if let Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) = tx.try_send(pending) {
+        shared
+            .decode_bytes
+            .fetch_sub(p.data.len(), Ordering::Relaxed);
+        c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
+    }
+}
+
 fn live_loop(
     shared: &Shared,
     mut ring: Ring,
@@ -433,7 +462,6 @@ fn live_loop(
     let mut index = 0u64;
     let mut last_stats = Instant::now();
     let mut reached = false;
-    let mut failure: Option<Error> = None;
     // After a stop request the kernel still holds a partly filled block until its retire
     // timer fires: keep reading for a little longer than that, then drain and end.
     let grace = Duration::from_millis(u64::from(ring.retire_ms()) * 2 + 50);
@@ -447,73 +475,54 @@ fn live_loop(
             ring.wait(if stop_at.is_some() { 10 } else { 100 })?;
         }
         let mut got_block = false;
-        while let Some(_n) = ring.next_block(|frame| {
-            if reached || failure.is_some() {
-                return;
-            }
-            let (take, now_reached) = tally.admit(frame.protocol, frame.data);
-            reached = now_reached;
-            if take == 0 {
-                return;
-            }
-            index += 1;
-            c.packets.fetch_add(1, Ordering::Relaxed);
-            c.messages.fetch_add(take as u64, Ordering::Relaxed);
-            c.bytes
-                .fetch_add(frame.data.len() as u64, Ordering::Relaxed);
-            let pkttype = u16::from(frame.pkttype);
-            if let Some(w) = writer.as_mut() {
-                match w.write(
-                    frame.sec,
-                    frame.nsec,
-                    pkttype,
-                    frame.protocol,
-                    frame.orig_len,
-                    frame.data,
-                ) {
-                    Ok(()) => {
-                        c.written.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(e) => failure = Some(e),
+        while let Some(block) = ring.take_block() {
+            got_block = true;
+            // Counted here, published once per block: the counters are read by JS meanwhile.
+            let (mut packets, mut messages, mut bytes) = (0u64, 0u64, 0u64);
+            let mut to_write: Vec<Packet<'_>> = Vec::new();
+            for frame in block.frames() {
+                if reached {
+                    break;
                 }
-            }
-            if let Some(tx) = &decoder {
-                let size = frame.data.len();
-                let budget = shared.decode_bytes.load(Ordering::Relaxed);
-                let pending = Pending {
-                    meta: PacketMeta {
+                let (take, now_reached) = tally.admit(frame.protocol, frame.data);
+                reached = now_reached;
+                if take == 0 {
+                    continue;
+                }
+                index += 1;
+                packets += 1;
+                messages += take as u64;
+                bytes += frame.data.len() as u64;
+                let pkttype = u16::from(frame.pkttype);
+                if writer.is_some() {
+                    to_write.push(Packet {
+                        sec: frame.sec,
+                        nsec: frame.nsec,
+                        pkttype,
+                        family: frame.protocol,
+                        orig_len: frame.orig_len,
+                        data: frame.data,
+                    });
+                }
+                if let Some(tx) = &decoder {
+                    let meta = PacketMeta {
                         index,
                         sec: u64::from(frame.sec),
                         nsec: frame.nsec,
                         pkttype,
                         family: frame.protocol,
-                    },
-                    data: frame.data.to_vec(),
-                    take,
-                };
-                if budget + size > DECODE_BYTES {
-                    c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
-                    return;
-                }
-                shared.decode_bytes.fetch_add(size, Ordering::Relaxed);
-                if let Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) =
-                    tx.try_send(pending)
-                {
-                    shared
-                        .decode_bytes
-                        .fetch_sub(p.data.len(), Ordering::Relaxed);
-                    c.user_drops.fetch_add(take as u64, Ordering::Relaxed);
+                    };
+                    hand_to_decoder(shared, tx, meta, frame.data, take);
                 }
             }
-        }) {
-            got_block = true;
-        }
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        if got_block {
+            c.packets.fetch_add(packets, Ordering::Relaxed);
+            c.messages.fetch_add(messages, Ordering::Relaxed);
+            c.bytes.fetch_add(bytes, Ordering::Relaxed);
             if let Some(w) = writer.as_mut() {
-                w.flush()?;
+                // Written before the block goes back to the kernel: the packets point into it.
+                w.write_packets(&to_write)?;
+                c.written
+                    .fetch_add(to_write.len() as u64, Ordering::Relaxed);
             }
         }
         if got_block || last_stats.elapsed() > Duration::from_millis(250) || stopping {
@@ -526,9 +535,6 @@ fn live_loop(
         if stopping {
             break;
         }
-    }
-    if let Some(w) = writer.as_mut() {
-        w.flush()?;
     }
     let k = ring.kernel_stats();
     c.kernel_packets.store(k.packets, Ordering::Relaxed);
