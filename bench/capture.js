@@ -5,8 +5,10 @@
 // packets kept, messages, kernel drops, messages/s (over the generator's run), CPU time per message
 // (the capturing process's utime+stime during the run, from /proc/PID/stat) and peak RSS.
 //
-//   node bench/capture.js [--kernel sid] [--dumps 3000] [--buffer-mib 4]
+//   node bench/capture.js [--kernel sid] [--dumps 3000] [--buffer-mib 4] [--discard]
 // --buffer-mib is tcpdump's -B (REFERENCE.md measured 4 MiB); nlmonctl uses its default ring (64 MiB).
+// --discard sends every tool's output to /dev/null instead of the guest's RAM-backed /tmp: for long
+// runs (the memory check: --dumps 40000 --discard is a million messages per tool).
 import { parseArgs } from 'node:util'
 import { bootGuest, kernelsFromEnv, newestKernel, REPO_ROOT } from '../vm/index.js'
 
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     kernel: { type: 'string' },
     dumps: { type: 'string', default: '3000' },
     'buffer-mib': { type: 'string', default: '4' },
+    discard: { type: 'boolean', default: false },
   },
 })
 const kernel = values.kernel ?? newestKernel(kernelsFromEnv())
@@ -22,12 +25,18 @@ const dumps = Number(values.dumps)
 const tcpdumpKiB = Number(values['buffer-mib']) * 1024
 const cli = `node ${REPO_ROOT}/bin/run.js`
 const gen = `/usr/bin/python3 ${REPO_ROOT}/bench/capture-gen.py ${dumps}`
+const discard = values.discard
+// Where each tool writes: a file (then decoded, for tcpdump's message count) or /dev/null.
+const pcapOut = discard ? '-w - >/dev/null' : '-w /tmp/b.pcap >/tmp/b.out'
+// decoded JSON lines: only the last (the summary) is kept, through a fifo so that $! stays nlmonctl's pid
+const decodeOut = discard ? '>/tmp/b.fifo' : '>/tmp/b.out'
 
 // One run: start the capture, wait for it to listen, note its CPU ticks, run the generator, let it
 // drain, note CPU ticks and peak RSS, stop it with SIGINT. Prints KEY=VALUE lines.
 const run = (name, start, count) => `
-rm -f /tmp/b.pcap /tmp/b.err /tmp/b.out
-${start} >/tmp/b.out 2>/tmp/b.err & P=$!
+rm -f /tmp/b.pcap /tmp/b.err /tmp/b.out /tmp/b.fifo
+${discard ? 'mkfifo /tmp/b.fifo; (tail -n 1 </tmp/b.fifo >/tmp/b.out &)' : ''}
+${start} 2>/tmp/b.err & P=$!
 i=0; until grep -q listening /tmp/b.err; do i=$((i+1)); [ $i -gt 1200 ] && break; sleep 0.05; done
 sleep 0.5
 T0=$(awk '{print $14+$15}' /proc/$P/stat)
@@ -46,13 +55,13 @@ set -u
 for i in $(seq 1 20); do ip link add bd$i type dummy; done
 echo "links=$(ip -o link show | wc -l)"
 ${cli} add bench0 >/dev/null
-${run('tcpdump', `tcpdump -i bench0 -B ${tcpdumpKiB} -w /tmp/b.pcap`, `
+${run('tcpdump', `tcpdump -i bench0 -B ${tcpdumpKiB} ${discard ? '-w /dev/null' : '-w /tmp/b.pcap'}`, `
   echo "tcpdump $(grep -E 'captured|dropped by kernel|received by filter' /tmp/b.err | tr '\\n' ' ')"
-  echo "tcpdump decoded=$(${cli} capture -r /tmp/b.pcap --json | tail -n 1)"`)}
-${run('nlmonctl', `${cli} capture --link bench0 -w /tmp/b.pcap --json`, `
-  echo "nlmonctl summary=$(tail -n 1 /tmp/b.out)"`)}
-${run('nlmonctl-decode', `${cli} capture --link bench0 --json`, `
-  echo "nlmonctl-decode summary=$(tail -n 1 /tmp/b.out)"`)}
+  ${discard ? '' : `echo "tcpdump decoded=$(${cli} capture -r /tmp/b.pcap --json | tail -n 1)"`}`)}
+${run('nlmonctl', `${cli} capture --link bench0 --json ${pcapOut}`, `
+  echo "nlmonctl summary=$(grep '^{"summary"' ${discard ? '/tmp/b.err' : '/tmp/b.out'} | tail -n 1)"`)}
+${run('nlmonctl-decode', `${cli} capture --link bench0 --json ${decodeOut}`, `
+  sleep 0.5; echo "nlmonctl-decode summary=$(grep '^{"summary"' /tmp/b.out | tail -n 1)"`)}
 echo "clk_tck=$(getconf CLK_TCK)"
 `
 
@@ -79,7 +88,8 @@ for (const name of ['tcpdump', 'nlmonctl', 'nlmonctl-decode']) {
     kept = Number(grab(/^tcpdump (\d+) packets captured/m))
     drops = Number(grab(/(\d+) packets dropped by kernel/))
     seen = Number(grab(/(\d+) packets received by filter/))
-    messages = JSON.parse(grab(/^tcpdump decoded=(.*)$/m) ?? '{"summary":{}}').summary.messages
+    // tcpdump counts packets only: its messages come from decoding its file (not with --discard).
+    messages = discard ? NaN : JSON.parse(grab(/^tcpdump decoded=(.*)$/m) ?? '{"summary":{}}').summary.messages
   } else {
     const s = JSON.parse(grab(new RegExp(`^${name} summary=(.*)$`, 'm')) ?? '{"summary":{}}').summary
     seen = s.kernel_packets
@@ -99,6 +109,7 @@ for (const name of ['tcpdump', 'nlmonctl', 'nlmonctl-decode']) {
     'msgs/s': Math.round(messages / gen.seconds),
     'CPU ms': Math.round(cpuMs),
     'CPU µs/msg': (cpuMs * 1000 / messages).toFixed(2),
+    'CPU µs/pkt': ((cpuMs * 1000) / kept).toFixed(2),
     'peak RSS MiB': (hwm / 1024).toFixed(1),
   })
 }

@@ -96,8 +96,10 @@ pub fn open_output(path: &str, force: bool) -> Result<BlockingFd> {
     let file = options
         .open(path)
         .map_err(|e| Error::io(&e, "open(pcap)"))?;
-    if force {
+    let regular = file.metadata().is_ok_and(|m| m.file_type().is_file());
+    if force && regular {
         // An existing file keeps its mode on O_TRUNC: a capture is private whatever it replaced.
+        // Only a regular file, though: `-w /dev/null --force` must not chmod /dev/null.
         // SAFETY: valid fd.
         if unsafe { libc::fchmod(file.as_raw_fd(), 0o600) } != 0 {
             return Err(Error::io(&io::Error::last_os_error(), "fchmod(pcap)"));
@@ -393,6 +395,25 @@ mod tests {
             })
         ));
         assert!(open_output(&path, true).is_ok());
+        // anything but a regular file (here a fifo, think /dev/null) is written to, never chmod-ed
+        let fifo = temp_path("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let Ok(c_fifo) = std::ffi::CString::new(fifo.clone()) else {
+            panic!("path")
+        };
+        // SAFETY: valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o644) }, 0);
+        assert!(std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o644)).is_ok());
+        let reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo);
+        assert!(reader.is_ok());
+        assert!(open_output(&fifo, true).is_ok());
+        let fifo_mode = std::fs::metadata(&fifo).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(fifo_mode.ok(), Some(0o644));
+        drop(reader);
+        let _ = std::fs::remove_file(&fifo);
         // a symlink is never followed
         let link = temp_path("link.pcap");
         let _ = std::fs::remove_file(&link);
