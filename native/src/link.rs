@@ -76,15 +76,7 @@ pub fn decode_link(payload: &[u8], op: &'static str) -> Result<LinkMessage> {
         let Ok(nla) = nla else { break };
         match LinkAttribute::parse_with_param(&nla, family) {
             Ok(attribute) => attributes.push(attribute),
-            Err(_) if nla.kind() == IFLA_LINKINFO => {
-                let kinds: Vec<NlLinkInfo> = NlasIterator::new(nla.value())
-                    .filter_map(|inner| inner.ok())
-                    .filter(|inner| inner.kind() == IFLA_INFO_KIND)
-                    .filter_map(|inner| InfoKind::parse(&inner).ok())
-                    .map(NlLinkInfo::Kind)
-                    .collect();
-                attributes.push(LinkAttribute::LinkInfo(kinds));
-            }
+            Err(_) if nla.kind() == IFLA_LINKINFO => attributes.push(kind_only(nla.value())),
             Err(_) => {}
         }
     }
@@ -274,23 +266,23 @@ pub fn get(sock: &mut NlSocket, link: &LinkRef) -> Result<LinkMessage> {
 
 /// RTM_GETLINK dump; with `kind`, the kernel filters by IFLA_LINKINFO kind (when it knows the
 /// kind) and we filter again here (it does not filter for kinds it has no driver for).
+/// RTM_GETLINK dump request, filtered by kind in the kernel when one is given (the kernel
+/// ignores the filter for a kind it has no driver for: callers filter again).
+fn list_request(kind: Option<&str>) -> Result<LinkMessage> {
+    let mut request = LinkMessage::default();
+    if let Some(kind) = kind {
+        request.attributes = vec![LinkAttribute::LinkInfo(vec![NlLinkInfo::Kind(
+            InfoKind::from(kind),
+        )])];
+    }
+    check_encodable(&request.attributes)?;
+    Ok(request)
+}
+
 pub fn list(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<LinkMessage>> {
     const OP: &str = "RTM_GETLINK";
-    let attributes = match kind {
-        Some(kind) => vec![LinkAttribute::LinkInfo(vec![NlLinkInfo::Kind(
-            InfoKind::from(kind),
-        )])],
-        None => Vec::new(),
-    };
-    check_encodable(&attributes)?;
-    let replies = sock.dump(
-        || {
-            let mut request = LinkMessage::default();
-            request.attributes = attributes.clone();
-            RouteNetlinkMessage::GetLink(request)
-        },
-        OP,
-    )?;
+    let request = list_request(kind)?;
+    let replies = sock.dump(|| RouteNetlinkMessage::GetLink(request.clone()), OP)?;
     let mut links = links_of(replies, OP)?;
     if let Some(kind) = kind {
         links.retain(|link| kind_of(link).as_deref() == Some(kind));
@@ -298,10 +290,88 @@ pub fn list(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<LinkMessage>>
     Ok(links)
 }
 
-/// `list`, as the JSON array of `LinkInfo` that listLinksJson hands to JS.
+/// The attributes `to_js` reads; `list_json` parses no other (IFLA_AF_SPEC, IFLA_STATS and
+/// the rest are most of a link message's bytes and decoding time).
+const SHOWN_ATTRIBUTES: [u16; 12] = [
+    3,  // IFLA_IFNAME
+    4,  // IFLA_MTU
+    6,  // IFLA_QDISC
+    13, // IFLA_TXQLEN
+    16, // IFLA_OPERSTATE
+    17, // IFLA_LINKMODE
+    IFLA_LINKINFO,
+    IFLA_IFALIAS,
+    23, // IFLA_STATS64
+    27, // IFLA_GROUP
+    50, // IFLA_MIN_MTU
+    51, // IFLA_MAX_MTU
+];
+
+/// Decode only what `to_js` shows, attribute by attribute with netlink-packet-route's parsers.
+fn decode_shown(payload: &[u8], op: &'static str) -> Result<LinkMessage> {
+    let header = LinkHeader::parse(payload)
+        .map_err(|e| Error::proto(op, format!("bad link message header: {e}")))?;
+    let family = header.interface_family;
+    let mut attributes = Vec::new();
+    for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
+        let Ok(nla) = nla else { break };
+        if !SHOWN_ATTRIBUTES.contains(&nla.kind()) {
+            continue;
+        }
+        match LinkAttribute::parse_with_param(&nla, family) {
+            Ok(attribute) => attributes.push(attribute),
+            Err(_) if nla.kind() == IFLA_LINKINFO => attributes.push(kind_only(nla.value())),
+            Err(_) => {}
+        }
+    }
+    let mut message = LinkMessage::default();
+    message.header = header;
+    message.attributes = attributes;
+    Ok(message)
+}
+
+/// IFLA_LINKINFO reduced to its kind, for a kind whose data this crate version cannot parse.
+fn kind_only(linkinfo: &[u8]) -> LinkAttribute {
+    let kinds: Vec<NlLinkInfo> = NlasIterator::new(linkinfo)
+        .filter_map(|inner| inner.ok())
+        .filter(|inner| inner.kind() == IFLA_INFO_KIND)
+        .filter_map(|inner| InfoKind::parse(&inner).ok())
+        .map(NlLinkInfo::Kind)
+        .collect();
+    LinkAttribute::LinkInfo(kinds)
+}
+
+/// `list` as the JSON array of `LinkInfo` that listLinksJson hands to JS, built while the dump
+/// arrives: no copy of the messages is kept, and only the attributes shown are decoded.
 pub fn list_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
-    let links: Vec<crate::js::LinkInfo> = list(sock, kind)?.iter().map(to_js).collect();
-    serde_json::to_string(&links).map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))
+    const OP: &str = "RTM_GETLINK";
+    let request = list_request(kind)?;
+    let out = std::cell::RefCell::new(Vec::<u8>::with_capacity(1 << 16));
+    sock.dump_each(
+        || RouteNetlinkMessage::GetLink(request.clone()),
+        OP,
+        || out.borrow_mut().clear(),
+        |header, payload| {
+            if header.message_type != RTM_NEWLINK {
+                return Ok(());
+            }
+            let link = decode_shown(payload, OP)?;
+            if kind.is_some() && kind_of(&link).as_deref() != kind {
+                return Ok(());
+            }
+            let mut out = out.borrow_mut();
+            let separator = if out.is_empty() { b'[' } else { b',' };
+            out.push(separator);
+            serde_json::to_writer(&mut *out, &to_js(&link))
+                .map_err(|e| Error::proto(OP, e.to_string()))
+        },
+    )?;
+    let mut out = out.into_inner();
+    if out.is_empty() {
+        out.push(b'[');
+    }
+    out.push(b']');
+    String::from_utf8(out).map_err(|e| Error::proto(OP, e.to_string()))
 }
 
 fn check_kind(link: &LinkMessage, expect: Option<&str>) -> Result<()> {

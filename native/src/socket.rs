@@ -48,12 +48,6 @@ pub struct Reply {
     pub payload: Vec<u8>,
 }
 
-/// The outcome of one dump.
-struct DumpOnce {
-    replies: Vec<Reply>,
-    interrupted: bool,
-}
-
 pub struct NlSocket {
     socket: Socket,
     kernel: SocketAddr,
@@ -215,17 +209,24 @@ impl NlSocket {
         }
     }
 
-    fn dump_once(&mut self, message: RouteNetlinkMessage, op: &'static str) -> Result<DumpOnce> {
+    /// One dump: each reply message goes to `each` as it arrives. Returns whether the kernel
+    /// flagged it as interrupted (NLM_F_DUMP_INTR).
+    fn dump_once<E>(
+        &mut self,
+        message: RouteNetlinkMessage,
+        op: &'static str,
+        each: &mut E,
+    ) -> Result<bool>
+    where
+        E: FnMut(&NetlinkHeader, &[u8]) -> Result<()>,
+    {
         let seq = self.send(message, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, op)?;
-        let mut out = DumpOnce {
-            replies: Vec::new(),
-            interrupted: false,
-        };
+        let mut interrupted = false;
         loop {
             self.recv_datagram(op)?;
             let done = self.each_message(seq, op, |header, payload| {
                 if header.flags & NLM_F_DUMP_INTR != 0 {
-                    out.interrupted = true;
+                    interrupted = true;
                 }
                 match header.message_type {
                     NLMSG_DONE => {
@@ -258,31 +259,37 @@ impl NlSocket {
                     NLMSG_NOOP => Ok(false),
                     NLMSG_OVERRUN => Err(Error::proto(op, "NLMSG_OVERRUN")),
                     _ => {
-                        out.replies.push(Reply {
-                            header,
-                            payload: payload.to_vec(),
-                        });
+                        each(&header, payload)?;
                         Ok(false)
                     }
                 }
             })?;
             if done {
-                return Ok(out);
+                return Ok(interrupted);
             }
         }
     }
 
-    /// A dump request: every message until NLMSG_DONE. The whole dump is repeated when the
-    /// kernel flags it as interrupted (NLM_F_DUMP_INTR: the set changed while it was read).
-    pub fn dump<F>(&mut self, make_request: F, op: &'static str) -> Result<Vec<Reply>>
+    /// A dump request, its messages handed to `each` as they arrive (nothing is kept here).
+    /// When the kernel flags the dump as interrupted (NLM_F_DUMP_INTR: the set changed while
+    /// it was read), `restart` runs and the whole dump is repeated.
+    pub fn dump_each<F, R, E>(
+        &mut self,
+        make_request: F,
+        op: &'static str,
+        mut restart: R,
+        mut each: E,
+    ) -> Result<()>
     where
         F: Fn() -> RouteNetlinkMessage,
+        R: FnMut(),
+        E: FnMut(&NetlinkHeader, &[u8]) -> Result<()>,
     {
         for _ in 0..DUMP_ATTEMPTS {
-            let once = self.dump_once(make_request(), op)?;
-            if !once.interrupted {
-                return Ok(once.replies);
+            if !self.dump_once(make_request(), op, &mut each)? {
+                return Ok(());
             }
+            restart();
         }
         Err(Error::Errno {
             errno: libc::EINTR,
@@ -292,6 +299,28 @@ impl NlSocket {
             )),
             extack_offset: None,
         })
+    }
+
+    /// A dump request: every message until NLMSG_DONE (see dump_each).
+    pub fn dump<F>(&mut self, make_request: F, op: &'static str) -> Result<Vec<Reply>>
+    where
+        F: Fn() -> RouteNetlinkMessage,
+    {
+        // Both callbacks touch the list: an interrupted dump's partial list is thrown away.
+        let replies = std::cell::RefCell::new(Vec::new());
+        self.dump_each(
+            make_request,
+            op,
+            || replies.borrow_mut().clear(),
+            |header, payload| {
+                replies.borrow_mut().push(Reply {
+                    header: *header,
+                    payload: payload.to_vec(),
+                });
+                Ok(())
+            },
+        )?;
+        Ok(replies.into_inner())
     }
 }
 
