@@ -12,9 +12,18 @@ export type CreateLinkRequest = Addon.CreateLinkRequest
 export type LinkChange = Addon.LinkChange
 
 let addon: Promise<typeof Addon> | undefined
+let importAddon: () => Promise<typeof Addon> = () => import('#native')
+
+/**
+ * How to import the addon. bin/run.js runs the bundle as a code-cached script (node:vm), where
+ * Node 20 gives import() no loader once the code comes from the cache: it hands over its own.
+ */
+export function setAddonImporter(importer: () => Promise<typeof Addon>): void {
+  importAddon = importer
+}
 
 export function loadAddon(): Promise<typeof Addon> {
-  addon ??= import('#native')
+  addon ??= importAddon()
   return addon
 }
 
