@@ -6,7 +6,8 @@
 // (the capturing process's utime+stime during the run, from /proc/PID/stat) and peak RSS.
 //
 //   node bench/capture.js [--kernel sid] [--dumps 3000] [--buffer-mib 4] [--discard]
-// --buffer-mib is tcpdump's -B (REFERENCE.md measured 4 MiB); nlmonctl uses its default ring (64 MiB).
+// --buffer-mib is tcpdump's -B (REFERENCE.md measured 4 MiB); nlmonctl uses its default ring (64 MiB)
+// unless --nlmonctl-buffer-mib says otherwise.
 // --discard sends every tool's output to /dev/null instead of the guest's RAM-backed /tmp: for long
 // runs (the memory check: --dumps 40000 --discard is a million messages per tool).
 import { parseArgs } from 'node:util'
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     dumps: { type: 'string', default: '3000' },
     'buffer-mib': { type: 'string', default: '4' },
     discard: { type: 'boolean', default: false },
+    'nlmonctl-buffer-mib': { type: 'string' },
   },
 })
 const kernel = values.kernel ?? newestKernel(kernelsFromEnv())
@@ -26,6 +28,7 @@ const tcpdumpKiB = Number(values['buffer-mib']) * 1024
 const cli = `node ${REPO_ROOT}/bin/run.js`
 const gen = `/usr/bin/python3 ${REPO_ROOT}/bench/capture-gen.py ${dumps}`
 const discard = values.discard
+const ring = values['nlmonctl-buffer-mib'] ? ` --buffer-size ${Number(values['nlmonctl-buffer-mib'])}` : ''
 // Where each tool writes: a file (then decoded, for tcpdump's message count) or /dev/null.
 const pcapOut = discard ? '-w - >/dev/null' : '-w /tmp/b.pcap >/tmp/b.out'
 // decoded JSON lines: only the last (the summary) is kept, through a fifo so that $! stays nlmonctl's pid
@@ -58,9 +61,9 @@ ${cli} add bench0 >/dev/null
 ${run('tcpdump', `tcpdump -i bench0 -B ${tcpdumpKiB} ${discard ? '-w /dev/null' : '-w /tmp/b.pcap'}`, `
   echo "tcpdump $(grep -E 'captured|dropped by kernel|received by filter' /tmp/b.err | tr '\\n' ' ')"
   ${discard ? '' : `echo "tcpdump decoded=$(${cli} capture -r /tmp/b.pcap --json | tail -n 1)"`}`)}
-${run('nlmonctl', `${cli} capture --link bench0 --json ${pcapOut}`, `
+${run('nlmonctl', `${cli} capture --link bench0${ring} --json ${pcapOut}`, `
   echo "nlmonctl summary=$(grep '^{"summary"' ${discard ? '/tmp/b.err' : '/tmp/b.out'} | tail -n 1)"`)}
-${run('nlmonctl-decode', `${cli} capture --link bench0 --json ${decodeOut}`, `
+${run('nlmonctl-decode', `${cli} capture --link bench0${ring} --json ${decodeOut}`, `
   sleep 0.5; echo "nlmonctl-decode summary=$(grep '^{"summary"' /tmp/b.out | tail -n 1)"`)}
 echo "clk_tck=$(getconf CLK_TCK)"
 `

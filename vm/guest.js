@@ -305,12 +305,34 @@ export class Guest {
  * @property {(line: string) => void} [log] progress lines (downloads, boot)
  */
 
+/** The guest's kernel died during boot (QEMU exited before the agent answered): worth another boot. */
+export class BootCrash extends Error {}
+
 /**
  * Boots a guest (fetching and building what is missing first) and waits for its command agent.
+ * Under TCG a kernel occasionally dies early in boot (seen on 7.2: an int3 Oops in sched_clock_cpu
+ * while text was being patched, then a panic), and QEMU exits at once: such a boot is tried again,
+ * three attempts in all (BootCrash after the third). A timeout or any other failure ends it at once.
  * @param {BootOptions} [options]
  * @returns {Promise<Guest>}
  */
-export async function bootGuest({
+export async function bootGuest(options = {}) {
+  const log = options.log ?? (() => {})
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bootOnce(options)
+    } catch (error) {
+      if (!(error instanceof BootCrash) || attempt >= 3) throw error
+      log(`${error.message.split('\n')[0]}; booting again (attempt ${attempt + 1} of 3)`)
+    }
+  }
+}
+
+/**
+ * @param {BootOptions} [options]
+ * @returns {Promise<Guest>}
+ */
+async function bootOnce({
   kernel = 'bookworm',
   memoryMiB = 1024,
   cpus = Number(process.env.NLMONCTL_VM_CPUS) || 2,
@@ -391,11 +413,12 @@ export async function bootGuest({
     /** @type {net.Socket | undefined} */
     let socket
 
-    const fail = async (/** @type {string} */ why) => {
+    const fail = async (/** @type {string} */ why, crashed = false) => {
       const log = await logTail(consoleLog, 40)
       const result = /** @type {any} */ (await Promise.race([qemuExited, Promise.resolve(undefined)]))
       const qemuOut = result?.all ? `\nQEMU said:\n${tail(result.all, 20)}` : ''
-      return new Error(`the ${kernel} guest (${files.kernel.release}) did not come up: ${why}${qemuOut}\nlast console lines (${consoleLog}):\n${log}`)
+      const message = `the ${kernel} guest (${files.kernel.release}) did not come up: ${why}${qemuOut}\nlast console lines (${consoleLog}):\n${log}`
+      return crashed ? new BootCrash(message) : new Error(message)
     }
 
     /** @type {NodeJS.Timeout | undefined} */
@@ -444,7 +467,7 @@ export async function bootGuest({
         await qemuExited
         throw await fail(`no answer from the agent within ${timeoutMs} ms`)
       }
-      throw await fail(`QEMU exited (code ${o.exited?.exitCode ?? '?'}${o.exited?.signal ? `, ${o.exited.signal}` : ''}) before the agent was ready`)
+      throw await fail(`QEMU exited (code ${o.exited?.exitCode ?? '?'}${o.exited?.signal ? `, ${o.exited.signal}` : ''}) before the agent was ready`, true)
     }
     const bootMs = Date.now() - started
     log(`${kernel} guest ready in ${bootMs} ms (guest uptime ${o.ready.uptime} s): ${o.ready.release}`)

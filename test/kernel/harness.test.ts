@@ -3,7 +3,7 @@
 // suite with the harness's message (it never skips).
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { bootGuest, GuestCommandError, kernelsFromEnv, REPO_ROOT, type Guest } from '../../vm/index.js'
+import { bootGuest, BootCrash, GuestCommandError, kernelsFromEnv, REPO_ROOT, type Guest } from '../../vm/index.js'
 
 /** What `uname -r` of each Debian kernel looks like. */
 const RELEASES: Record<string, RegExp> = {
@@ -105,3 +105,15 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
     expect(result).toMatchObject({ stdout: 'ok\n', stderr: '', exitCode: 0 })
   })
 })
+
+test('a kernel that dies while booting is booted three times, then the error says why', async () => {
+  // rdinit names no program: the kernel panics ("No working init found") and QEMU exits, as in
+  // the rare early-boot crash under TCG that bootGuest retries.
+  const kernel = kernelsFromEnv()[0]
+  const lines: string[] = []
+  const boot = bootGuest({ kernel, kernelArgs: ['rdinit=/nlmonctl-no-such-init'], log: (line) => lines.push(line) })
+  await expect(boot).rejects.toBeInstanceOf(BootCrash)
+  await expect(boot).rejects.toThrow(/did not come up: QEMU exited .*before the agent was ready/)
+  expect(lines.filter((line) => /booting again \(attempt [23] of 3\)/.test(line))).toHaveLength(2)
+  expect(lines.filter((line) => line.startsWith(`booting ${kernel}`))).toHaveLength(3)
+}, BOOT_TIMEOUT_MS)
