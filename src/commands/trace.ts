@@ -108,7 +108,7 @@ class CommandRun {
         : this.netns.includes('/')
           ? ['nsenter', `--net=${this.netns}`, '--', ...this.command]
           : ['ip', 'netns', 'exec', this.netns, ...this.command]
-    // execa is loaded here, not at start-up: only trace needs it (bundle chunk, see scripts/bundle.js).
+    // execa is imported here, not at start-up: only trace needs it, and the bundle runs its module code on first use.
     const { execa } = await import('execa')
     const proc = execa(file, args, { stdio: 'inherit', reject: false })
     this.child = proc
