@@ -2,7 +2,7 @@
 // Bundles the CLI (our TypeScript, @oclif/core and the rest) into dist/index.cjs: one file to read and
 // compile instead of ~500 modules, which is most of what a script pays per nlmonctl call (bench/startup).
 // oclif finds the commands in it through the "explicit" strategy (package.json oclif.commands).
-// dist/ is rebuilt from scratch each time, so no stale chunk survives.
+// dist/ is rebuilt from scratch each time, so nothing stale survives.
 import { build } from 'esbuild'
 import { readFile, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
