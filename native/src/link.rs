@@ -68,12 +68,25 @@ pub fn decode_link(payload: &[u8], op: &'static str) -> Result<LinkMessage> {
     if let Ok(message) = LinkMessage::parse(payload) {
         return Ok(message);
     }
+    decode_attributes(payload, op, |_| true)
+}
+
+/// The header, then attribute by attribute with netlink-packet-route's parsers, those that `keep`
+/// names; one that does not parse is left out (IFLA_LINKINFO is reduced to its kind).
+fn decode_attributes(
+    payload: &[u8],
+    op: &'static str,
+    keep: impl Fn(u16) -> bool,
+) -> Result<LinkMessage> {
     let header = LinkHeader::parse(payload)
         .map_err(|e| Error::proto(op, format!("bad link message header: {e}")))?;
     let family = header.interface_family;
     let mut attributes = Vec::new();
     for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
         let Ok(nla) = nla else { break };
+        if !keep(nla.kind()) {
+            continue;
+        }
         match LinkAttribute::parse_with_param(&nla, family) {
             Ok(attribute) => attributes.push(attribute),
             Err(_) if nla.kind() == IFLA_LINKINFO => attributes.push(kind_only(nla.value())),
@@ -309,25 +322,7 @@ const SHOWN_ATTRIBUTES: [u16; 12] = [
 
 /// Decode only what `to_js` shows, attribute by attribute with netlink-packet-route's parsers.
 fn decode_shown(payload: &[u8], op: &'static str) -> Result<LinkMessage> {
-    let header = LinkHeader::parse(payload)
-        .map_err(|e| Error::proto(op, format!("bad link message header: {e}")))?;
-    let family = header.interface_family;
-    let mut attributes = Vec::new();
-    for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
-        let Ok(nla) = nla else { break };
-        if !SHOWN_ATTRIBUTES.contains(&nla.kind()) {
-            continue;
-        }
-        match LinkAttribute::parse_with_param(&nla, family) {
-            Ok(attribute) => attributes.push(attribute),
-            Err(_) if nla.kind() == IFLA_LINKINFO => attributes.push(kind_only(nla.value())),
-            Err(_) => {}
-        }
-    }
-    let mut message = LinkMessage::default();
-    message.header = header;
-    message.attributes = attributes;
-    Ok(message)
+    decode_attributes(payload, op, |kind| SHOWN_ATTRIBUTES.contains(&kind))
 }
 
 /// IFLA_LINKINFO reduced to its kind, for a kind whose data this crate version cannot parse.
