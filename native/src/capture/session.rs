@@ -331,19 +331,26 @@ fn decode_loop(shared: &Shared, mut genl: GenlNames, hex: bool, rx: &Receiver<Pe
         records.clear();
         decode::decode_packet(&pending.meta, &pending.data, &mut genl, opts, &mut records);
         records.truncate(pending.take);
-        for record in &records {
-            if let Ok(line) = serde_json::to_string(record) {
-                text.push_str(&line);
-                text.push('\n');
-                count += 1;
-            }
-        }
+        count += append_json_lines(&records, &mut text);
         if count >= BATCH_RECORDS {
             flush(&mut text, &mut count);
         }
     }
     flush(&mut text, &mut count);
     *lock(&shared.genl) = genl;
+}
+
+/// Append one JSON line per record (the live decoder and the offline reader); how many.
+fn append_json_lines(records: &[decode::Record], text: &mut String) -> usize {
+    let mut count = 0;
+    for record in records {
+        if let Ok(line) = serde_json::to_string(record) {
+            text.push_str(&line);
+            text.push('\n');
+            count += 1;
+        }
+    }
+    count
 }
 
 /// Per-packet bookkeeping shared by the live and offline readers. Returns how many messages of
@@ -608,13 +615,7 @@ fn offline_loop(
             records.clear();
             decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
             records.truncate(take);
-            for record in &records {
-                if let Ok(line) = serde_json::to_string(record) {
-                    text.push_str(&line);
-                    text.push('\n');
-                    count += 1;
-                }
-            }
+            count += append_json_lines(&records, &mut text);
             if count >= BATCH_RECORDS {
                 shared.push(std::mem::take(&mut text), count);
                 count = 0;
