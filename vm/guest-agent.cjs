@@ -46,6 +46,32 @@ function send(message) {
   }
 }
 
+/**
+ * Each process of a group: pid, state, command line, the kernel function it waits in and its kernel stack.
+ * @param {number} pgid
+ * @returns {string}
+ */
+function describeGroup(pgid) {
+  const read = (/** @type {string} */ file) => {
+    try {
+      return fs.readFileSync(file, 'utf8')
+    } catch {
+      return ''
+    }
+  }
+  const lines = []
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    // stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses
+    const stat = read(`/proc/${pid}/stat`)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[2]) !== pgid) continue
+    const cmdline = read(`/proc/${pid}/cmdline`).split('\0').join(' ').trim().slice(0, 200)
+    const stack = read(`/proc/${pid}/stack`).trim().split('\n').slice(0, 12).join(' < ')
+    lines.push(`  ${pid} ${fields[0]} wchan=${read(`/proc/${pid}/wchan`) || '-'} ${cmdline}\n    kernel stack: ${stack || '-'}`)
+  }
+  return `${lines.join('\n') || '  (none left)'}\n`
+}
+
 /** @type {Map<number, import('node:child_process').ChildProcess>} */
 const running = new Map()
 
@@ -141,7 +167,10 @@ function run(req) {
   if (req.timeoutMs && req.timeoutMs > 0) {
     timer = setTimeout(() => {
       timedOut = true
-      if (child.pid) killGroup(child.pid)
+      if (!child.pid) return
+      // Say where the command was stuck before it goes: a hang in CI is otherwise a bare timeout.
+      err.push(Buffer.from(`\n--- nlmonctl guest agent: timed out after ${req.timeoutMs} ms; its processes:\n${describeGroup(child.pid)}`))
+      killGroup(child.pid)
     }, req.timeoutMs)
   }
 }

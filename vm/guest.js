@@ -197,13 +197,17 @@ export class Guest {
     const stdout = Buffer.from(message.stdout ?? '', 'base64').toString('utf8')
     const stderr = Buffer.from(message.stderr ?? '', 'base64').toString('utf8')
     if (message.timedOut) {
-      entry.reject(
-        new GuestCommandError(`command timed out after ${entry.timeoutMs} ms in the ${this.kernel} guest (killed): ${entry.command}`, {
-          stdout,
-          stderr,
-          exitCode: message.exitCode,
-          timedOut: true,
-        }),
+      // The message carries what is needed to tell a hang from slowness: the command's last output (with the
+      // agent's account of where its processes were stuck) and the guest kernel's last console lines.
+      logTail(this.consoleLog, 20).then((log) =>
+        entry.reject(
+          new GuestCommandError(
+            `command timed out after ${entry.timeoutMs} ms in the ${this.kernel} guest (killed): ${entry.command}\n` +
+              `its stderr (end):\n${stderr.slice(-3000)}\nits stdout (end):\n${stdout.slice(-500)}\n` +
+              `last console lines (${this.consoleLog}):\n${log}`,
+            { stdout, stderr, exitCode: message.exitCode, timedOut: true },
+          ),
+        ),
       )
       return
     }

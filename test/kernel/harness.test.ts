@@ -77,6 +77,10 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
     const error = (await hung.catch((e: unknown) => e)) as GuestCommandError
     expect(error.timedOut).toBe(true)
     expect(error.stdout).toBe('started\n')
+    // where each of its processes was waiting, so that a hang in CI explains itself
+    expect(error.stderr).toMatch(/timed out after 1500 ms; its processes:/)
+    expect(error.stderr).toMatch(/^ {2}\d+ S wchan=\S+ sleep 1000$/m)
+    expect(error.message).toContain('last console lines')
     const after = await guest.run('for f in /tmp/shell.pid /tmp/child.pid; do kill -0 "$(cat $f)" 2>/dev/null && echo "$f alive"; done; echo usable')
     expect(after).toMatchObject({ stdout: 'usable\n', exitCode: 0 })
   })
