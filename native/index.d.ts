@@ -153,6 +153,13 @@ export interface LinkRef {
 }
 
 /**
+ * Every link, or those of one kind, as the bytes `list --json` / `stats --json` print: a JSON
+ * array in iproute2's shape (ip_json.rs, the twin of link-json.ts) and a newline, ready for
+ * stdout without a JS object or string per link (bin/run.js's fast path).
+ */
+export declare function listLinksIpJson(kind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
+
+/**
  * Every link, or those of one kind, as a JSON array of LinkInfo. JSON, not JS objects: building
  * ~40 properties per link through N-API on the JS thread cost more than the dump itself at
  * thousands of links (bench/stats); serde does it here, off the JS thread, and JSON.parse is fast.

@@ -773,13 +773,14 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinksJson, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinksIpJson, listLinksJson, openCapture, readPcap, setLink } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { createLink }
 export { deleteLink }
 export { filterPcap }
 export { getLink }
+export { listLinksIpJson }
 export { listLinksJson }
 export { openCapture }
 export { readPcap }

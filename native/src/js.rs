@@ -12,8 +12,8 @@ use crate::link::{Change, LinkRef as RustLinkRef, NewLink};
 
 /// struct rtnl_link_stats64 (counters as JS numbers, exact below 2^53).
 #[napi(object)]
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Stats64 {
     pub rx_packets: f64,
     pub tx_packets: f64,
@@ -43,7 +43,7 @@ pub struct Stats64 {
 
 /// One link as the kernel reports it (RTM_NEWLINK).
 #[napi(object)]
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkInfo {
     pub ifindex: u32,

@@ -7,6 +7,7 @@
 pub mod capture;
 pub mod error;
 pub mod extack;
+pub mod ip_json;
 pub mod js;
 pub mod link;
 pub mod naming;
@@ -15,7 +16,7 @@ pub mod session;
 pub mod socket;
 pub mod task;
 
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 
 use crate::js::{CreateLinkRequest, LinkChange, LinkInfo, LinkRef, Target};
@@ -49,7 +50,19 @@ pub fn list_links_json(kind: Option<String>, target: Option<Target>) -> AsyncTas
     spawn(
         js::netns_of(target),
         || Ok(kind),
-        |sock, kind| link::list_json(sock, kind.as_deref()),
+        |sock, kind| link::list_info_json(sock, kind.as_deref()),
+    )
+}
+
+/// Every link, or those of one kind, as the bytes `list --json` / `stats --json` print: a JSON
+/// array in iproute2's shape (ip_json.rs, the twin of link-json.ts) and a newline, ready for
+/// stdout without a JS object or string per link (bin/run.js's fast path).
+#[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
+pub fn list_links_ip_json(kind: Option<String>, target: Option<Target>) -> AsyncTask<Job<Buffer>> {
+    spawn(
+        js::netns_of(target),
+        || Ok(kind),
+        |sock, kind| link::list_json(sock, kind.as_deref(), ip_json::write).map(Buffer::from),
     )
 }
 

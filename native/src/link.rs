@@ -336,9 +336,14 @@ fn kind_only(linkinfo: &[u8]) -> LinkAttribute {
     LinkAttribute::LinkInfo(kinds)
 }
 
-/// `list` as the JSON array of `LinkInfo` that listLinksJson hands to JS, built while the dump
-/// arrives: no copy of the messages is kept, and only the attributes shown are decoded.
-pub fn list_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
+/// `list` as a JSON array, built while the dump arrives: no copy of the messages is kept, and only
+/// the attributes shown are decoded. `write_item` appends one link: as `LinkInfo` (listLinksJson)
+/// or in iproute2's shape (ip_json, listLinksIpJson). The text ends with a newline.
+pub fn list_json(
+    sock: &mut NlSocket,
+    kind: Option<&str>,
+    write_item: fn(&mut Vec<u8>, &js::LinkInfo) -> serde_json::Result<()>,
+) -> Result<Vec<u8>> {
     const OP: &str = "RTM_GETLINK";
     let request = list_request(kind)?;
     let out = std::cell::RefCell::new(Vec::<u8>::with_capacity(1 << 16));
@@ -357,16 +362,21 @@ pub fn list_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
             let mut out = out.borrow_mut();
             let separator = if out.is_empty() { b'[' } else { b',' };
             out.push(separator);
-            serde_json::to_writer(&mut *out, &to_js(&link))
-                .map_err(|e| Error::proto(OP, e.to_string()))
+            write_item(&mut out, &to_js(&link)).map_err(|e| Error::proto(OP, e.to_string()))
         },
     )?;
     let mut out = out.into_inner();
     if out.is_empty() {
         out.push(b'[');
     }
-    out.push(b']');
-    String::from_utf8(out).map_err(|e| Error::proto(OP, e.to_string()))
+    out.extend_from_slice(b"]\n");
+    Ok(out)
+}
+
+/// `list` as the JSON array of `LinkInfo` that listLinksJson hands to JS.
+pub fn list_info_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
+    let text = list_json(sock, kind, |out, link| serde_json::to_writer(out, link))?;
+    String::from_utf8(text).map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))
 }
 
 fn check_kind(link: &LinkMessage, expect: Option<&str>) -> Result<()> {

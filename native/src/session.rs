@@ -58,7 +58,7 @@ impl NetlinkSession {
     /// A JSON array of LinkInfo (see listLinksJson).
     #[napi]
     pub fn list_links_json(&mut self, kind: Option<String>) -> napi::Result<String> {
-        self.with(|sock| link::list_json(sock, kind.as_deref()))
+        self.with(|sock| link::list_info_json(sock, kind.as_deref()))
     }
 
     #[napi]
