@@ -127,11 +127,12 @@ impl NlSocket {
     /// Receive one datagram (whatever its size) into `self.buf`.
     fn recv_datagram(&mut self, op: &'static str) -> Result<()> {
         loop {
-            self.buf.clear();
-            // Learn the size first, so that no datagram is ever truncated.
+            // Learn the size first, so that no datagram is ever truncated; into an empty buffer,
+            // as iproute2 does, so the peek copies nothing (a dump is megabytes).
+            let mut empty: [u8; 0] = [];
             let size = match self
                 .socket
-                .recv(&mut self.buf, libc::MSG_PEEK | libc::MSG_TRUNC)
+                .recv(&mut &mut empty[..], libc::MSG_PEEK | libc::MSG_TRUNC)
             {
                 Ok(size) => size,
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
