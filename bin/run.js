@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire, Module } from 'node:module'
 import { homedir } from 'node:os'
+import { isatty } from 'node:tty'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import vm from 'node:vm'
@@ -67,8 +68,49 @@ function load(argv) {
   return { cli: module.exports, save }
 }
 
+/**
+ * `list --json` / `stats --json` (in any order, with or without --netns NS) into a pipe or a file: what
+ * scripts poll thousands of links with. Starting oclif costs more than the dump, so these print the
+ * addon's bytes straight away: the same dump, shaped by native/src/ip_json.rs, the twin of
+ * src/core/link-json.ts (a guest test compares both paths byte for byte). Any other words, a terminal,
+ * or any failure go the normal way, which then reports the failure (both paths only read).
+ * NLMONCTL_FAST_PATH=0 turns it off.
+ * @returns {{ netns?: string } | undefined}
+ */
+function fastListing(argv) {
+  if (process.env.NLMONCTL_FAST_PATH === '0' || isatty(1)) return undefined
+  const [command, ...rest] = argv
+  if (command !== 'list' && command !== 'stats') return undefined
+  let json = false
+  let netns
+  for (let i = 0; i < rest.length; i++) {
+    const word = rest[i]
+    if (word === '--json' && !json) json = true
+    else if (word === '--netns' && netns === undefined && /^[^-]/.test(rest[i + 1] ?? '')) netns = rest[++i]
+    else if (word.startsWith('--netns=') && netns === undefined && word.length > 8) netns = word.slice(8)
+    else return undefined
+  }
+  return json ? { netns } : undefined
+}
+
+async function printListing({ netns }) {
+  let bytes
+  try {
+    const { listLinksIpJson } = await import('#native')
+    bytes = await listLinksIpJson('nlmon', netns === undefined ? undefined : { netns })
+  } catch {
+    return false
+  }
+  process.stdout.on('error', () => {}) // a reader that stops early (| head) is not an error
+  process.stdout.write(bytes)
+  return true
+}
+
 const argv = process.argv.slice(2)
-const { cli, save } = load(argv)
-await cli.main(argv, import.meta.url, { importAddon: () => import('#native') })
-// After the run, so that the functions it compiled are in the cache too.
-save()
+const fast = fastListing(argv)
+if (!fast || !(await printListing(fast))) {
+  const { cli, save } = load(argv)
+  await cli.main(argv, import.meta.url, { importAddon: () => import('#native') })
+  // After the run, so that the functions it compiled are in the cache too.
+  save()
+}
