@@ -5,9 +5,13 @@
 //! twins are checked against the same cases (test/fixtures/link-json.json) by this module's tests
 //! and by test/unit/link-json.test.ts, and a guest test compares the two paths byte for byte.
 
+use std::borrow::Cow;
+
+use netlink_packet_route::link::Stats64;
+use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::js::{LinkInfo, Stats64};
+use crate::js::LinkInfo;
 
 const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;
@@ -34,34 +38,111 @@ const FLAG_NAMES: [(&str, u32); 18] = [
     ("ECHO", 0x40000),
 ];
 
-const OPERSTATES: [&str; 7] = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"];
-const LINKMODES: [&str; 3] = ["DEFAULT", "DORMANT", "TESTING"];
+const OPERSTATES: [&'static str; 7] = [
+    "UNKNOWN",
+    "NOTPRESENT",
+    "DOWN",
+    "LOWERLAYERDOWN",
+    "TESTING",
+    "DORMANT",
+    "UP",
+];
+const LINKMODES: [&'static str; 3] = ["DEFAULT", "DORMANT", "TESTING"];
 
-pub fn flag_names(flags: u32) -> Vec<String> {
-    let mut names = Vec::new();
-    if flags & IFF_UP != 0 && flags & IFF_RUNNING == 0 {
-        names.push("NO-CARRIER".to_string());
-    }
-    let mut rest = flags & !IFF_RUNNING;
-    for (name, bit) in FLAG_NAMES {
-        if rest & bit != 0 {
-            names.push(name.to_string());
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        names.push(format!("{rest:x}"));
-    }
-    names
+/// The attributes `list` shows of one link, borrowed: read straight from an RTM_NEWLINK payload by
+/// `link::read_shown` (the fast listing), or from a `LinkInfo` (the shared test cases).
+#[derive(Debug, Default)]
+pub struct ShownLink<'a> {
+    pub ifindex: u32,
+    pub ifname: &'a str,
+    pub kind: Option<&'a str>,
+    pub flags: u32,
+    pub operstate: u32,
+    pub linkmode: u32,
+    pub mtu: u32,
+    pub min_mtu: Option<u32>,
+    pub max_mtu: Option<u32>,
+    pub txqlen: u32,
+    pub group: u32,
+    pub ifalias: Option<&'a str>,
+    pub qdisc: Option<&'a str>,
+    pub link_type: u32,
+    pub stats64: Option<Stats64>,
 }
 
-fn named(table: &[&str], value: u32) -> String {
-    table.get(value as usize).map_or_else(|| value.to_string(), |name| (*name).to_string())
+impl<'a> From<&'a LinkInfo> for ShownLink<'a> {
+    fn from(link: &'a LinkInfo) -> Self {
+        let n = |v: f64| v as u64;
+        ShownLink {
+            ifindex: link.ifindex,
+            ifname: &link.ifname,
+            kind: link.kind.as_deref(),
+            flags: link.flags,
+            operstate: link.operstate,
+            linkmode: link.linkmode,
+            mtu: link.mtu,
+            min_mtu: link.min_mtu,
+            max_mtu: link.max_mtu,
+            txqlen: link.txqlen,
+            group: link.group,
+            ifalias: link.ifalias.as_deref(),
+            qdisc: link.qdisc.as_deref(),
+            link_type: link.link_type,
+            stats64: link.stats64.as_ref().map(|s| {
+                // non-exhaustive upstream: start from zero, set what is shown
+                let mut stats = Stats64::default();
+                stats.rx_bytes = n(s.rx_bytes);
+                stats.rx_packets = n(s.rx_packets);
+                stats.rx_errors = n(s.rx_errors);
+                stats.rx_dropped = n(s.rx_dropped);
+                stats.rx_over_errors = n(s.rx_over_errors);
+                stats.multicast = n(s.multicast);
+                stats.tx_bytes = n(s.tx_bytes);
+                stats.tx_packets = n(s.tx_packets);
+                stats.tx_errors = n(s.tx_errors);
+                stats.tx_dropped = n(s.tx_dropped);
+                stats.tx_carrier_errors = n(s.tx_carrier_errors);
+                stats.collisions = n(s.collisions);
+                stats
+            }),
+        }
+    }
+}
+
+/// ifi_flags as iproute2 names them: serialized as an array without building one.
+struct Flags(u32);
+
+impl Serialize for Flags {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let flags = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        if flags & IFF_UP != 0 && flags & IFF_RUNNING == 0 {
+            seq.serialize_element("NO-CARRIER")?;
+        }
+        let mut rest = flags & !IFF_RUNNING;
+        for (name, bit) in FLAG_NAMES {
+            if rest & bit != 0 {
+                seq.serialize_element(name)?;
+                rest &= !bit;
+            }
+        }
+        if rest != 0 {
+            seq.serialize_element(&format!("{rest:x}"))?;
+        }
+        seq.end()
+    }
+}
+
+fn named(table: &[&'static str], value: u32) -> Cow<'static, str> {
+    table.get(value as usize).map_or_else(
+        || Cow::Owned(value.to_string()),
+        |name| Cow::Borrowed(*name),
+    )
 }
 
 /// The ARPHRD types an nlmonctl user meets; iproute2 prints "[N]" for the ones it does not know.
-pub fn link_type_name(link_type: u32) -> String {
-    let name = match link_type {
+fn link_type_name(link_type: u32) -> Cow<'static, str> {
+    Cow::Borrowed(match link_type {
         0 => "netrom",
         1 => "ether",
         65534 => "none",
@@ -73,24 +154,23 @@ pub fn link_type_name(link_type: u32) -> String {
         778 => "gre",
         823 => "ip6gre",
         824 => "netlink",
-        other => return format!("[{other}]"),
-    };
-    name.to_string()
+        other => return Cow::Owned(format!("[{other}]")),
+    })
 }
 
 #[derive(Serialize)]
 struct IpLink<'a> {
     ifindex: u32,
     ifname: &'a str,
-    flags: Vec<String>,
+    flags: Flags,
     mtu: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     qdisc: Option<&'a str>,
-    operstate: String,
-    linkmode: String,
-    group: String,
+    operstate: Cow<'static, str>,
+    linkmode: Cow<'static, str>,
+    group: Cow<'static, str>,
     txqlen: u32,
-    link_type: String,
+    link_type: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ifalias: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,50 +216,50 @@ struct IpTx {
 }
 
 fn stats(s: &Stats64) -> IpStats64 {
-    let n = |v: f64| v as u64;
     IpStats64 {
         rx: IpRx {
-            bytes: n(s.rx_bytes),
-            packets: n(s.rx_packets),
-            errors: n(s.rx_errors),
-            dropped: n(s.rx_dropped),
-            over_errors: n(s.rx_over_errors),
-            multicast: n(s.multicast),
+            bytes: s.rx_bytes,
+            packets: s.rx_packets,
+            errors: s.rx_errors,
+            dropped: s.rx_dropped,
+            over_errors: s.rx_over_errors,
+            multicast: s.multicast,
         },
         tx: IpTx {
-            bytes: n(s.tx_bytes),
-            packets: n(s.tx_packets),
-            errors: n(s.tx_errors),
-            dropped: n(s.tx_dropped),
-            carrier_errors: n(s.tx_carrier_errors),
-            collisions: n(s.collisions),
+            bytes: s.tx_bytes,
+            packets: s.tx_packets,
+            errors: s.tx_errors,
+            dropped: s.tx_dropped,
+            carrier_errors: s.tx_carrier_errors,
+            collisions: s.collisions,
         },
-    }
-}
-
-fn shape(link: &LinkInfo) -> IpLink<'_> {
-    IpLink {
-        ifindex: link.ifindex,
-        ifname: &link.ifname,
-        flags: flag_names(link.flags),
-        mtu: link.mtu,
-        qdisc: link.qdisc.as_deref(),
-        operstate: named(&OPERSTATES, link.operstate),
-        linkmode: named(&LINKMODES, link.linkmode),
-        group: if link.group == 0 { "default".to_string() } else { link.group.to_string() },
-        txqlen: link.txqlen,
-        link_type: link_type_name(link.link_type),
-        ifalias: link.ifalias.as_deref().filter(|alias| !alias.is_empty()),
-        min_mtu: link.min_mtu,
-        max_mtu: link.max_mtu,
-        linkinfo: link.kind.as_deref().map(|info_kind| IpLinkInfo { info_kind }),
-        stats64: link.stats64.as_ref().map(stats),
     }
 }
 
 /// Append one link's JSON (compact, keys in link-json.ts's order) to `out`.
-pub fn write(out: &mut Vec<u8>, link: &LinkInfo) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &shape(link))
+pub fn write(out: &mut Vec<u8>, link: &ShownLink<'_>) -> serde_json::Result<()> {
+    let shaped = IpLink {
+        ifindex: link.ifindex,
+        ifname: link.ifname,
+        flags: Flags(link.flags),
+        mtu: link.mtu,
+        qdisc: link.qdisc,
+        operstate: named(&OPERSTATES, link.operstate),
+        linkmode: named(&LINKMODES, link.linkmode),
+        group: if link.group == 0 {
+            Cow::Borrowed("default")
+        } else {
+            Cow::Owned(link.group.to_string())
+        },
+        txqlen: link.txqlen,
+        link_type: link_type_name(link.link_type),
+        ifalias: link.ifalias.filter(|alias| !alias.is_empty()),
+        min_mtu: link.min_mtu,
+        max_mtu: link.max_mtu,
+        linkinfo: link.kind.map(|info_kind| IpLinkInfo { info_kind }),
+        stats64: link.stats64.as_ref().map(stats),
+    };
+    serde_json::to_writer(out, &shaped)
 }
 
 #[cfg(test)]
@@ -199,21 +279,21 @@ mod tests {
     fn shapes_every_shared_case_like_link_json_ts() {
         let cases: Vec<Case> =
             serde_json::from_str(include_str!("../../test/fixtures/link-json.json")).unwrap();
-        assert!(cases.len() >= 4, "test/fixtures/link-json.json did not load");
+        assert!(
+            cases.len() >= 4,
+            "test/fixtures/link-json.json did not load"
+        );
         for case in cases {
             let mut out = Vec::new();
-            write(&mut out, &case.info).unwrap();
+            write(&mut out, &ShownLink::from(&case.info)).unwrap();
             // byte for byte what JSON.stringify prints for the expected object (same key order)
             let expected = serde_json::to_string(&case.json).unwrap();
-            assert_eq!(String::from_utf8_lossy(&out), expected, "case {}", case.name);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                expected,
+                "case {}",
+                case.name
+            );
         }
-    }
-
-    #[test]
-    fn flags_and_names() {
-        assert_eq!(flag_names(0x1 | 0x80), ["NO-CARRIER", "NOARP", "UP"]);
-        assert_eq!(flag_names(0x80000), ["80000"]);
-        assert_eq!(named(&OPERSTATES, 9), "9");
-        assert_eq!(link_type_name(9999), "[9999]");
     }
 }

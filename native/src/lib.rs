@@ -62,7 +62,7 @@ pub fn list_links_ip_json(kind: Option<String>, target: Option<Target>) -> Async
     spawn(
         js::netns_of(target),
         || Ok(kind),
-        |sock, kind| link::list_json(sock, kind.as_deref(), ip_json::write).map(Buffer::from),
+        |sock, kind| link::list_ip_json(sock, kind.as_deref()).map(Buffer::from),
     )
 }
 

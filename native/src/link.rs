@@ -4,22 +4,34 @@
 use std::collections::HashSet;
 
 use netlink_packet_core::{
-    DefaultNla, Emitable, Nla, NlasIterator, Parseable, ParseableParametrized, NLM_F_CREATE,
-    NLM_F_EXCL,
+    parse_u32, parse_u8, DefaultNla, Emitable, Nla, NlaBuffer, NlasIterator, Parseable,
+    ParseableParametrized, NLM_F_CREATE, NLM_F_EXCL,
 };
 use netlink_packet_route::link::{
     InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo as NlLinkInfo, LinkMessage, Prop,
+    Stats64,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::error::{Error, Result};
+use crate::ip_json::{self, ShownLink};
 use crate::js;
 use crate::naming::{self, NamePlan};
 use crate::socket::{NlSocket, Reply};
 
 const RTM_NEWLINK: u16 = 16;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_MTU: u16 = 4;
+const IFLA_QDISC: u16 = 6;
+const IFLA_TXQLEN: u16 = 13;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKMODE: u16 = 17;
 const IFLA_LINKINFO: u16 = 18;
 const IFLA_IFALIAS: u16 = 20;
+const IFLA_STATS64: u16 = 23;
+const IFLA_GROUP: u16 = 27;
+const IFLA_MIN_MTU: u16 = 50;
+const IFLA_MAX_MTU: u16 = 51;
 const IFLA_INFO_KIND: u16 = 1;
 const LINK_HEADER_LEN: usize = 16;
 /// How often createLink retries a pattern name after losing a race (EEXIST).
@@ -306,18 +318,18 @@ pub fn list(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<LinkMessage>>
 /// The attributes `to_js` reads; `list_json` parses no other (IFLA_AF_SPEC, IFLA_STATS and
 /// the rest are most of a link message's bytes and decoding time).
 const SHOWN_ATTRIBUTES: [u16; 12] = [
-    3,  // IFLA_IFNAME
-    4,  // IFLA_MTU
-    6,  // IFLA_QDISC
-    13, // IFLA_TXQLEN
-    16, // IFLA_OPERSTATE
-    17, // IFLA_LINKMODE
+    IFLA_IFNAME,
+    IFLA_MTU,
+    IFLA_QDISC,
+    IFLA_TXQLEN,
+    IFLA_OPERSTATE,
+    IFLA_LINKMODE,
     IFLA_LINKINFO,
     IFLA_IFALIAS,
-    23, // IFLA_STATS64
-    27, // IFLA_GROUP
-    50, // IFLA_MIN_MTU
-    51, // IFLA_MAX_MTU
+    IFLA_STATS64,
+    IFLA_GROUP,
+    IFLA_MIN_MTU,
+    IFLA_MAX_MTU,
 ];
 
 /// Decode only what `to_js` shows, attribute by attribute with netlink-packet-route's parsers.
@@ -336,13 +348,67 @@ fn kind_only(linkinfo: &[u8]) -> LinkAttribute {
     LinkAttribute::LinkInfo(kinds)
 }
 
+/// The same attributes as `decode_shown`, borrowed from the payload for ip_json (the fast
+/// listing): netlink-packet-core's iterator and parsers, no `LinkAttribute`, nothing allocated.
+/// Like `decode_attributes`, an attribute that does not parse is left out.
+pub fn read_shown<'a>(payload: &'a [u8], op: &'static str) -> Result<ShownLink<'a>> {
+    let header = LinkHeader::parse(payload)
+        .map_err(|e| Error::proto(op, format!("bad link message header: {e}")))?;
+    let mut link = ShownLink {
+        ifindex: header.index,
+        flags: header.flags.bits(),
+        link_type: u32::from(u16::from(header.link_layer_type)),
+        ..ShownLink::default()
+    };
+    for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
+        let Ok(nla) = nla else { break };
+        let kind = nla.kind();
+        let value = value_of(nla);
+        let number = || parse_u32(value).ok();
+        match kind {
+            IFLA_IFNAME => link.ifname = text(value).unwrap_or_default(),
+            IFLA_MTU => link.mtu = number().unwrap_or_default(),
+            IFLA_QDISC => link.qdisc = text(value),
+            IFLA_TXQLEN => link.txqlen = number().unwrap_or_default(),
+            IFLA_OPERSTATE => link.operstate = parse_u8(value).map_or(0, u32::from),
+            IFLA_LINKMODE => link.linkmode = parse_u8(value).map_or(0, u32::from),
+            IFLA_IFALIAS => link.ifalias = text(value),
+            IFLA_GROUP => link.group = number().unwrap_or_default(),
+            IFLA_MIN_MTU => link.min_mtu = number(),
+            IFLA_MAX_MTU => link.max_mtu = number(),
+            IFLA_STATS64 => link.stats64 = Stats64::parse(value).ok(),
+            IFLA_LINKINFO => {
+                link.kind = NlasIterator::new(value)
+                    .filter_map(|inner| inner.ok())
+                    .find(|inner| inner.kind() == IFLA_INFO_KIND)
+                    .and_then(|inner| text(value_of(inner)))
+            }
+            _ => {}
+        }
+    }
+    Ok(link)
+}
+
+/// An attribute's value, borrowed from the message rather than from the NlaBuffer.
+fn value_of(nla: NlaBuffer<&[u8]>) -> &[u8] {
+    let end = nla.length() as usize;
+    nla.into_inner().get(4..end).unwrap_or(&[])
+}
+
+/// A string attribute as netlink-packet-core's parse_string reads it (one trailing NUL dropped),
+/// borrowed; None when it is not UTF-8.
+fn text(value: &[u8]) -> Option<&str> {
+    std::str::from_utf8(value.strip_suffix(&[0]).unwrap_or(value)).ok()
+}
+
 /// `list` as a JSON array, built while the dump arrives: no copy of the messages is kept, and only
-/// the attributes shown are decoded. `write_item` appends one link: as `LinkInfo` (listLinksJson)
-/// or in iproute2's shape (ip_json, listLinksIpJson). The text ends with a newline.
-pub fn list_json(
+/// the attributes shown are decoded. `write_item` appends one link from its RTM_NEWLINK payload
+/// if it is of `kind` (the kernel filters too, but not every kernel) and says whether it did.
+/// The text ends with a newline.
+fn list_json(
     sock: &mut NlSocket,
     kind: Option<&str>,
-    write_item: fn(&mut Vec<u8>, &js::LinkInfo) -> serde_json::Result<()>,
+    write_item: fn(&mut Vec<u8>, &[u8], Option<&str>) -> Result<bool>,
 ) -> Result<Vec<u8>> {
     const OP: &str = "RTM_GETLINK";
     let request = list_request(kind)?;
@@ -355,14 +421,13 @@ pub fn list_json(
             if header.message_type != RTM_NEWLINK {
                 return Ok(());
             }
-            let link = decode_shown(payload, OP)?;
-            if kind.is_some() && kind_of(&link).as_deref() != kind {
-                return Ok(());
-            }
             let mut out = out.borrow_mut();
-            let separator = if out.is_empty() { b'[' } else { b',' };
-            out.push(separator);
-            write_item(&mut out, &to_js(&link)).map_err(|e| Error::proto(OP, e.to_string()))
+            let mark = out.len();
+            out.push(if mark == 0 { b'[' } else { b',' });
+            if !write_item(&mut out, payload, kind)? {
+                out.truncate(mark);
+            }
+            Ok(())
         },
     )?;
     let mut out = out.into_inner();
@@ -375,8 +440,28 @@ pub fn list_json(
 
 /// `list` as the JSON array of `LinkInfo` that listLinksJson hands to JS.
 pub fn list_info_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<String> {
-    let text = list_json(sock, kind, |out, link| serde_json::to_writer(out, link))?;
+    let text = list_json(sock, kind, |out, payload, kind| {
+        let link = decode_shown(payload, "RTM_GETLINK")?;
+        if kind.is_some() && kind_of(&link).as_deref() != kind {
+            return Ok(false);
+        }
+        serde_json::to_writer(out, &to_js(&link))
+            .map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))?;
+        Ok(true)
+    })?;
     String::from_utf8(text).map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))
+}
+
+/// `list` as the bytes `list --json` / `stats --json` print (iproute2's shape, see ip_json.rs).
+pub fn list_ip_json(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<u8>> {
+    list_json(sock, kind, |out, payload, kind| {
+        let link = read_shown(payload, "RTM_GETLINK")?;
+        if kind.is_some() && link.kind != kind {
+            return Ok(false);
+        }
+        ip_json::write(out, &link).map_err(|e| Error::proto("RTM_GETLINK", e.to_string()))?;
+        Ok(true)
+    })
 }
 
 fn check_kind(link: &LinkMessage, expect: Option<&str>) -> Result<()> {

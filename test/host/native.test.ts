@@ -4,7 +4,8 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs'
 import { execa } from 'execa'
 import { createNetns, type Netns } from '../helpers/netns.js'
-import { createLink, deleteLink, getLink, listLinksJson, setLink, type LinkInfo, type Target } from '../../native/index.js'
+import { createLink, deleteLink, getLink, listLinksIpJson, listLinksJson, setLink, type LinkInfo, type Target } from '../../native/index.js'
+import { linkJson } from '../../src/core/link-json.js'
 
 const listLinks = async (kind?: string | null, target?: Target): Promise<LinkInfo[]> => JSON.parse(await listLinksJson(kind, target)) as LinkInfo[]
 
@@ -125,6 +126,16 @@ describe('listing and reading links', () => {
     const brl = mine.find((l) => l.ifname === 'brl')
     expect(brl).toMatchObject({ kind: 'bridge', mtu: 1400, txqlen: 77, group: 9 })
     expect(mine.find((l) => l.ifname === 'vx0')?.kind).toBe('veth')
+  })
+
+  test("listLinksIpJson prints, byte for byte, what link-json.ts makes of listLinksJson (its Rust twin)", async () => {
+    await ip(ns, ['link', 'set', 'vx0', 'alias', 'quote " backslash \\ ü'])
+    for (const kind of [undefined, 'veth', 'bridge', 'nlmon']) {
+      const ours = (await listLinksIpJson(kind, target)).toString('utf8')
+      const viaJs = JSON.stringify((await listLinks(kind, target)).map(linkJson)) + '\n'
+      expect([kind, ours]).toEqual([kind, viaJs])
+    }
+    expect(JSON.parse((await listLinksIpJson('veth', target)).toString()).map((l: { ifname: string }) => l.ifname).sort()).toEqual(['vx0', 'vx1'])
   })
 
   test('kind filter', async () => {
