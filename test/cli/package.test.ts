@@ -68,6 +68,10 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
     const without = await run('list')
     expect(without.exitCode).not.toBe(0)
     expect(String(without.stderr)).toMatch(/native binding|Cannot find/i)
+    // bin/run.js's fast path (list --json into a pipe) hands the failure to the full CLI, which reports it
+    const withoutFast = await run('list', '--json')
+    expect(withoutFast.exitCode).toBe(without.exitCode)
+    expect(String(withoutFast.stderr)).toMatch(/native binding|Cannot find/i)
   } finally {
     renameSync(`${platform}.away`, platform)
   }
