@@ -4,8 +4,13 @@
 
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { NlmonctlError, usageError } from './core/errors.js'
+import { checkNetns } from './core/native.js'
 import type { Outcome } from './core/operations.js'
 import { formatJson, writeJson, writeTable } from './core/output.js'
+
+// oclif's FlagOutput / ArgOutput, which its index does not export.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ParserOutputShape = { [name: string]: any }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -17,6 +22,16 @@ export abstract class BaseCommand extends Command {
       summary: 'Network namespace: a name under /run/netns, or a path such as /proc/PID/ns/net.',
       helpGroup: 'GLOBAL',
     }),
+  }
+
+  /** oclif's parse, plus the checks every command's global flags need. */
+  protected async parse<F extends ParserOutputShape, B extends ParserOutputShape, A extends ParserOutputShape>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    checkNetns(parsed.flags.netns as string | undefined)
+    return parsed
   }
 
   /** Print a result: JSON under --json, otherwise the text the command renders. */

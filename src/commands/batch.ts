@@ -5,6 +5,7 @@ import { batchLines } from '../core/batch-lines.js'
 import { fastParse } from '../core/fast-parse.js'
 import { NlmonctlError, usageError } from '../core/errors.js'
 import { SessionPool } from '../core/link-api.js'
+import { checkNetns } from '../core/native.js'
 import {
   prepareAdd,
   prepareDel,
@@ -173,6 +174,7 @@ async function prepareLine(
       ((await Parser.parse(rest, { flags: flagDefs, args: argDefs, strict })) as unknown as Parsed)
     const flags = result.flags
     const netns = (flags.netns as string | undefined) ?? defaultNetns
+    checkNetns(netns)
     return { ...base, netns, json: flags.json === true, operation: entry.prepare(result) }
   } catch (error) {
     return { ...base, error: toNlmonctlError(error) }

@@ -133,12 +133,20 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
           hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
         })
       }
+      // info.message is "cannot <step> network namespace <ns>: <strerror>": keep the reason only
+      const reason = info.message.slice(info.message.lastIndexOf(': ') + 2)
       if (info.errno === 1 || info.errno === 13) {
-        return new NlmonctlError('PERMISSION_DENIED', `cannot enter network namespace "${ns}": ${info.message}`, {
+        return new NlmonctlError('PERMISSION_DENIED', `cannot enter network namespace "${ns}": ${reason}`, {
           hint: 'entering a network namespace needs CAP_SYS_ADMIN',
         })
       }
-      return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${info.message}`)
+      if (info.errno === 22) {
+        // setns() on a file that is not a network namespace (a directory, /etc/hostname, a pid ns…)
+        return new NlmonctlError('NETNS_NOT_FOUND', `"${ns}" is not a network namespace`, {
+          hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
+        })
+      }
+      return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${reason}`)
     }
     case 'ENODEV':
       return new NlmonctlError('NOT_FOUND', `${link} not found`, kernel)

@@ -2,7 +2,7 @@
 // with every call's rejection turned into an NlmonctlError in one place.
 
 import type * as Addon from '#native'
-import { fromNative, type OperationContext } from './errors.js'
+import { fromNative, usageError, type OperationContext } from './errors.js'
 
 export type LinkInfo = Addon.LinkInfo
 export type Stats64 = Addon.Stats64
@@ -45,6 +45,16 @@ export function parseLinks(json: string): LinkInfo[] {
 /** An argument made only of digits is an ifindex; anything else is a name. */
 export function linkRef(arg: string): LinkRef {
   return /^[0-9]+$/.test(arg) ? { index: Number(arg) } : { name: arg }
+}
+
+/**
+ * A --netns value that can name a namespace: a path (with a '/'), or a file name under /run/netns as
+ * `ip netns add` makes them. Empty, '.' and '..' would open /run/netns itself, which the kernel refuses
+ * only as "Invalid argument": refuse them up front, naming the flag.
+ */
+export function checkNetns(netns: string | undefined): void {
+  if (netns === undefined || netns.includes('/') || (netns !== '' && netns !== '.' && netns !== '..')) return
+  throw usageError(`invalid --netns ${JSON.stringify(netns)}: give a name under /run/netns or a path such as /proc/PID/ns/net`)
 }
 
 export function target(netns: string | undefined): Target | undefined {

@@ -34,6 +34,9 @@ describe('invalid input exits 2 with one line on stderr, nothing on stdout', () 
     [['stats', '--watch', '--count', '0'], /--count "0"/],
     [['stats', '--count', '2'], /--count goes with --watch/],
     [['frobnicate'], /command frobnicate not found/],
+    [['list', '--netns='], /invalid --netns "": give a name under \/run\/netns/],
+    [['add', 'mon0', '--netns', '..'], /invalid --netns "\.\."/],
+    [['stats', '--netns', '.'], /invalid --netns "\."/],
   ])('%j', async (args, pattern) => {
     const result = await nlmonctl(args)
     expect(result.exitCode).toBe(2)

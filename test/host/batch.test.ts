@@ -90,6 +90,8 @@ describe('batch', () => {
     ['set mon0 --up --down', /--down=true cannot also be provided when using --up|cannot also be provided/],
     [`set mon0 --alias "unterminated`, /unterminated double quote/],
     ['del', /name at least one link/],
+    ['list --netns ""', /invalid --netns ""/],
+    ['add mon0 --netns=..', /invalid --netns "\.\."/],
   ])('refused line: %s (exit 2)', async (line, message) => {
     const result = await batch(`list\n${line}\n`, '--json')
     expect(result.exitCode).toBe(2)

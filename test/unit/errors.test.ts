@@ -13,6 +13,8 @@ describe('native error mapping', () => {
     [{ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported' }, 'change', 'KERNEL_ERROR', 1],
     [{ code: 'ENETNS', errno: 2, message: 'No such file or directory', netns: 'blue' }, 'list', 'NETNS_NOT_FOUND', 8],
     [{ code: 'ENETNS', errno: 1, message: 'Operation not permitted', netns: 'blue' }, 'list', 'PERMISSION_DENIED', 6],
+    [{ code: 'ENETNS', errno: 22, message: 'cannot setns network namespace /etc/hostname: Invalid argument', netns: '/etc/hostname' }, 'list', 'NETNS_NOT_FOUND', 8],
+    [{ code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' }, 'list', 'KERNEL_ERROR', 1],
     [{ code: 'EINVAL', errno: 22, message: 'Invalid argument', extack: 'mtu less than device minimum.' }, 'create', 'KERNEL_ERROR', 1],
     [{ code: 'EBUSY', errno: 16, message: 'Device or resource busy' }, 'change', 'KERNEL_ERROR', 1],
   ] as const)('%j during %s → %s (exit %d)', (info, action, code, exit) => {
@@ -21,6 +23,11 @@ describe('native error mapping', () => {
     expect(error.exitCode).toBe(exit)
     expect(ExitCode[code]).toBe(exit)
     expect(error.toLine()).not.toContain('\n')
+  })
+
+  test('a namespace that cannot be entered is named once, with the reason', () => {
+    const info = { code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' }
+    expect(fromNative(nativeError(info), { action: 'list' }).toLine()).toBe('cannot enter network namespace "/x": Input/output error')
   })
 
   test('the kernel extack text and errno reach the line and the JSON', () => {
