@@ -3,7 +3,7 @@
 //! It exists for one job: `list --json` / `stats --json` over thousands of links (bin/run.js's fast
 //! path), where building JS objects and stringifying them costs more than the kernel's dump. Both
 //! twins are checked against the same cases (test/fixtures/link-json.json) by this module's tests
-//! and by test/unit/link-json.test.ts, and a guest test compares the two paths byte for byte.
+//! and by test/unit/link-json.test.ts; a host and a guest test compare the two paths byte for byte.
 
 use std::borrow::Cow;
 
@@ -38,7 +38,7 @@ const FLAG_NAMES: [(&str, u32); 18] = [
     ("ECHO", 0x40000),
 ];
 
-const OPERSTATES: [&'static str; 7] = [
+const OPERSTATES: [&str; 7] = [
     "UNKNOWN",
     "NOTPRESENT",
     "DOWN",
@@ -47,7 +47,7 @@ const OPERSTATES: [&'static str; 7] = [
     "DORMANT",
     "UP",
 ];
-const LINKMODES: [&'static str; 3] = ["DEFAULT", "DORMANT", "TESTING"];
+const LINKMODES: [&str; 3] = ["DEFAULT", "DORMANT", "TESTING"];
 
 /// The attributes `list` shows of one link, borrowed: read straight from an RTM_NEWLINK payload by
 /// `link::read_shown` (the fast listing), or from a `LinkInfo` (the shared test cases).

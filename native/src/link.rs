@@ -401,15 +401,14 @@ fn text(value: &[u8]) -> Option<&str> {
     std::str::from_utf8(value.strip_suffix(&[0]).unwrap_or(value)).ok()
 }
 
+/// Appends one link of `kind` from its RTM_NEWLINK payload to the output; false when not of `kind`.
+type WriteItem = fn(&mut Vec<u8>, &[u8], Option<&str>) -> Result<bool>;
+
 /// `list` as a JSON array, built while the dump arrives: no copy of the messages is kept, and only
 /// the attributes shown are decoded. `write_item` appends one link from its RTM_NEWLINK payload
 /// if it is of `kind` (the kernel filters too, but not every kernel) and says whether it did.
 /// The text ends with a newline.
-fn list_json(
-    sock: &mut NlSocket,
-    kind: Option<&str>,
-    write_item: fn(&mut Vec<u8>, &[u8], Option<&str>) -> Result<bool>,
-) -> Result<Vec<u8>> {
+fn list_json(sock: &mut NlSocket, kind: Option<&str>, write_item: WriteItem) -> Result<Vec<u8>> {
     const OP: &str = "RTM_GETLINK";
     let request = list_request(kind)?;
     let out = std::cell::RefCell::new(Vec::<u8>::with_capacity(1 << 16));
