@@ -11,8 +11,6 @@ use netlink_packet_route::link::Stats64;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use crate::js::LinkInfo;
-
 const IFF_UP: u32 = 0x1;
 const IFF_RUNNING: u32 = 0x40;
 
@@ -50,7 +48,7 @@ const OPERSTATES: [&str; 7] = [
 const LINKMODES: [&str; 3] = ["DEFAULT", "DORMANT", "TESTING"];
 
 /// The attributes `list` shows of one link, borrowed: read straight from an RTM_NEWLINK payload by
-/// `link::read_shown` (the fast listing), or from a `LinkInfo` (the shared test cases).
+/// `link::read_shown` (the fast listing); the tests build it from the shared cases' `LinkInfo`.
 #[derive(Debug, Default)]
 pub struct ShownLink<'a> {
     pub ifindex: u32,
@@ -68,45 +66,6 @@ pub struct ShownLink<'a> {
     pub qdisc: Option<&'a str>,
     pub link_type: u32,
     pub stats64: Option<Stats64>,
-}
-
-impl<'a> From<&'a LinkInfo> for ShownLink<'a> {
-    fn from(link: &'a LinkInfo) -> Self {
-        let n = |v: f64| v as u64;
-        ShownLink {
-            ifindex: link.ifindex,
-            ifname: &link.ifname,
-            kind: link.kind.as_deref(),
-            flags: link.flags,
-            operstate: link.operstate,
-            linkmode: link.linkmode,
-            mtu: link.mtu,
-            min_mtu: link.min_mtu,
-            max_mtu: link.max_mtu,
-            txqlen: link.txqlen,
-            group: link.group,
-            ifalias: link.ifalias.as_deref(),
-            qdisc: link.qdisc.as_deref(),
-            link_type: link.link_type,
-            stats64: link.stats64.as_ref().map(|s| {
-                // non-exhaustive upstream: start from zero, set what is shown
-                let mut stats = Stats64::default();
-                stats.rx_bytes = n(s.rx_bytes);
-                stats.rx_packets = n(s.rx_packets);
-                stats.rx_errors = n(s.rx_errors);
-                stats.rx_dropped = n(s.rx_dropped);
-                stats.rx_over_errors = n(s.rx_over_errors);
-                stats.multicast = n(s.multicast);
-                stats.tx_bytes = n(s.tx_bytes);
-                stats.tx_packets = n(s.tx_packets);
-                stats.tx_errors = n(s.tx_errors);
-                stats.tx_dropped = n(s.tx_dropped);
-                stats.tx_carrier_errors = n(s.tx_carrier_errors);
-                stats.collisions = n(s.collisions);
-                stats
-            }),
-        }
-    }
 }
 
 /// ifi_flags as iproute2 names them: serialized as an array without building one.
@@ -266,6 +225,47 @@ pub fn write(out: &mut Vec<u8>, link: &ShownLink<'_>) -> serde_json::Result<()> 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::js::LinkInfo;
+
+    // The shared cases are written as the JS side sees a link (LinkInfo, counters as numbers).
+    impl<'a> From<&'a LinkInfo> for ShownLink<'a> {
+        fn from(link: &'a LinkInfo) -> Self {
+            let n = |v: f64| v as u64;
+            ShownLink {
+                ifindex: link.ifindex,
+                ifname: &link.ifname,
+                kind: link.kind.as_deref(),
+                flags: link.flags,
+                operstate: link.operstate,
+                linkmode: link.linkmode,
+                mtu: link.mtu,
+                min_mtu: link.min_mtu,
+                max_mtu: link.max_mtu,
+                txqlen: link.txqlen,
+                group: link.group,
+                ifalias: link.ifalias.as_deref(),
+                qdisc: link.qdisc.as_deref(),
+                link_type: link.link_type,
+                stats64: link.stats64.as_ref().map(|s| {
+                    // non-exhaustive upstream: start from zero, set what is shown
+                    let mut stats = Stats64::default();
+                    stats.rx_bytes = n(s.rx_bytes);
+                    stats.rx_packets = n(s.rx_packets);
+                    stats.rx_errors = n(s.rx_errors);
+                    stats.rx_dropped = n(s.rx_dropped);
+                    stats.rx_over_errors = n(s.rx_over_errors);
+                    stats.multicast = n(s.multicast);
+                    stats.tx_bytes = n(s.tx_bytes);
+                    stats.tx_packets = n(s.tx_packets);
+                    stats.tx_errors = n(s.tx_errors);
+                    stats.tx_dropped = n(s.tx_dropped);
+                    stats.tx_carrier_errors = n(s.tx_carrier_errors);
+                    stats.collisions = n(s.collisions);
+                    stats
+                }),
+            }
+        }
+    }
 
     #[derive(serde::Deserialize)]
     struct Case {
