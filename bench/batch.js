@@ -37,7 +37,7 @@ try {
   const left = await guest.run('ip -o link show type nlmon | wc -l')
   if (Number(left.stdout.trim()) !== 0) throw new Error(`${left.stdout.trim()} nlmon links left`)
 
-  const per = (ms) => `${((ms * 1000) / n).toFixed(0).padStart(6)} µs/op`
+  const per = (/** @type {number} */ ms) => `${((ms * 1000) / n).toFixed(0).padStart(6)} µs/op`
   const ip = ipAdd + ipDel
   const nl = nlAdd + nlDel
   console.log(`bench/batch: kernel ${guest.release} (${kernel}) under QEMU/TCG, ${n} add + ${n} del, one run`)

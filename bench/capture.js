@@ -39,6 +39,7 @@ const decodeOut = discard ? '>/tmp/b.fifo' : '>/tmp/b.out'
 
 // One run: start the capture, wait for it to listen, note its CPU ticks, run the generator, let it
 // drain, note CPU ticks and peak RSS, stop it with SIGINT. Prints KEY=VALUE lines.
+/** @param {string} name @param {string} start @param {string} count */
 const run = (name, start, count) => `
 rm -f /tmp/b.pcap /tmp/b.err /tmp/b.out /tmp/b.fifo
 ${discard ? 'mkfifo /tmp/b.fifo; (tail -n 1 </tmp/b.fifo >/tmp/b.out &)' : ''}
@@ -57,7 +58,7 @@ ${count}
 `
 
 const rounds = Number(values.rounds)
-const round = (r) => `
+const round = (/** @type {number} */ r) => `
 ${run(`tcpdump#${r}`, `tcpdump -i bench0 -B ${tcpdumpKiB} ${discard ? '-w /dev/null' : '-w /tmp/b.pcap'}`, `
   echo "tcpdump#${r} $(grep -E 'captured|dropped by kernel|received by filter' /tmp/b.err | tr '\\n' ' ')"
   ${discard ? '' : `echo "tcpdump#${r} decoded=$(${cli} capture -r /tmp/b.pcap --json | tail -n 1)"`}`)}
@@ -86,8 +87,9 @@ try {
   await guest.close()
 }
 
-const grab = (re) => out.match(re)?.[1]
+const grab = (/** @type {RegExp} */ re) => out.match(re)?.[1]
 const clk = Number(grab(/clk_tck=(\d+)/) ?? 100)
+/** @type {Array<Record<string, any>>} */
 const rows = []
 for (const tool of ['tcpdump', 'nlmonctl', 'nlmonctl-decode']) {
  for (let r = 1; r <= rounds; r++) {
@@ -133,7 +135,7 @@ console.log(`kernel ${guest.release ?? kernel}, ${grab(/links=(\d+)/)} links, ${
 console.table(rows)
 // Per tool: total CPU over all rounds per message (or per packet with --discard, where tcpdump's
 // message count is unknown), the figure the target compares.
-const per = (tool) => {
+const per = (/** @type {string} */ tool) => {
   const mine = rows.filter((row) => row.tool === tool)
   const cpu = mine.reduce((sum, row) => sum + row['CPU ms'], 0) * 1000
   const units = mine.reduce((sum, row) => sum + (discard ? row['pkts kept'] : row.messages), 0)

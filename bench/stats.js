@@ -21,7 +21,7 @@ try {
   // Warm the page cache and nlmonctl's code cache (written by each command's first run, see bin/run.js).
   await timeInGuest(guest, `${cli} list`)
   await timeInGuest(guest, `${cli} --version`)
-  const three = async (command) => median([await timeInGuest(guest, command), await timeInGuest(guest, command), await timeInGuest(guest, command)])
+  const three = async (/** @type {string} */ command) => median([await timeInGuest(guest, command), await timeInGuest(guest, command), await timeInGuest(guest, command)])
   const startup = await three('node -e 0')
   const cliStartup = await three(`${cli} --version`)
   let have = 0
@@ -47,7 +47,7 @@ try {
     )
   }
   if (results.length > 1) {
-    const [first, last] = [results[0], results.at(-1)]
+    const [first, last] = [results[0], results[results.length - 1]]
     const k = last.size / first.size
     console.log(
       `growth ${first.size}→${last.size} (${k}× the links): ip ${(last.ip / first.ip).toFixed(2)}×, nlmonctl ${(last.ours / first.ours).toFixed(2)}× (without start-up ${((last.ours - startup) / (first.ours - startup)).toFixed(2)}×)`,

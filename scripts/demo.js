@@ -9,6 +9,7 @@ import { execa } from 'execa'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const script = `${root}scripts/demo.sh`
 
+/** @param {string} netns */
 async function hostHasNlmon(netns) {
   const probe = await execa(process.execPath, [`${root}bin/run.js`, 'add', 'nlmon-probe', '--netns', netns], { reject: false })
   return probe.exitCode === 0

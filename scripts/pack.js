@@ -30,11 +30,11 @@ for (const built of ['dist/index.cjs', 'oclif.manifest.json', `native/${addon}`,
 copyFileSync(`${root}native/${addon}`, `${platformDir}/${addon}`)
 mkdirSync(out, { recursive: true })
 
-const pack = (cwd) => {
+const pack = (/** @type {string} */ cwd) => {
   const [info] = JSON.parse(
     execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd, encoding: 'utf8' }),
   )
-  return { file: resolve(out, info.filename), files: info.files.map((f) => f.path) }
+  return { file: resolve(out, info.filename), files: info.files.map((/** @type {{ path: string }} */ f) => f.path) }
 }
 // The optionalDependency on the platform package is added only to the packed package.json: in the
 // repository it would make \`npm ci\` look for an unpublished package and fail on a fresh clone.

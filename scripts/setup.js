@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const quiet = process.argv.includes('--quiet')
 
+/** @param {string[]} paths @returns {number} */
 function newest(paths) {
   let latest = 0
   for (const path of paths) {
@@ -25,11 +26,13 @@ function newest(paths) {
   return latest
 }
 
+/** @param {string[]} paths */
 function oldest(paths) {
   const times = paths.map((path) => (existsSync(join(root, path)) ? statSync(join(root, path)).mtimeMs : 0))
   return Math.min(...times)
 }
 
+/** @param {string} what @param {string} command @param {string[]} args */
 function step(what, command, args) {
   if (!quiet) process.stderr.write(`setup: ${what}\n`)
   const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'] })
@@ -44,6 +47,12 @@ for (const tool of ['cargo', 'npm']) {
     process.stderr.write(`setup: ${tool} is needed to build nlmonctl from source, and is not on PATH\n`)
     process.exit(1)
   }
+}
+
+// npm test's guardrails run cargo fmt and clippy: rustup ships them as components that a minimal
+// toolchain may lack.
+if (['fmt', 'clippy'].some((tool) => spawnSync('cargo', [tool, '--version'], { stdio: 'ignore' }).status !== 0)) {
+  step('adding the rustfmt and clippy components', 'rustup', ['component', 'add', 'rustfmt', 'clippy'])
 }
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'

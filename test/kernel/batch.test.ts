@@ -10,11 +10,21 @@ const SCALE = 1000
 // Every nlmon link deleted, with iproute2 alone (no node start-up: this runs between every example).
 const CLEAN = `ip -o link show type nlmon | awk -F': ' '{print "link del " $2}' | ip -force -batch - 2>/dev/null; true`
 
+/** One batch --json line: {line, command, exitCode, result} or {line, command, exitCode, error}. */
+interface BatchLineJson {
+  line: number
+  command: string
+  exitCode: number
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a line's result is whatever its command prints
+  result?: any
+  error?: { code: string; message: string }
+}
+
 const jsonLines = (stdout: string) =>
   stdout
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
+    .map((l) => JSON.parse(l) as BatchLineJson)
 
 describe.each(KERNELS)('kernel %s', (kernel) => {
   const vm = new GuestFixture()
