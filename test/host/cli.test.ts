@@ -103,17 +103,15 @@ describe('missing links and namespaces', () => {
   test('--netns by name and by path reaches the namespace', async () => {
     const byName = await nlmonctl(['del', 'veth-a', '--netns', ns.name])
     expect(byName.exitCode).toBe(5) // found there, and refused: proof it looked in that namespace
-    const sleeper = execa('ip', ['netns', 'exec', ns.name, 'sleep', '30'])
+    const holder = await ns.holder()
     try {
-      await new Promise((resolve) => setTimeout(resolve, 200))
-      const byPath = await nlmonctl(['list', '--json', '--netns', `/proc/${sleeper.pid}/ns/net`])
+      const byPath = await nlmonctl(['list', '--json', '--netns', holder.nsPath])
       expect(byPath.exitCode).toBe(0)
       expect(JSON.parse(byPath.stdout)).toEqual([])
-      const refused = await nlmonctl(['del', 'br-x', '--netns', `/proc/${sleeper.pid}/ns/net`])
+      const refused = await nlmonctl(['del', 'br-x', '--netns', holder.nsPath])
       expect(refused.exitCode).toBe(5)
     } finally {
-      sleeper.kill()
-      await sleeper.catch(() => undefined)
+      await holder.stop()
     }
   })
 
@@ -152,7 +150,15 @@ describe('stats --watch', () => {
     const watch = execa('ip', ['netns', 'exec', ns.name, process.execPath, BIN, 'stats', '--watch', '--interval', '0.2', '--json'], {
       reject: false,
     })
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    // Interrupt once two records are out (each line is one interval), not after a fixed time.
+    await new Promise<void>((resolve) => {
+      let seen = ''
+      watch.stdout?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString()
+        if (seen.split('\n').length > 2) resolve()
+      })
+      void watch.then(() => resolve())
+    })
     watch.kill('SIGINT')
     const result = await watch
     expect(result.exitCode).toBe(0)

@@ -101,6 +101,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     process.stderr.write(`[${kernel}] ${SCALE} adds through batch: ${addMs} ms\n`)
   }, 900_000)
 
+  // How long a live example may take to become ready: 0.05 s polls, 240 s in all (node starts in 2-4 s
+  // under TCG on a quiet machine; a loaded one is many times slower).
+  const READY_POLLS = 4800
   // One test per command, so that a command whose examples fail is named.
   const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
     commands: Record<string, { examples?: Array<string | { command: string }> }>
@@ -118,15 +121,24 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       if (/^nlmonctl set mon-ci/.test(line)) setup.push('ip link add mon-ci type nlmon')
       if (/^nlmonctl add\b/.test(line)) setup.pop() // add makes its own
       // Commands that run until interrupted (--watch, a live capture) are interrupted as a user would,
-      // late enough for node to have started under TCG (≈ 2-4 s).
+      // once they are ready — never after a fixed time, which a busy machine outlasts: a capture once it
+      // printed its readiness line, a watch once it printed its first interval. If neither comes within
+      // READY_POLLS (or the command ends first), it is interrupted or reaped as it is, and the exit code
+      // and stderr below say what happened.
       const live = /--watch|^nlmonctl capture\b/.test(line) && !/ -r |--duration/.test(line)
-      const bounded = live ? `timeout --preserve-status -s INT 10 ${line}` : line
+      const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
+      const bounded = live
+        ? `${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
+          `until ${ready}; do i=$((i+1)); { [ $i -gt ${READY_POLLS} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
+          'kill -INT $P 2>/dev/null; wait $P; rc=$?; cat /tmp/ex.out; cat /tmp/ex.err >&2; exit $rc'
+        : line
       const traffic = '(for i in $(seq 20); do sleep 0.4; ip link show; done) >/dev/null 2>&1 &'
       const run = await vm.sh(
         `export PATH=/tmp/nlbin:$PATH; cd /tmp; ${setup.map((c) => `${c} >/dev/null 2>&1`).join('; ')}; ${traffic} ${bounded}`,
+        300_000,
       )
       await vm.sh(`${CLEAN}; ip netns del blue 2>/dev/null; true`)
       expect({ line, exitCode: run.exitCode, stderr: run.stderr }).toEqual({ line, exitCode: 0, stderr: expect.any(String) })
     }
-  }, 300_000)
+  }, 900_000)
 })
