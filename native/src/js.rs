@@ -7,8 +7,8 @@
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use crate::error::{Error, Result};
 use crate::link::{Change, LinkRef as RustLinkRef, NewLink};
+use crate::netlink::error::{Error, Result};
 
 /// struct rtnl_link_stats64 (counters as JS numbers, exact below 2^53).
 #[napi(object)]

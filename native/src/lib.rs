@@ -5,16 +5,15 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod capture;
-pub mod error;
-pub mod extack;
 pub mod ip_json;
 pub mod js;
 pub mod link;
 pub mod naming;
-pub mod netns;
+pub mod netlink;
 pub mod session;
-pub mod socket;
 pub mod task;
+
+use crate::netlink::{error, netns};
 
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
@@ -109,7 +108,7 @@ pub fn open_capture(
     target: Option<Target>,
 ) -> AsyncTask<Job<capture::js::CaptureSession>> {
     let netns = js::netns_of(target);
-    let parsed = task::guarded(|| {
+    let parsed = error::guarded(|| {
         let ifindex = options
             .ifindex
             .ok_or_else(|| error::Error::Arg("openCapture needs an ifindex".into()))?;
@@ -148,7 +147,7 @@ pub fn read_pcap(
     path: String,
     options: capture::js::CaptureOptions,
 ) -> AsyncTask<Job<capture::js::CaptureSession>> {
-    let parsed = task::guarded(|| capture::session::Settings::try_from(options));
+    let parsed = error::guarded(|| capture::session::Settings::try_from(options));
     AsyncTask::new(Job::new(move || {
         let settings = parsed?;
         let genl = capture::genl::resolve().unwrap_or_else(|_| capture::decode::GenlNames::new());

@@ -13,27 +13,17 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use crate::error::{Error, Result};
 use crate::ip_json::{self, ShownLink};
 use crate::js;
 use crate::naming::{self, NamePlan};
-use crate::socket::{NlSocket, Reply};
+use crate::netlink::consts::{
+    IFINFOMSG_LEN as LINK_HEADER_LEN, IFLA_GROUP, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_KIND,
+    IFLA_LINKINFO, IFLA_LINKMODE, IFLA_MAX_MTU, IFLA_MIN_MTU, IFLA_MTU, IFLA_OPERSTATE, IFLA_QDISC,
+    IFLA_STATS64, IFLA_TXQLEN, RTM_NEWLINK,
+};
+use crate::netlink::error::{Error, Result};
+use crate::netlink::socket::{NlSocket, Reply};
 
-const RTM_NEWLINK: u16 = 16;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_QDISC: u16 = 6;
-const IFLA_TXQLEN: u16 = 13;
-const IFLA_OPERSTATE: u16 = 16;
-const IFLA_LINKMODE: u16 = 17;
-const IFLA_LINKINFO: u16 = 18;
-const IFLA_IFALIAS: u16 = 20;
-const IFLA_STATS64: u16 = 23;
-const IFLA_GROUP: u16 = 27;
-const IFLA_MIN_MTU: u16 = 50;
-const IFLA_MAX_MTU: u16 = 51;
-const IFLA_INFO_KIND: u16 = 1;
-const LINK_HEADER_LEN: usize = 16;
 /// How often createLink retries a pattern name after losing a race (EEXIST).
 pub const NAME_ATTEMPTS: usize = 256;
 

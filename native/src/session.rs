@@ -8,12 +8,13 @@
 
 use napi_derive::napi;
 
-use crate::error::{Error, Result};
 use crate::js::{self, CreateLinkRequest, LinkChange, LinkInfo, LinkRef, Target};
 use crate::link;
-use crate::netns;
-use crate::socket::NlSocket;
-use crate::task::guarded;
+use crate::netlink::error::guarded;
+use crate::netlink::error::{Error, Result};
+use crate::netlink::netns;
+use crate::netlink::socket::NlSocket;
+use crate::task::napi_error;
 
 #[napi]
 pub struct NetlinkSession {
@@ -21,7 +22,7 @@ pub struct NetlinkSession {
 }
 
 fn napi_result<T>(result: Result<T>) -> napi::Result<T> {
-    result.map_err(Error::into_napi)
+    result.map_err(napi_error)
 }
 
 impl NetlinkSession {

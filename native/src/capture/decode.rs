@@ -5,7 +5,7 @@
 //! `malformed` set, never a panic (and `decode_packet` also catches one, should a parser crate
 //! ever panic).
 
-use crate::extack::{read_u16, read_u32};
+use crate::netlink::extack::{read_u16, read_u32};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -18,11 +18,13 @@ use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, Neig
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use serde::Serialize;
 
-use super::names::{self, GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR};
-use crate::error::{errno_name, panic_message, strerror};
-use crate::extack;
-
-pub const NLMSG_HDRLEN: usize = 16;
+use super::names;
+use crate::netlink::consts::{
+    GENL_ID_CTRL, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_LINKINFO, IFLA_MTU, NETLINK_GENERIC,
+    NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
+};
+use crate::netlink::error::{errno_name, panic_message, strerror};
+use crate::netlink::extack;
 
 /// What is known about the packet a message came in.
 #[derive(Debug, Clone, Copy, Default)]
@@ -386,7 +388,7 @@ pub fn decode_message(
     match h.msg_type {
         NLMSG_ERROR => decode_error(&mut record, h, payload, family, genl),
         NLMSG_DONE => decode_done(&mut record, h, payload),
-        t if t < names::NLMSG_MIN_TYPE => {}
+        t if t < NLMSG_MIN_TYPE => {}
         t if family == NETLINK_ROUTE => decode_route(&mut record, t, payload),
         t if family == NETLINK_GENERIC => {
             cmd_name = decode_genl(&mut record, t, payload, genl);
@@ -457,10 +459,6 @@ fn error_info(code: i32) -> ErrorInfo {
 }
 
 const RTM_LINK: std::ops::RangeInclusive<u16> = 16..=19;
-const LINK_HEADER_LEN: usize = 16;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_LINKINFO: u16 = 18;
 const RTM_ADDR: std::ops::RangeInclusive<u16> = 20..=22;
 const RTM_ROUTE: std::ops::RangeInclusive<u16> = 24..=26;
 const RTM_NEIGH: std::ops::RangeInclusive<u16> = 28..=30;
@@ -524,7 +522,7 @@ fn decode_route(record: &mut Record, t: u16, payload: &[u8]) {
                     ..Attrs::default()
                 };
                 let family = header.interface_family;
-                for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
+                for nla in NlasIterator::new(payload.get(IFINFOMSG_LEN..).unwrap_or(&[])) {
                     let Ok(nla) = nla else {
                         record.malformed = Some("link message: bad attribute".into());
                         break;

@@ -9,7 +9,7 @@ use napi_derive::napi;
 use super::names;
 use super::ring::RingConfig;
 use super::session::{Counters, Session, Settings};
-use crate::error::{Error, Result};
+use crate::netlink::error::{Error, Result};
 use crate::task::Job;
 
 #[napi(object)]
