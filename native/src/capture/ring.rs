@@ -112,8 +112,13 @@ pub struct Block<'r> {
 }
 
 impl Block<'_> {
+    /// How many packets the kernel put in the block.
     pub fn len(&self) -> u32 {
         Ring::read_u32_at(self.base, BD_NUM_PKTS)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The block's packets, in order.
