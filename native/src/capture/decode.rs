@@ -11,17 +11,17 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use netlink_packet_core::{NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_core::Parseable;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkHeader, LinkInfo};
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use serde::Serialize;
 
 use super::names;
+use crate::link;
 use crate::netlink::consts::{
-    GENL_ID_CTRL, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_LINKINFO, IFLA_MTU, NETLINK_GENERIC,
-    NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
+    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
+    NLMSG_MIN_TYPE,
 };
 use crate::netlink::error::{errno_name, panic_message, strerror};
 use crate::netlink::extack;
@@ -511,49 +511,21 @@ fn decode_route(record: &mut Record, t: u16, payload: &[u8]) {
         return;
     }
     if RTM_LINK.contains(&t) {
-        // Only the attributes shown are parsed (netlink-packet-route's parsers, one attribute at
-        // a time): a full LinkMessage parse (stats, AF_SPEC, …) costs several times more, and
-        // the decoder must keep up with dump bursts.
-        match LinkHeader::parse(payload) {
-            Ok(header) => {
-                let mut attrs = Attrs {
-                    ifindex: Some(header.index),
-                    flags: Some(header.flags.bits()),
+        // The one link decoder (link/decode.rs): in place, only the attributes a link is shown
+        // with, so the decoder keeps up with dump bursts.
+        match link::decode::read(payload) {
+            Ok(link) => {
+                record.attrs = Some(Attrs {
+                    ifindex: Some(link.ifindex),
+                    flags: Some(link.flags),
+                    ifname: link.ifname.map(str::to_string),
+                    mtu: link.mtu,
+                    kind: link.kind.map(str::to_string),
                     ..Attrs::default()
-                };
-                let family = header.interface_family;
-                for nla in NlasIterator::new(payload.get(IFINFOMSG_LEN..).unwrap_or(&[])) {
-                    let Ok(nla) = nla else {
-                        record.malformed = Some("link message: bad attribute".into());
-                        break;
-                    };
-                    if !matches!(nla.kind(), IFLA_IFNAME | IFLA_MTU | IFLA_LINKINFO) {
-                        continue;
-                    }
-                    match LinkAttribute::parse_with_param(&nla, family) {
-                        Ok(LinkAttribute::IfName(name)) => attrs.ifname = Some(name),
-                        Ok(LinkAttribute::Mtu(mtu)) => attrs.mtu = Some(mtu),
-                        Ok(LinkAttribute::LinkInfo(infos)) => {
-                            attrs.kind = infos.iter().find_map(|i| match i {
-                                LinkInfo::Kind(k) => Some(k.to_string()),
-                                _ => None,
-                            })
-                        }
-                        Ok(_) => {}
-                        Err(_) if nla.kind() == IFLA_LINKINFO => {
-                            // Unparseable IFLA_INFO_DATA: keep the kind string.
-                            for inner in NlasIterator::new(nla.value()).flatten() {
-                                if inner.kind() == 1 {
-                                    let text =
-                                        inner.value().split(|b| *b == 0).next().unwrap_or(&[]);
-                                    attrs.kind = Some(String::from_utf8_lossy(text).into_owned());
-                                }
-                            }
-                        }
-                        Err(e) => record.malformed = Some(format!("link attribute: {e}")),
-                    }
+                });
+                if let Some(problem) = link.malformed {
+                    record.malformed = Some(format!("link message: {problem}"));
                 }
-                record.attrs = Some(attrs);
             }
             Err(e) => record.malformed = Some(format!("link message: {e}")),
         }

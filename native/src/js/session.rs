@@ -1,92 +1,81 @@
-//! A netlink session for `nlmonctl batch`: one NETLINK_ROUTE socket, opened once in the target
-//! namespace, reused by every call (the socket stays bound to the namespace it was opened in,
-//! whatever thread uses it later). Sequence numbers come from the socket layer's one counter.
-//!
-//! The methods are synchronous: a batch runs its lines one after another, and a blocking call on
-//! the JS thread costs less than a round trip through libuv's pool for each of thousands of
-//! small requests. The work is the same `link.rs` code the one-shot exports run.
+//! `NetlinkSession`, the JS class over `link::Session` for `nlmonctl batch`: one socket for many
+//! requests. The methods are synchronous: a batch runs its lines one after another, and a
+//! blocking call on the JS thread costs less than a round trip through libuv's pool for each of
+//! thousands of small requests. They answer with the same bytes as the one-shot exports.
 
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use crate::js::{self, CreateLinkRequest, LinkChange, LinkInfo, LinkRef, Target};
-use crate::link;
-use crate::netlink::error::guarded;
-use crate::netlink::error::{Error, Result};
-use crate::netlink::netns;
-use crate::netlink::socket::NlSocket;
-use crate::task::napi_error;
+use super::task::sync;
+use super::types::{netns_of, CreateLinkRequest, LinkChange, LinkRef, Target};
+use crate::link::{self, LinkAttrs, NewLink};
 
 #[napi]
 pub struct NetlinkSession {
-    sock: Option<NlSocket>,
-}
-
-fn napi_result<T>(result: Result<T>) -> napi::Result<T> {
-    result.map_err(napi_error)
-}
-
-impl NetlinkSession {
-    fn with<T>(&mut self, op: impl FnOnce(&mut NlSocket) -> Result<T>) -> napi::Result<T> {
-        napi_result(guarded(|| match self.sock.as_mut() {
-            Some(sock) => op(sock),
-            None => Err(Error::Arg("the netlink session is closed".into())),
-        }))
-    }
+    inner: link::Session,
 }
 
 #[napi]
 impl NetlinkSession {
     /// Open the session's socket in `target.netns` (or in this process's namespace).
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn open(target: Option<Target>) -> napi::Result<Self> {
-        let netns = js::netns_of(target);
-        let sock = napi_result(guarded(|| netns::run_in(netns.as_deref(), NlSocket::open)))?;
-        Ok(NetlinkSession { sock: Some(sock) })
+        let netns = netns_of(target);
+        let inner = sync(|| link::Session::open(netns.as_deref()))?;
+        Ok(NetlinkSession { inner })
     }
 
-    #[napi]
-    pub fn create_link(&mut self, req: CreateLinkRequest) -> napi::Result<LinkInfo> {
-        let req = napi_result(link::NewLink::try_from(req))?;
-        self.with(|sock| link::create(sock, &req))
+    /// See createLink.
+    #[napi(catch_unwind)]
+    pub fn create_link(&mut self, req: CreateLinkRequest) -> napi::Result<Buffer> {
+        sync(|| self.inner.create_link(&NewLink::try_from(req)?)).map(Buffer::from)
     }
 
-    #[napi]
-    pub fn get_link(&mut self, link_ref: LinkRef) -> napi::Result<LinkInfo> {
-        let r = napi_result(link::LinkRef::try_from(link_ref))?;
-        self.with(|sock| link::get(sock, &r).map(|l| link::to_js(&l)))
+    /// See getLink.
+    #[napi(catch_unwind)]
+    pub fn get_link(&mut self, link_ref: LinkRef) -> napi::Result<Buffer> {
+        sync(|| self.inner.get_link(&link::LinkRef::try_from(link_ref)?)).map(Buffer::from)
     }
 
-    /// A JSON array of LinkInfo (see listLinksJson).
-    #[napi]
-    pub fn list_links_json(&mut self, kind: Option<String>) -> napi::Result<String> {
-        self.with(|sock| link::list_info_json(sock, kind.as_deref()))
+    /// See listLinks.
+    #[napi(catch_unwind)]
+    pub fn list_links(&mut self, kind: Option<String>) -> napi::Result<Buffer> {
+        sync(|| self.inner.list_links(kind.as_deref())).map(Buffer::from)
     }
 
-    #[napi]
+    /// See deleteLink.
+    #[napi(catch_unwind)]
     pub fn delete_link(
         &mut self,
         link_ref: LinkRef,
         expect_kind: Option<String>,
-    ) -> napi::Result<LinkInfo> {
-        let r = napi_result(link::LinkRef::try_from(link_ref))?;
-        self.with(|sock| link::delete(sock, &r, expect_kind.as_deref()))
+    ) -> napi::Result<Buffer> {
+        sync(|| {
+            let r = link::LinkRef::try_from(link_ref)?;
+            self.inner.delete_link(&r, expect_kind.as_deref())
+        })
+        .map(Buffer::from)
     }
 
-    #[napi]
+    /// See setLink.
+    #[napi(catch_unwind)]
     pub fn set_link(
         &mut self,
         link_ref: LinkRef,
         change: LinkChange,
         expect_kind: Option<String>,
-    ) -> napi::Result<LinkInfo> {
-        let r = napi_result(link::LinkRef::try_from(link_ref))?;
-        let change = napi_result(link::Change::try_from(change))?;
-        self.with(|sock| link::set(sock, &r, &change, expect_kind.as_deref()))
+    ) -> napi::Result<Buffer> {
+        sync(|| {
+            let r = link::LinkRef::try_from(link_ref)?;
+            let change = LinkAttrs::try_from(change)?;
+            self.inner.set_link(&r, &change, expect_kind.as_deref())
+        })
+        .map(Buffer::from)
     }
 
     /// Close the socket now (it is closed anyway when the object is collected).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&mut self) {
-        self.sock = None;
+        self.inner.close();
     }
 }

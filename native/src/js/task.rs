@@ -1,5 +1,5 @@
-//! One libuv-pool task type for every export: the work runs off the JS thread, inside
-//! `catch_unwind`, and its error becomes the JSON-message JS error.
+//! One libuv-pool task type for every asynchronous export: the work runs off the JS thread,
+//! inside `guarded`, and its error becomes the JSON-message JS error.
 
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task};
@@ -30,6 +30,11 @@ pub fn napi_error(error: Error) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, error.to_json())
 }
 
+/// A synchronous export's result: its work guarded, its error the JSON-message JS error.
+pub fn sync<T>(work: impl FnOnce() -> Result<T>) -> napi::Result<T> {
+    guarded(work).map_err(napi_error)
+}
+
 impl<T> Task for Job<T>
 where
     T: ToNapiValue + TypeName + Send + 'static,
@@ -39,11 +44,10 @@ where
 
     fn compute(&mut self) -> napi::Result<T> {
         let work = self.work.take();
-        guarded(move || match work {
+        sync(move || match work {
             Some(work) => work(),
             None => Err(Error::Panic("task computed twice".into())),
         })
-        .map_err(napi_error)
     }
 
     fn resolve(&mut self, _env: Env, output: T) -> napi::Result<T> {
