@@ -26,15 +26,15 @@ export declare class CaptureSession {
 export declare class NetlinkSession {
   /** Open the session's socket in `target.netns` (or in this process's namespace). */
   static open(target?: Target | undefined | null): NetlinkSession
-  /** See createLink. */
+  /** createLink on this session's socket: the same bytes. */
   createLink(req: CreateLinkRequest): Buffer
-  /** See getLink. */
+  /** getLink on this session's socket: the same bytes. */
   getLink(linkRef: LinkRef): Buffer
-  /** See listLinks. */
+  /** listLinks on this session's socket: the same bytes. */
   listLinks(kind?: string | undefined | null): Buffer
-  /** See deleteLink. */
+  /** deleteLink on this session's socket: the same bytes. */
   deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null): Buffer
-  /** See setLink. */
+  /** setLink on this session's socket: the same bytes. */
   setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null): Buffer
   /** Close the socket now (it is closed anyway when the object is collected). */
   close(): void
@@ -86,7 +86,10 @@ export interface CaptureStats {
   written: number
 }
 
-/** Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back. */
+/**
+ * Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back: one link
+ * object in the shape of `ip -j -s -d link show`, as UTF-8 JSON bytes (no trailing newline).
+ */
 export declare function createLink(req: CreateLinkRequest, target?: Target | undefined | null): Promise<Buffer>
 
 export interface CreateLinkRequest {
@@ -102,7 +105,10 @@ export interface CreateLinkRequest {
   broadcast?: Buffer
 }
 
-/** Delete a link by ifindex after checking its kind; resolves to it as it was just before. */
+/**
+ * Delete a link by ifindex after checking its kind; resolves to it as it was just before (one
+ * link object, UTF-8 JSON bytes).
+ */
 export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /**
@@ -111,7 +117,10 @@ export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undef
  */
 export declare function filterPcap(src: string, dst: string, force: boolean, packets: Array<number>): Promise<number>
 
-/** One link by name or index. */
+/**
+ * One link by name or index: one link object (`ip -j -s -d link show`'s shape), as UTF-8 JSON
+ * bytes.
+ */
 export declare function getLink(linkRef: LinkRef, target?: Target | undefined | null): Promise<Buffer>
 
 export interface LinkChange {
@@ -132,7 +141,10 @@ export interface LinkRef {
   index?: number
 }
 
-/** Every link, or those of one kind: a JSON array. */
+/**
+ * Every link, or those of one kind: a JSON array of link objects (`ip -j -s -d link show`'s
+ * shape), as UTF-8 bytes without a trailing newline.
+ */
 export declare function listLinks(kind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /**
@@ -148,7 +160,10 @@ export declare function openCapture(options: CaptureOptions, target?: Target | u
  */
 export declare function readPcap(path: string, options: CaptureOptions): Promise<CaptureSession>
 
-/** Change a link by ifindex after checking its kind; resolves to it as read back. */
+/**
+ * Change a link by ifindex after checking its kind; resolves to it as read back (one link
+ * object, UTF-8 JSON bytes).
+ */
 export declare function setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /** Where to run: `netns` is a name under /run/netns, or a path if it contains a `/`. */

@@ -11,7 +11,8 @@ use super::task::{spawn, Job};
 use super::types::{netns_of, CreateLinkRequest, LinkChange, LinkRef, Target};
 use crate::link::{self, LinkAttrs, NewLink};
 
-/// Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back.
+/// Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back: one link
+/// object in the shape of `ip -j -s -d link show`, as UTF-8 JSON bytes (no trailing newline).
 #[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
 pub fn create_link(req: CreateLinkRequest, target: Option<Target>) -> AsyncTask<Job<Buffer>> {
     spawn(
@@ -21,7 +22,8 @@ pub fn create_link(req: CreateLinkRequest, target: Option<Target>) -> AsyncTask<
     )
 }
 
-/// One link by name or index.
+/// One link by name or index: one link object (`ip -j -s -d link show`'s shape), as UTF-8 JSON
+/// bytes.
 #[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
 pub fn get_link(link_ref: LinkRef, target: Option<Target>) -> AsyncTask<Job<Buffer>> {
     spawn(
@@ -31,7 +33,8 @@ pub fn get_link(link_ref: LinkRef, target: Option<Target>) -> AsyncTask<Job<Buff
     )
 }
 
-/// Every link, or those of one kind: a JSON array.
+/// Every link, or those of one kind: a JSON array of link objects (`ip -j -s -d link show`'s
+/// shape), as UTF-8 bytes without a trailing newline.
 #[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
 pub fn list_links(kind: Option<String>, target: Option<Target>) -> AsyncTask<Job<Buffer>> {
     spawn(
@@ -41,7 +44,8 @@ pub fn list_links(kind: Option<String>, target: Option<Target>) -> AsyncTask<Job
     )
 }
 
-/// Delete a link by ifindex after checking its kind; resolves to it as it was just before.
+/// Delete a link by ifindex after checking its kind; resolves to it as it was just before (one
+/// link object, UTF-8 JSON bytes).
 #[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
 pub fn delete_link(
     link_ref: LinkRef,
@@ -55,7 +59,8 @@ pub fn delete_link(
     )
 }
 
-/// Change a link by ifindex after checking its kind; resolves to it as read back.
+/// Change a link by ifindex after checking its kind; resolves to it as read back (one link
+/// object, UTF-8 JSON bytes).
 #[napi(ts_return_type = "Promise<Buffer>", catch_unwind)]
 pub fn set_link(
     link_ref: LinkRef,

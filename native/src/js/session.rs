@@ -25,25 +25,25 @@ impl NetlinkSession {
         Ok(NetlinkSession { inner })
     }
 
-    /// See createLink.
+    /// createLink on this session's socket: the same bytes.
     #[napi(catch_unwind)]
     pub fn create_link(&mut self, req: CreateLinkRequest) -> napi::Result<Buffer> {
         sync(|| self.inner.create_link(&NewLink::try_from(req)?)).map(Buffer::from)
     }
 
-    /// See getLink.
+    /// getLink on this session's socket: the same bytes.
     #[napi(catch_unwind)]
     pub fn get_link(&mut self, link_ref: LinkRef) -> napi::Result<Buffer> {
         sync(|| self.inner.get_link(&link::LinkRef::try_from(link_ref)?)).map(Buffer::from)
     }
 
-    /// See listLinks.
+    /// listLinks on this session's socket: the same bytes.
     #[napi(catch_unwind)]
     pub fn list_links(&mut self, kind: Option<String>) -> napi::Result<Buffer> {
         sync(|| self.inner.list_links(kind.as_deref())).map(Buffer::from)
     }
 
-    /// See deleteLink.
+    /// deleteLink on this session's socket: the same bytes.
     #[napi(catch_unwind)]
     pub fn delete_link(
         &mut self,
@@ -57,7 +57,7 @@ impl NetlinkSession {
         .map(Buffer::from)
     }
 
-    /// See setLink.
+    /// setLink on this session's socket: the same bytes.
     #[napi(catch_unwind)]
     pub fn set_link(
         &mut self,
