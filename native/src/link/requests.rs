@@ -112,7 +112,7 @@ pub fn get(sock: &mut NlSocket, link: &LinkRef) -> Result<Vec<u8>> {
 }
 
 /// Every link, or those of one kind, as a JSON array, written while the dump arrives: no copy
-/// of the messages is kept and no attribute is copied out of them.
+/// of the messages is kept, and no LinkMessage or String is built per link.
 pub fn list(sock: &mut NlSocket, kind: Option<&str>) -> Result<Vec<u8>> {
     let out = RefCell::new(Vec::<u8>::with_capacity(1 << 16));
     dump(
