@@ -26,12 +26,16 @@ export declare class CaptureSession {
 export declare class NetlinkSession {
   /** Open the session's socket in `target.netns` (or in this process's namespace). */
   static open(target?: Target | undefined | null): NetlinkSession
-  createLink(req: CreateLinkRequest): LinkInfo
-  getLink(linkRef: LinkRef): LinkInfo
-  /** A JSON array of LinkInfo (see listLinksJson). */
-  listLinksJson(kind?: string | undefined | null): string
-  deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null): LinkInfo
-  setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null): LinkInfo
+  /** createLink on this session's socket: the same bytes. */
+  createLink(req: CreateLinkRequest): Buffer
+  /** getLink on this session's socket: the same bytes. */
+  getLink(linkRef: LinkRef): Buffer
+  /** listLinks on this session's socket: the same bytes. */
+  listLinks(kind?: string | undefined | null): Buffer
+  /** deleteLink on this session's socket: the same bytes. */
+  deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null): Buffer
+  /** setLink on this session's socket: the same bytes. */
+  setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null): Buffer
   /** Close the socket now (it is closed anyway when the object is collected). */
   close(): void
 }
@@ -82,8 +86,11 @@ export interface CaptureStats {
   written: number
 }
 
-/** Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL) and return it as read back. */
-export declare function createLink(req: CreateLinkRequest, target?: Target | undefined | null): Promise<LinkInfo>
+/**
+ * Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back: one link
+ * object in the shape of `ip -j -s -d link show`, as UTF-8 JSON bytes (no trailing newline).
+ */
+export declare function createLink(req: CreateLinkRequest, target?: Target | undefined | null): Promise<Buffer>
 
 export interface CreateLinkRequest {
   name?: string
@@ -98,8 +105,11 @@ export interface CreateLinkRequest {
   broadcast?: Buffer
 }
 
-/** Delete a link by ifindex after checking its kind; returns it as it was just before. */
-export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<LinkInfo>
+/**
+ * Delete a link by ifindex after checking its kind; resolves to it as it was just before (one
+ * link object, UTF-8 JSON bytes).
+ */
+export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /**
  * Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
@@ -107,8 +117,11 @@ export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undef
  */
 export declare function filterPcap(src: string, dst: string, force: boolean, packets: Array<number>): Promise<number>
 
-/** One link by name or index. */
-export declare function getLink(linkRef: LinkRef, target?: Target | undefined | null): Promise<LinkInfo>
+/**
+ * One link by name or index: one link object (`ip -j -s -d link show`'s shape), as UTF-8 JSON
+ * bytes.
+ */
+export declare function getLink(linkRef: LinkRef, target?: Target | undefined | null): Promise<Buffer>
 
 export interface LinkChange {
   up?: boolean
@@ -122,30 +135,6 @@ export interface LinkChange {
   broadcast?: Buffer
 }
 
-/** One link as the kernel reports it (RTM_NEWLINK). */
-export interface LinkInfo {
-  ifindex: number
-  ifname: string
-  /** IFLA_LINKINFO/IFLA_INFO_KIND; absent for lo and physical NICs. */
-  kind?: string
-  /** Raw ifi_flags (IFF_*). */
-  flags: number
-  /** Raw IFLA_OPERSTATE (IF_OPER_*). */
-  operstate: number
-  /** Raw IFLA_LINKMODE. */
-  linkmode: number
-  mtu: number
-  minMtu?: number
-  maxMtu?: number
-  txqlen: number
-  group: number
-  ifalias?: string
-  qdisc?: string
-  /** ifi_type (ARPHRD_*; 824 = netlink). */
-  linkType: number
-  stats64?: Stats64
-}
-
 /** A link by name or by index (exactly one). */
 export interface LinkRef {
   name?: string
@@ -153,18 +142,10 @@ export interface LinkRef {
 }
 
 /**
- * Every link, or those of one kind, as the bytes `list --json` / `stats --json` print: a JSON
- * array in iproute2's shape (ip_json.rs, the twin of link-json.ts) and a newline, ready for
- * stdout without a JS object or string per link (bin/run.js's fast path).
+ * Every link, or those of one kind: a JSON array of link objects (`ip -j -s -d link show`'s
+ * shape), as UTF-8 bytes without a trailing newline.
  */
-export declare function listLinksIpJson(kind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
-
-/**
- * Every link, or those of one kind, as a JSON array of LinkInfo. JSON, not JS objects: building
- * ~40 properties per link through N-API on the JS thread cost more than the dump itself at
- * thousands of links (bench/stats); serde does it here, off the JS thread, and JSON.parse is fast.
- */
-export declare function listLinksJson(kind?: string | undefined | null, target?: Target | undefined | null): Promise<string>
+export declare function listLinks(kind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /**
  * Start a live capture on an nlmon link (UP already): the pcap file is opened first, then, in
@@ -179,36 +160,11 @@ export declare function openCapture(options: CaptureOptions, target?: Target | u
  */
 export declare function readPcap(path: string, options: CaptureOptions): Promise<CaptureSession>
 
-/** Change a link by ifindex after checking its kind; returns it as read back. */
-export declare function setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<LinkInfo>
-
-/** struct rtnl_link_stats64 (counters as JS numbers, exact below 2^53). */
-export interface Stats64 {
-  rxPackets: number
-  txPackets: number
-  rxBytes: number
-  txBytes: number
-  rxErrors: number
-  txErrors: number
-  rxDropped: number
-  txDropped: number
-  multicast: number
-  collisions: number
-  rxLengthErrors: number
-  rxOverErrors: number
-  rxCrcErrors: number
-  rxFrameErrors: number
-  rxFifoErrors: number
-  rxMissedErrors: number
-  txAbortedErrors: number
-  txCarrierErrors: number
-  txFifoErrors: number
-  txHeartbeatErrors: number
-  txWindowErrors: number
-  rxCompressed: number
-  txCompressed: number
-  rxNohandler: number
-}
+/**
+ * Change a link by ifindex after checking its kind; resolves to it as read back (one link
+ * object, UTF-8 JSON bytes).
+ */
+export declare function setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
 /** Where to run: `netns` is a name under /run/netns, or a path if it contains a `/`. */
 export interface Target {

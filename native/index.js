@@ -773,15 +773,14 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinksIpJson, listLinksJson, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { createLink }
 export { deleteLink }
 export { filterPcap }
 export { getLink }
-export { listLinksIpJson }
-export { listLinksJson }
+export { listLinks }
 export { openCapture }
 export { readPcap }
 export { setLink }

@@ -4,6 +4,9 @@
 //   node native-verdicts.mjs set '[{…change}, …]'    setLink per row, on a fresh DOWN nlmon link each time
 import { createLink, deleteLink, setLink } from '../../native/index.js'
 
+// The native calls resolve to the link as JSON bytes (ip -j's shape): ifindex is all we need.
+const made = async (bytes) => JSON.parse((await bytes).toString('utf8'))
+
 const [mode, json] = process.argv.slice(2)
 const rows = JSON.parse(json)
 
@@ -20,9 +23,9 @@ for (const row of rows) {
   let target
   try {
     if (mode === 'add') {
-      target = await createLink({ kind: 'nlmon', up: true, ...raw(row) })
+      target = await made(createLink({ kind: 'nlmon', up: true, ...raw(row) }))
     } else {
-      target = await createLink({ kind: 'nlmon', name: 'parity0', up: false })
+      target = await made(createLink({ kind: 'nlmon', name: 'parity0', up: false }))
       await setLink({ index: target.ifindex }, raw(row), 'nlmon')
     }
     verdicts.push({ accepted: true })

@@ -5,24 +5,26 @@
 //! `malformed` set, never a panic (and `decode_packet` also catches one, should a parser crate
 //! ever panic).
 
-use crate::extack::{read_u16, read_u32};
+use crate::netlink::extack::{read_u16, read_u32};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use netlink_packet_core::{NlasIterator, Parseable, ParseableParametrized};
+use netlink_packet_core::Parseable;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkHeader, LinkInfo};
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use serde::Serialize;
 
-use super::names::{self, GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR};
-use crate::error::{errno_name, panic_message, strerror};
-use crate::extack;
-
-pub const NLMSG_HDRLEN: usize = 16;
+use super::names;
+use crate::link;
+use crate::netlink::consts::{
+    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
+    NLMSG_MIN_TYPE,
+};
+use crate::netlink::error::{errno_name, panic_message, strerror};
+use crate::netlink::extack;
 
 /// What is known about the packet a message came in.
 #[derive(Debug, Clone, Copy, Default)]
@@ -386,7 +388,7 @@ pub fn decode_message(
     match h.msg_type {
         NLMSG_ERROR => decode_error(&mut record, h, payload, family, genl),
         NLMSG_DONE => decode_done(&mut record, h, payload),
-        t if t < names::NLMSG_MIN_TYPE => {}
+        t if t < NLMSG_MIN_TYPE => {}
         t if family == NETLINK_ROUTE => decode_route(&mut record, t, payload),
         t if family == NETLINK_GENERIC => {
             cmd_name = decode_genl(&mut record, t, payload, genl);
@@ -457,10 +459,6 @@ fn error_info(code: i32) -> ErrorInfo {
 }
 
 const RTM_LINK: std::ops::RangeInclusive<u16> = 16..=19;
-const LINK_HEADER_LEN: usize = 16;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_MTU: u16 = 4;
-const IFLA_LINKINFO: u16 = 18;
 const RTM_ADDR: std::ops::RangeInclusive<u16> = 20..=22;
 const RTM_ROUTE: std::ops::RangeInclusive<u16> = 24..=26;
 const RTM_NEIGH: std::ops::RangeInclusive<u16> = 28..=30;
@@ -513,49 +511,21 @@ fn decode_route(record: &mut Record, t: u16, payload: &[u8]) {
         return;
     }
     if RTM_LINK.contains(&t) {
-        // Only the attributes shown are parsed (netlink-packet-route's parsers, one attribute at
-        // a time): a full LinkMessage parse (stats, AF_SPEC, …) costs several times more, and
-        // the decoder must keep up with dump bursts.
-        match LinkHeader::parse(payload) {
-            Ok(header) => {
-                let mut attrs = Attrs {
-                    ifindex: Some(header.index),
-                    flags: Some(header.flags.bits()),
+        // The one link decoder (link/decode.rs): in place, only the attributes a link is shown
+        // with, so the decoder keeps up with dump bursts.
+        match link::decode::read(payload) {
+            Ok(link) => {
+                record.attrs = Some(Attrs {
+                    ifindex: Some(link.ifindex),
+                    flags: Some(link.flags),
+                    ifname: link.ifname.map(str::to_string),
+                    mtu: link.mtu,
+                    kind: link.kind.map(str::to_string),
                     ..Attrs::default()
-                };
-                let family = header.interface_family;
-                for nla in NlasIterator::new(payload.get(LINK_HEADER_LEN..).unwrap_or(&[])) {
-                    let Ok(nla) = nla else {
-                        record.malformed = Some("link message: bad attribute".into());
-                        break;
-                    };
-                    if !matches!(nla.kind(), IFLA_IFNAME | IFLA_MTU | IFLA_LINKINFO) {
-                        continue;
-                    }
-                    match LinkAttribute::parse_with_param(&nla, family) {
-                        Ok(LinkAttribute::IfName(name)) => attrs.ifname = Some(name),
-                        Ok(LinkAttribute::Mtu(mtu)) => attrs.mtu = Some(mtu),
-                        Ok(LinkAttribute::LinkInfo(infos)) => {
-                            attrs.kind = infos.iter().find_map(|i| match i {
-                                LinkInfo::Kind(k) => Some(k.to_string()),
-                                _ => None,
-                            })
-                        }
-                        Ok(_) => {}
-                        Err(_) if nla.kind() == IFLA_LINKINFO => {
-                            // Unparseable IFLA_INFO_DATA: keep the kind string.
-                            for inner in NlasIterator::new(nla.value()).flatten() {
-                                if inner.kind() == 1 {
-                                    let text =
-                                        inner.value().split(|b| *b == 0).next().unwrap_or(&[]);
-                                    attrs.kind = Some(String::from_utf8_lossy(text).into_owned());
-                                }
-                            }
-                        }
-                        Err(e) => record.malformed = Some(format!("link attribute: {e}")),
-                    }
+                });
+                if let Some(problem) = link.malformed {
+                    record.malformed = Some(format!("link message: {problem}"));
                 }
-                record.attrs = Some(attrs);
             }
             Err(e) => record.malformed = Some(format!("link message: {e}")),
         }

@@ -8,7 +8,7 @@ use netlink_packet_generic::GenlMessage;
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
 use super::decode::GenlNames;
-use crate::error::{Error, Result};
+use crate::netlink::error::{Error, Result};
 
 const OP: &str = "CTRL_CMD_GETFAMILY";
 
@@ -17,7 +17,7 @@ pub fn resolve() -> Result<GenlNames> {
     let mut socket =
         Socket::new(NETLINK_GENERIC).map_err(|e| Error::io(&e, "socket(NETLINK_GENERIC)"))?;
     socket.bind_auto().map_err(|e| Error::io(&e, "bind"))?;
-    crate::socket::set_recv_timeout(&socket, 5)?;
+    crate::netlink::socket::set_recv_timeout(&socket, 5)?;
     let seq: u32 = 1;
     let mut genl = GenlMessage::from_payload(GenlCtrl {
         cmd: GenlCtrlCmd::GetFamily,

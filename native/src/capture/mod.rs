@@ -1,8 +1,8 @@
-//! Netlink capture on nlmon links: the ring, pcap files, the decoder and the running session.
+//! Netlink capture on nlmon links, in plain Rust: the ring, pcap files, the decoder, the names
+//! of families and types, generic netlink ids, and the running session.
 
 pub mod decode;
 pub mod genl;
-pub mod js;
 pub mod names;
 pub mod pcapio;
 pub mod ring;

@@ -3,19 +3,10 @@
 
 use std::borrow::Cow;
 
-pub const NETLINK_ROUTE: u16 = 0;
-pub const NETLINK_SOCK_DIAG: u16 = 4;
-pub const NETLINK_XFRM: u16 = 6;
-pub const NETLINK_NETFILTER: u16 = 12;
-pub const NETLINK_GENERIC: u16 = 16;
-
-pub const NLMSG_NOOP: u16 = 1;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-pub const NLMSG_OVERRUN: u16 = 4;
-/// Types below this are netlink control messages in every family.
-pub const NLMSG_MIN_TYPE: u16 = 16;
-pub const GENL_ID_CTRL: u16 = 16;
+use crate::netlink::consts::{
+    NETLINK_GENERIC, NETLINK_NETFILTER, NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_XFRM, NLMSG_DONE,
+    NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
+};
 
 const FAMILIES: &[(u16, &str)] = &[
     (0, "route"),

@@ -16,7 +16,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::error::{Error, Result};
+use crate::netlink::error::{Error, Result};
 
 pub const ARPHRD_NETLINK: u16 = 824;
 pub const COOKED_LEN: usize = 16;

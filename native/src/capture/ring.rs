@@ -9,7 +9,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{fence, Ordering};
 
-use crate::error::{Error, Result};
+use crate::netlink::error::{Error, Result};
 
 const SOL_PACKET: libc::c_int = 263;
 const PACKET_RX_RING: libc::c_int = 5;
@@ -112,8 +112,13 @@ pub struct Block<'r> {
 }
 
 impl Block<'_> {
+    /// How many packets the kernel put in the block.
     pub fn len(&self) -> u32 {
         Ring::read_u32_at(self.base, BD_NUM_PKTS)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The block's packets, in order.

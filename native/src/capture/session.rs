@@ -19,7 +19,7 @@ use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
 use super::pcapio::{self, Packet, Writer};
 use super::ring::{Ring, RingConfig};
-use crate::error::{panic_message, Error, Result};
+use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
 pub const QUEUE_RECORDS: usize = 65_536;

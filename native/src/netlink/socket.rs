@@ -5,14 +5,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use netlink_packet_core::{
     DoneBuffer, DoneMessage, ErrorBuffer, ErrorMessage, NetlinkBuffer, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload, Parseable, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, Parseable, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use crate::error::{Error, Result};
-use crate::extack;
+use super::consts::{NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLMSG_OVERRUN};
+use super::error::{Error, Result};
+use super::extack;
 
 /// Receive buffer requested from the kernel (SO_RCVBUF; capped by net.core.rmem_max).
 const RCVBUF: libc::c_int = 1 << 20;
@@ -20,7 +21,6 @@ const RCVBUF: libc::c_int = 1 << 20;
 const RECV_TIMEOUT_SECS: libc::time_t = 30;
 /// Whole-dump retries when the kernel flags NLM_F_DUMP_INTR.
 pub const DUMP_ATTEMPTS: usize = 5;
-const NLMSG_HDRLEN: usize = 16;
 
 static NEXT_SEQ: AtomicU32 = AtomicU32::new(0);
 

@@ -1,11 +1,7 @@
-import { flagNames, linkJson, linkTypeName, operstateName } from '../../src/core/link-json.js'
+// The watch command's rates: per-second deltas between two listings.
+// (Moved out of link-json.test.ts, deleted with the TS twin of the ip -j shaper.)
 import { rates } from '../../src/core/rates.js'
-import { readFileSync } from 'node:fs'
 import type { LinkInfo, Stats64 } from '../../src/core/native.js'
-
-const CASES: Array<{ name: string; info: LinkInfo; json: unknown }> = JSON.parse(
-  readFileSync(new URL('../fixtures/link-json.json', import.meta.url), 'utf8'),
-)
 
 const zeroStats = (over: Partial<Stats64> = {}): Stats64 => ({
   rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0,
@@ -18,33 +14,6 @@ const nlmon = (over: Partial<LinkInfo> = {}): LinkInfo => ({
   ifindex: 7, ifname: 'nlmon0', kind: 'nlmon', flags: 0x1 | 0x40 | 0x80 | 0x10000, operstate: 0, linkmode: 0,
   mtu: 3776, minMtu: 16, maxMtu: 0, txqlen: 0, group: 0, qdisc: 'noqueue', linkType: 824,
   stats64: zeroStats({ rxPackets: 5, rxBytes: 900, rxDropped: 1 }), ...over,
-})
-
-describe('ip -j shaping', () => {
-  test('flags in iproute2 order, RUNNING folded, NO-CARRIER when UP without it', () => {
-    expect(flagNames(0x1 | 0x40 | 0x80 | 0x10000)).toEqual(['NOARP', 'UP', 'LOWER_UP'])
-    expect(flagNames(0x80)).toEqual(['NOARP'])
-    expect(flagNames(0x1 | 0x80)).toEqual(['NO-CARRIER', 'NOARP', 'UP'])
-    expect(flagNames(0x8 | 0x1 | 0x40 | 0x10000)).toEqual(['LOOPBACK', 'UP', 'LOWER_UP'])
-    expect(flagNames(0x2 | 0x1000)).toEqual(['BROADCAST', 'MULTICAST'])
-    expect(flagNames(0x80000)).toEqual(['80000'])
-  })
-
-  test('names for operstate and link type', () => {
-    expect(operstateName(0)).toBe('UNKNOWN')
-    expect(operstateName(2)).toBe('DOWN')
-    expect(operstateName(6)).toBe('UP')
-    expect(linkTypeName(824)).toBe('netlink')
-    expect(linkTypeName(772)).toBe('loopback')
-    expect(linkTypeName(9999)).toBe('[9999]')
-  })
-
-  // The same cases native/src/ip_json.rs (the fast path's twin of link-json.ts) is tested against.
-  // (counters a case leaves out are 0, as the Rust side's serde defaults make them)
-  test.each(CASES)('$name', ({ info, json }) => {
-    const full = info.stats64 ? { ...info, stats64: zeroStats(info.stats64) } : info
-    expect(JSON.stringify(linkJson(full))).toBe(JSON.stringify(json))
-  })
 })
 
 describe('watch rates', () => {

@@ -1,4 +1,5 @@
-//! The JavaScript-facing capture objects: options in, the session class, batches and counters out.
+//! The capture exports (openCapture, readPcap, filterPcap) and their objects: options in, the
+//! `CaptureSession` class, batches and counters out. The capture itself is capture/'s plain Rust.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,11 +7,14 @@ use std::time::Duration;
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-use super::names;
-use super::ring::RingConfig;
-use super::session::{Counters, Session, Settings};
-use crate::error::{Error, Result};
-use crate::task::Job;
+use super::task::Job;
+use super::types::{netns_of, Target};
+use crate::capture::decode::GenlNames;
+use crate::capture::ring::{Ring, RingConfig};
+use crate::capture::session::{self, Counters, Session, Settings};
+use crate::capture::{genl, names, pcapio};
+use crate::netlink::error::{guarded, Error, Result};
+use crate::netlink::netns;
 
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
@@ -189,4 +193,71 @@ impl CaptureSession {
             })
             .collect()
     }
+}
+
+/// Start a live capture on an nlmon link (UP already): the pcap file is opened first, then, in
+/// the target namespace, generic netlink family names are dumped and the TPACKET_V3 ring is
+/// bound to the link. Traffic is captured from the bind on.
+#[napi(ts_return_type = "Promise<CaptureSession>", catch_unwind)]
+pub fn open_capture(
+    options: CaptureOptions,
+    target: Option<Target>,
+) -> AsyncTask<Job<CaptureSession>> {
+    let netns = netns_of(target);
+    let parsed = guarded(|| {
+        let ifindex = options
+            .ifindex
+            .ok_or_else(|| Error::Arg("openCapture needs an ifindex".into()))?;
+        Ok((ifindex, Settings::try_from(options)?))
+    });
+    AsyncTask::new(Job::new(move || {
+        let (ifindex, settings) = parsed?;
+        // Refuse an existing file before touching the network namespace.
+        if let Some(path) = settings.write.as_deref().filter(|p| *p != "-") {
+            if !settings.force && std::fs::symlink_metadata(path).is_ok() {
+                return Err(Error::Errno {
+                    errno: libc::EEXIST,
+                    op: "open(pcap)",
+                    extack: None,
+                    extack_offset: None,
+                });
+            }
+        }
+        let ring_cfg = settings.ring;
+        let (ring, genl) = netns::run_in(netns.as_deref(), move || {
+            // Best effort: without the names, generic families show as GENL_ID_<n>.
+            let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
+            let ring = Ring::open(ifindex, ring_cfg)?;
+            Ok((ring, genl))
+        })?;
+        let session = session::start_live(ring, genl, settings)?;
+        Ok(CaptureSession::new(session))
+    }))
+}
+
+/// Decode a pcap file (LINKTYPE_NETLINK, ours or tcpdump's). Generic netlink ids are named from
+/// the file's own nlctrl traffic, then from this namespace's families.
+#[napi(ts_return_type = "Promise<CaptureSession>", catch_unwind)]
+pub fn read_pcap(path: String, options: CaptureOptions) -> AsyncTask<Job<CaptureSession>> {
+    let parsed = guarded(|| Settings::try_from(options));
+    AsyncTask::new(Job::new(move || {
+        let settings = parsed?;
+        let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
+        let session = session::start_offline(&path, genl, settings)?;
+        Ok(CaptureSession::new(session))
+    }))
+}
+
+/// Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
+/// opened like a capture output ("-" is standard output). Resolves to how many were written.
+#[napi(ts_return_type = "Promise<number>", catch_unwind)]
+pub fn filter_pcap(
+    src: String,
+    dst: String,
+    force: bool,
+    packets: Vec<u32>,
+) -> AsyncTask<Job<u32>> {
+    AsyncTask::new(Job::new(move || {
+        pcapio::copy_packets(&src, &dst, force, &packets)
+    }))
 }

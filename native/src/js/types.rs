@@ -1,4 +1,5 @@
-//! The JavaScript-facing object shapes, and their conversion into plain Rust requests.
+//! The N-API object types of the link exports, and their conversion into the plain Rust requests
+//! (`link::LinkRef`, `link::NewLink`, `link::LinkAttrs`).
 //!
 //! Numbers arrive as JS numbers (f64): anything that is not an integer in 0..=u32::MAX cannot be
 //! encoded in a u32 netlink attribute and is refused with `EARG`; every other value is sent as
@@ -7,72 +8,8 @@
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use crate::error::{Error, Result};
-use crate::link::{Change, LinkRef as RustLinkRef, NewLink};
-
-/// struct rtnl_link_stats64 (counters as JS numbers, exact below 2^53).
-#[napi(object)]
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Stats64 {
-    pub rx_packets: f64,
-    pub tx_packets: f64,
-    pub rx_bytes: f64,
-    pub tx_bytes: f64,
-    pub rx_errors: f64,
-    pub tx_errors: f64,
-    pub rx_dropped: f64,
-    pub tx_dropped: f64,
-    pub multicast: f64,
-    pub collisions: f64,
-    pub rx_length_errors: f64,
-    pub rx_over_errors: f64,
-    pub rx_crc_errors: f64,
-    pub rx_frame_errors: f64,
-    pub rx_fifo_errors: f64,
-    pub rx_missed_errors: f64,
-    pub tx_aborted_errors: f64,
-    pub tx_carrier_errors: f64,
-    pub tx_fifo_errors: f64,
-    pub tx_heartbeat_errors: f64,
-    pub tx_window_errors: f64,
-    pub rx_compressed: f64,
-    pub tx_compressed: f64,
-    pub rx_nohandler: f64,
-}
-
-/// One link as the kernel reports it (RTM_NEWLINK).
-#[napi(object)]
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LinkInfo {
-    pub ifindex: u32,
-    pub ifname: String,
-    /// IFLA_LINKINFO/IFLA_INFO_KIND; absent for lo and physical NICs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Raw ifi_flags (IFF_*).
-    pub flags: u32,
-    /// Raw IFLA_OPERSTATE (IF_OPER_*).
-    pub operstate: u32,
-    /// Raw IFLA_LINKMODE.
-    pub linkmode: u32,
-    pub mtu: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_mtu: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_mtu: Option<u32>,
-    pub txqlen: u32,
-    pub group: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ifalias: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub qdisc: Option<String>,
-    /// ifi_type (ARPHRD_*; 824 = netlink).
-    pub link_type: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stats64: Option<Stats64>,
-}
+use crate::link::{self, LinkAttrs, NewLink};
+use crate::netlink::error::{Error, Result};
 
 /// Where to run: `netns` is a name under /run/netns, or a path if it contains a `/`.
 #[napi(object)]
@@ -131,12 +68,12 @@ pub fn netns_of(target: Option<Target>) -> Option<String> {
     target.and_then(|t| t.netns)
 }
 
-impl TryFrom<LinkRef> for RustLinkRef {
+impl TryFrom<LinkRef> for link::LinkRef {
     type Error = Error;
     fn try_from(value: LinkRef) -> Result<Self> {
         match (value.name, to_u32("index", value.index)?) {
-            (Some(name), None) => Ok(RustLinkRef::Name(name)),
-            (None, Some(index)) => Ok(RustLinkRef::Index(index)),
+            (Some(name), None) => Ok(link::LinkRef::Name(name)),
+            (None, Some(index)) => Ok(link::LinkRef::Index(index)),
             (Some(_), Some(_)) => Err(Error::Arg(
                 "give a link's name or its index, not both".into(),
             )),
@@ -145,35 +82,50 @@ impl TryFrom<LinkRef> for RustLinkRef {
     }
 }
 
-impl TryFrom<CreateLinkRequest> for NewLink {
+/// The one conversion of the eight settable attributes (a creation's are a change's plus a kind).
+impl TryFrom<LinkChange> for LinkAttrs {
     type Error = Error;
-    fn try_from(req: CreateLinkRequest) -> Result<Self> {
-        Ok(NewLink {
-            name: req.name,
-            kind: req.kind.unwrap_or_else(|| "nlmon".to_string()),
-            mtu: to_u32("mtu", req.mtu)?,
-            txqlen: to_u32("txqlen", req.txqlen)?,
-            group: to_u32("group", req.group)?,
-            alias: req.alias,
-            up: req.up,
-            address: req.address.map(|b| b.to_vec()),
-            broadcast: req.broadcast.map(|b| b.to_vec()),
+    fn try_from(change: LinkChange) -> Result<Self> {
+        Ok(LinkAttrs {
+            name: change.name,
+            mtu: to_u32("mtu", change.mtu)?,
+            txqlen: to_u32("txqlen", change.txqlen)?,
+            group: to_u32("group", change.group)?,
+            alias: change.alias,
+            up: change.up,
+            address: change.address.map(|b| b.to_vec()),
+            broadcast: change.broadcast.map(|b| b.to_vec()),
         })
     }
 }
 
-impl TryFrom<LinkChange> for Change {
+impl TryFrom<CreateLinkRequest> for NewLink {
     type Error = Error;
-    fn try_from(change: LinkChange) -> Result<Self> {
-        Ok(Change {
-            up: change.up,
-            mtu: to_u32("mtu", change.mtu)?,
-            name: change.name,
-            alias: change.alias,
-            txqlen: to_u32("txqlen", change.txqlen)?,
-            group: to_u32("group", change.group)?,
-            address: change.address.map(|b| b.to_vec()),
-            broadcast: change.broadcast.map(|b| b.to_vec()),
+    fn try_from(req: CreateLinkRequest) -> Result<Self> {
+        let CreateLinkRequest {
+            name,
+            kind,
+            mtu,
+            txqlen,
+            group,
+            alias,
+            up,
+            address,
+            broadcast,
+        } = req;
+        let attrs = LinkChange {
+            up,
+            mtu,
+            name,
+            alias,
+            txqlen,
+            group,
+            address,
+            broadcast,
+        };
+        Ok(NewLink {
+            kind: kind.unwrap_or_else(|| "nlmon".to_string()),
+            attrs: LinkAttrs::try_from(attrs)?,
         })
     }
 }
@@ -198,27 +150,81 @@ mod tests {
 
     #[test]
     fn link_refs() {
-        let by_name = RustLinkRef::try_from(LinkRef {
+        let by_name = link::LinkRef::try_from(LinkRef {
             name: Some("lo".into()),
             index: None,
         });
-        assert_eq!(by_name, Ok(RustLinkRef::Name("lo".into())));
-        let by_index = RustLinkRef::try_from(LinkRef {
+        assert_eq!(by_name, Ok(link::LinkRef::Name("lo".into())));
+        let by_index = link::LinkRef::try_from(LinkRef {
             name: None,
             index: Some(1.0),
         });
-        assert_eq!(by_index, Ok(RustLinkRef::Index(1)));
+        assert_eq!(by_index, Ok(link::LinkRef::Index(1)));
         assert!(matches!(
-            RustLinkRef::try_from(LinkRef {
+            link::LinkRef::try_from(LinkRef {
                 name: Some("lo".into()),
                 index: Some(1.0)
             }),
             Err(Error::Arg(_))
         ));
         assert!(matches!(
-            RustLinkRef::try_from(LinkRef {
+            link::LinkRef::try_from(LinkRef {
                 name: None,
                 index: None
+            }),
+            Err(Error::Arg(_))
+        ));
+    }
+
+    #[test]
+    fn create_and_change_convert_alike() {
+        let created = NewLink::try_from(CreateLinkRequest {
+            name: Some("n%d".into()),
+            kind: None,
+            mtu: Some(3776.0),
+            txqlen: Some(0.0),
+            group: Some(4.0),
+            alias: Some("a".into()),
+            up: Some(true),
+            address: None,
+            broadcast: None,
+        });
+        let expected = LinkAttrs::new()
+            .name("n%d")
+            .mtu(3776)
+            .txqlen(0)
+            .group(4)
+            .alias("a")
+            .up(true);
+        assert_eq!(
+            created,
+            Ok(NewLink {
+                kind: "nlmon".into(),
+                attrs: expected.clone(),
+            })
+        );
+        let changed = LinkAttrs::try_from(LinkChange {
+            up: Some(true),
+            mtu: Some(3776.0),
+            name: Some("n%d".into()),
+            alias: Some("a".into()),
+            txqlen: Some(0.0),
+            group: Some(4.0),
+            address: None,
+            broadcast: None,
+        });
+        assert_eq!(changed, Ok(expected));
+        assert!(matches!(
+            NewLink::try_from(CreateLinkRequest {
+                name: None,
+                kind: Some("veth".into()),
+                mtu: Some(-1.0),
+                txqlen: None,
+                group: None,
+                alias: None,
+                up: None,
+                address: None,
+                broadcast: None,
             }),
             Err(Error::Arg(_))
         ));

@@ -1,14 +1,12 @@
-//! One libuv-pool task type for every export: the work runs off the JS thread, inside
-//! `catch_unwind`, and its error becomes the JSON-message JS error.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! One libuv-pool task type for every asynchronous export: the work runs off the JS thread,
+//! inside `guarded`, and its error becomes the JSON-message JS error.
 
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName};
 use napi::{Env, Task};
 
-use crate::error::{panic_message, Error, Result};
-use crate::netns;
-use crate::socket::NlSocket;
+use crate::netlink::error::{guarded, Error, Result};
+use crate::netlink::netns;
+use crate::netlink::socket::NlSocket;
 
 type Work<T> = Box<dyn FnOnce() -> Result<T> + Send + 'static>;
 
@@ -27,12 +25,14 @@ impl<T> Job<T> {
     }
 }
 
-/// Run `work`, turning a panic into `Error::Panic`.
-pub fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(result) => result,
-        Err(payload) => Err(Error::Panic(panic_message(payload.as_ref()))),
-    }
+/// The JS-facing error: the only place a napi error is made (its message is `Error::to_json`).
+pub fn napi_error(error: Error) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, error.to_json())
+}
+
+/// A synchronous export's result: its work guarded, its error the JSON-message JS error.
+pub fn sync<T>(work: impl FnOnce() -> Result<T>) -> napi::Result<T> {
+    guarded(work).map_err(napi_error)
 }
 
 impl<T> Task for Job<T>
@@ -44,11 +44,10 @@ where
 
     fn compute(&mut self) -> napi::Result<T> {
         let work = self.work.take();
-        guarded(move || match work {
+        sync(move || match work {
             Some(work) => work(),
             None => Err(Error::Panic("task computed twice".into())),
         })
-        .map_err(Error::into_napi)
     }
 
     fn resolve(&mut self, _env: Env, output: T) -> napi::Result<T> {
@@ -77,20 +76,4 @@ where
             op(&mut sock, args)
         })
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panics_become_epanic() {
-        let result: Result<()> = guarded(|| panic!("bug {}", 42));
-        assert_eq!(result, Err(Error::Panic("bug 42".into())));
-        assert_eq!(guarded(|| Ok(7)), Ok(7));
-        assert_eq!(
-            guarded::<()>(|| Err(Error::Arg("x".into()))),
-            Err(Error::Arg("x".into()))
-        );
-    }
 }

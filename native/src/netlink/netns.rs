@@ -6,10 +6,9 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 
-use crate::error::{panic_message, Error, Result};
+use super::error::{guarded, panic_message, Error, Result};
 
 /// Where a namespace name points: `/run/netns/NAME`, or the path itself if it contains a `/`.
 pub fn netns_path(netns: &str) -> String {
@@ -51,10 +50,7 @@ where
                 });
             }
             drop(file);
-            match catch_unwind(AssertUnwindSafe(work)) {
-                Ok(result) => result,
-                Err(payload) => Err(Error::Panic(panic_message(payload.as_ref()))),
-            }
+            guarded(work)
         })
         .map_err(|e| Error::io(&e, "spawn thread"))?;
     match handle.join() {

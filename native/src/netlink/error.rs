@@ -1,11 +1,12 @@
-//! The one error type of the native layer, and the one place it is shaped for JavaScript.
+//! The one error type of the native layer, and its one serialized form.
 //!
 //! napi async rejections only carry a generic `Status`, so every failure travels to JS as an
-//! `Error` whose `message` is a single-line JSON object:
+//! `Error` whose `message` is a single-line JSON object (`Error::to_json`, wrapped by js/):
 //! `{"code":"ENODEV","errno":19,"message":"No such device","extack":"…","op":"RTM_NEWLINK"}`.
 
 use std::fmt;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde_json::Value;
 
@@ -153,11 +154,6 @@ impl Error {
             .collect();
         format!("{{{}}}", body.join(","))
     }
-
-    /// The JS-facing error: the only place a napi error is made.
-    pub fn into_napi(self) -> napi::Error {
-        napi::Error::new(napi::Status::GenericFailure, self.to_json())
-    }
 }
 
 impl fmt::Display for Error {
@@ -259,6 +255,15 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         text.clone()
     } else {
         "unknown panic payload".to_string()
+    }
+}
+
+/// Run `work`, turning a panic into `Error::Panic`: nothing below the JS boundary unwinds
+/// through it.
+pub fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(payload) => Err(Error::Panic(panic_message(payload.as_ref()))),
     }
 }
 
@@ -391,6 +396,17 @@ mod tests {
         let panic = Error::Panic("boom\nline".into()).to_json();
         assert!(!panic.contains('\n'));
         assert_eq!(parse(&panic)["code"], "EPANIC");
+    }
+
+    #[test]
+    fn panics_become_epanic() {
+        let result: Result<()> = guarded(|| panic!("bug {}", 42));
+        assert_eq!(result, Err(Error::Panic("bug 42".into())));
+        assert_eq!(guarded(|| Ok(7)), Ok(7));
+        assert_eq!(
+            guarded::<()>(|| Err(Error::Arg("x".into()))),
+            Err(Error::Arg("x".into()))
+        );
     }
 
     #[test]

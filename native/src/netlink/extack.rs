@@ -13,11 +13,7 @@ pub const NLMSGERR_ATTR_MSG: u16 = 1;
 /// `NLMSGERR_ATTR_OFFS`: u32 offset of the offending attribute in the original request.
 pub const NLMSGERR_ATTR_OFFS: u16 = 2;
 
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_ACK_TLVS: u16 = 0x200;
-const NLMSG_HDRLEN: usize = 16;
-const NLA_HDRLEN: usize = 4;
-const NLA_TYPE_MASK: u16 = !(0x8000 | 0x4000);
+use super::consts::{NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExtAck {

@@ -8,8 +8,8 @@
 
 use std::collections::HashSet;
 
-/// `IFNAMSIZ`: names hold at most 15 bytes plus the NUL.
-pub const IFNAMSIZ: usize = 16;
+/// `IFNAMSIZ` (16, from libc): names hold at most 15 bytes plus the NUL.
+pub use libc::IFNAMSIZ;
 /// The kernel's `max_netdevices` (8 * PAGE_SIZE bits on x86-64).
 pub const MAX_NETDEVICES: u32 = 8 * 4096;
 
