@@ -1,6 +1,6 @@
 // Per-interval rates for `stats --watch`, from two IFLA_STATS64 samples of the same links.
 
-import type { LinkInfo } from './native.js'
+import type { IpLink } from './ip-link.js'
 
 export interface LinkRate {
   ifindex: number
@@ -15,16 +15,16 @@ function delta(now: number, before: number): number {
 }
 
 /** Rates for the links present in both samples (matched by ifindex); seconds > 0. */
-export function rates(before: readonly LinkInfo[], after: readonly LinkInfo[], seconds: number): LinkRate[] {
+export function rates(before: readonly IpLink[], after: readonly IpLink[], seconds: number): LinkRate[] {
   const previous = new Map(before.map((link) => [link.ifindex, link]))
   const result: LinkRate[] = []
   for (const link of after) {
     const old = previous.get(link.ifindex)
     if (!old?.stats64 || !link.stats64) continue
-    const rxPackets = delta(link.stats64.rxPackets, old.stats64.rxPackets)
-    const rxBytes = delta(link.stats64.rxBytes, old.stats64.rxBytes)
-    const txPackets = delta(link.stats64.txPackets, old.stats64.txPackets)
-    const txBytes = delta(link.stats64.txBytes, old.stats64.txBytes)
+    const rxPackets = delta(link.stats64.rx.packets, old.stats64.rx.packets)
+    const rxBytes = delta(link.stats64.rx.bytes, old.stats64.rx.bytes)
+    const txPackets = delta(link.stats64.tx.packets, old.stats64.tx.packets)
+    const txBytes = delta(link.stats64.tx.bytes, old.stats64.tx.bytes)
     const per = (n: number) => Math.round((n / seconds) * 100) / 100
     result.push({
       ifindex: link.ifindex,
