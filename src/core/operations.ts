@@ -133,7 +133,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
   }
 }
 
-/** findLink() for many arguments: by name or ifindex in O(1) after one pass over the dump. */
+/** The link an argument names (by name, or by ifindex when all digits) in a dump, in O(1) after one pass. */
 function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | undefined {
   const byName = new Map(links.map((l) => [l.ifname, l]))
   const byIndex = new Map(links.map((l) => [l.ifindex, l]))
