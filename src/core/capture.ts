@@ -10,6 +10,7 @@ import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, ty
 import { createEphemeral, removeEphemeral } from './ephemeral.js'
 import { NlmonctlError, parseNativeError, usageError } from './errors.js'
 import { call, linkRef, loadAddon, target, type LinkInfo } from './native.js'
+import { requireNlmon } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
 
@@ -98,9 +99,7 @@ async function pickLink(req: CaptureRequest): Promise<{ link: LinkInfo; ephemera
   if (req.link === undefined) return { link: await createEphemeral(req.netns), ephemeral: true, broughtUp: false }
   const ctx = { action: 'look up' as const, link: req.link, netns: req.netns }
   const link = await call(ctx, (native) => native.getLink(linkRef(req.link as string), target(req.netns)))
-  if (link.kind !== 'nlmon') {
-    throw new NlmonctlError('NOT_NLMON', `link "${req.link}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to capture on it`)
-  }
+  requireNlmon(link, req.link, { refusing: 'capture on it' })
   const up = (link.flags & 1) !== 0
   if (!up) {
     await call({ ...ctx, action: 'change' }, (native) => native.setLink({ index: link.ifindex }, { up: true }, 'nlmon', target(req.netns)))

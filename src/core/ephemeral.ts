@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs'
 import { NlmonctlError } from './errors.js'
-import { call, target, type LinkInfo } from './native.js'
+import { call, isNlmon, target, type LinkInfo } from './native.js'
 
 export const EPHEMERAL_PREFIX = 'nlmonctl-ephemeral'
 export const EPHEMERAL_NAME = 'nlmonctl%d'
@@ -73,7 +73,7 @@ export async function removeEphemeral(link: LinkInfo, netns: string | undefined)
 /** The nlmon links whose ephemeral owner is gone. */
 export function orphans(links: readonly LinkInfo[], alive: (owner: Owner) => boolean = (o) => ownerAlive(o)): LinkInfo[] {
   return links.filter((link) => {
-    if (link.kind !== 'nlmon') return false
+    if (!isNlmon(link)) return false
     const owner = parseEphemeralAlias(link.ifalias)
     return owner !== undefined && !alive(owner)
   })

@@ -81,6 +81,26 @@ export function usageError(message: string): NlmonctlError {
   return new NlmonctlError('INVALID_INPUT', message)
 }
 
+/** How a not-nlmon refusal is worded: what was not done, or that the link holds a name we meant to create. */
+export interface NotNlmonWording {
+  /** "; refusing to <refusing>", e.g. "delete it". */
+  refusing?: string
+  /** The link holds the name an add asked for: ALREADY_EXISTS, "… already exists and is not an nlmon link". */
+  nameTaken?: boolean
+}
+
+/**
+ * The refusal of a link that is not nlmon, worded the one way: requireNlmon() (operations.ts) for
+ * the checks made in TypeScript, fromNative() for the native layer's own check (EKIND).
+ */
+export function notNlmon(subject: string, kind: string | null | undefined, wording: NotNlmonWording = {}): NlmonctlError {
+  const what = `${subject}${wording.nameTaken ? ' already exists and' : ''} is not an nlmon link (kind: ${kind ?? 'none'})`
+  return new NlmonctlError(
+    wording.nameTaken ? 'ALREADY_EXISTS' : 'NOT_NLMON',
+    wording.refusing === undefined ? what : `${what}; refusing to ${wording.refusing}`,
+  )
+}
+
 const CAP_HINT = 'changing links needs CAP_NET_ADMIN in the network namespace: run as root or grant the capability'
 const NO_DRIVER_HINT = 'the kernel has no nlmon support (CONFIG_NLMON); try `modprobe nlmon`'
 
@@ -119,13 +139,9 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
   }
   const link = describeLink(ctx, info)
   switch (info.code) {
-    case 'EKIND': {
-      const kind = info.kind ?? 'none'
-      return new NlmonctlError(
-        'NOT_NLMON',
-        `${link} is not an nlmon link (kind: ${kind}); refusing to ${ctx.action} it`,
-      )
-    }
+    case 'EKIND':
+      // The native layer checked the kind itself (right before RTM_DELLINK / RTM_SETLINK).
+      return notNlmon(link, info.kind, { refusing: `${ctx.action} it` })
     case 'ENETNS': {
       const ns = info.netns ?? ctx.netns ?? ''
       if (info.errno === 2) {

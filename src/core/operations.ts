@@ -6,11 +6,11 @@
 
 import { attributeValues } from './attribute-flags.js'
 import { validateAttributes } from './attributes.js'
-import { NlmonctlError, usageError } from './errors.js'
+import { NlmonctlError, notNlmon, usageError, type NotNlmonWording } from './errors.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
 import { isUp, linkJson } from './link-json.js'
-import { linkRef, type LinkInfo } from './native.js'
+import { isNlmon, linkKind, linkRef, type LinkInfo } from './native.js'
 import { type Column } from './output.js'
 
 /** What an operation produced: the --json document, and the text (lines, or a table) otherwise. */
@@ -30,6 +30,15 @@ type FlagValues = Record<string, unknown>
 
 function notFound(arg: string, netns: string | undefined): NlmonctlError {
   return new NlmonctlError('NOT_FOUND', `link "${arg}"${netns ? ` in network namespace "${netns}"` : ''} not found`)
+}
+
+/**
+ * The one kind check: returns the link when it is nlmon, else throws the refusal (NOT_NLMON, or
+ * ALREADY_EXISTS with `nameTaken`) naming it as the user did (`arg`) and its real kind.
+ */
+export function requireNlmon(link: LinkInfo, arg: string, wording: NotNlmonWording = {}): LinkInfo {
+  if (!isNlmon(link)) throw notNlmon(`link "${arg}"`, linkKind(link), wording)
+  return link
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,12 +61,7 @@ export function prepareAdd(nameArg: string | undefined, flags: FlagValues): Oper
       } catch (error) {
         if (!(ifNotExists && error instanceof NlmonctlError && error.code === 'ALREADY_EXISTS')) throw error
         const existing = await api.call({ ...ctx, action: 'look up' }, (b) => b.getLink({ name: name as string }))
-        if (existing.kind !== 'nlmon') {
-          throw new NlmonctlError(
-            'ALREADY_EXISTS',
-            `link "${existing.ifname}" already exists and is not an nlmon link (kind: ${existing.kind ?? 'none'})`,
-          )
-        }
+        requireNlmon(existing, existing.ifname, { nameTaken: true })
         return { json: linkJson(existing), text: existing.ifname }
       }
     },
@@ -99,7 +103,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
             if (ifExists) continue
             throw notFound(arg, netns)
           }
-          checkNlmon(arg, link)
+          requireNlmon(link, arg, { refusing: 'delete it' })
           if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
         }
       } else {
@@ -112,7 +116,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
             if (ifExists && error instanceof NlmonctlError && error.code === 'NOT_FOUND') continue
             throw error
           }
-          checkNlmon(arg, link)
+          requireNlmon(link, arg, { refusing: 'delete it' })
           if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
         }
       }
@@ -138,15 +142,6 @@ function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | und
   const byName = new Map(links.map((l) => [l.ifname, l]))
   const byIndex = new Map(links.map((l) => [l.ifindex, l]))
   return (arg) => (/^[0-9]+$/.test(arg) ? byIndex.get(Number(arg)) : byName.get(arg))
-}
-
-function checkNlmon(arg: string, link: LinkInfo): void {
-  if (link.kind !== 'nlmon') {
-    throw new NlmonctlError(
-      'NOT_NLMON',
-      `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to delete it`,
-    )
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,10 +223,7 @@ export async function sampleStats(api: LinkApi, args: readonly string[]): Promis
   return args.map((arg) => {
     const link = find(arg)
     if (!link) throw notFound(arg, netns)
-    if (link.kind !== 'nlmon') {
-      throw new NlmonctlError('NOT_NLMON', `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'})`)
-    }
-    return link
+    return requireNlmon(link, arg)
   })
 }
 

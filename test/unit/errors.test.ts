@@ -1,4 +1,6 @@
-import { ExitCode, fromNative, NlmonctlError, parseNativeError } from '../../src/core/errors.js'
+import { ExitCode, fromNative, NlmonctlError, notNlmon, parseNativeError } from '../../src/core/errors.js'
+import type { LinkInfo } from '../../src/core/native.js'
+import { requireNlmon } from '../../src/core/operations.js'
 
 const nativeError = (info: Record<string, unknown>) => new Error(JSON.stringify(info))
 
@@ -72,5 +74,45 @@ describe('native error mapping', () => {
   test('exit codes are distinct', () => {
     const codes = Object.values(ExitCode)
     expect(new Set(codes).size).toBe(codes.length)
+  })
+})
+
+describe('not an nlmon link: one check, one wording', () => {
+  const link = (ifname: string, kind?: string | null) => ({ ifindex: 7, ifname, kind }) as unknown as LinkInfo
+
+  test('requireNlmon returns an nlmon link as it is', () => {
+    const mon = link('mon0', 'nlmon')
+    expect(requireNlmon(mon, 'mon0')).toBe(mon)
+    expect(requireNlmon(mon, '7', { refusing: 'delete it' })).toBe(mon)
+  })
+
+  test.each([
+    // del, stats, capture, add --if-not-exists: the messages the commands have always printed
+    [link('veth-a', 'veth'), 'veth-a', { refusing: 'delete it' }, 'NOT_NLMON', 'link "veth-a" is not an nlmon link (kind: veth); refusing to delete it'],
+    [link('lo'), '1', { refusing: 'delete it' }, 'NOT_NLMON', 'link "1" is not an nlmon link (kind: none); refusing to delete it'],
+    [link('lo', null), 'lo', {}, 'NOT_NLMON', 'link "lo" is not an nlmon link (kind: none)'],
+    [link('br0', 'bridge'), 'br0', { refusing: 'capture on it' }, 'NOT_NLMON', 'link "br0" is not an nlmon link (kind: bridge); refusing to capture on it'],
+    [link('dm0', 'dummy'), 'dm0', { nameTaken: true }, 'ALREADY_EXISTS', 'link "dm0" already exists and is not an nlmon link (kind: dummy)'],
+  ] as const)('%j named %j with %j → %s', (l, arg, wording, code, message) => {
+    let thrown: unknown
+    try {
+      requireNlmon(l, arg, wording)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(NlmonctlError)
+    expect((thrown as NlmonctlError).code).toBe(code)
+    expect((thrown as NlmonctlError).message).toBe(message)
+  })
+
+  test("the native layer's own check (EKIND) is worded the same, naming the namespace when there is one", () => {
+    const ekind = nativeError({ code: 'EKIND', message: 'x', kind: 'veth', ifname: 'veth-a', ifindex: 3 })
+    expect(fromNative(ekind, { action: 'change', link: 'veth-a' }).message).toBe(
+      'link "veth-a" is not an nlmon link (kind: veth); refusing to change it',
+    )
+    expect(fromNative(ekind, { action: 'delete', link: '3', netns: 'blue' }).message).toBe(
+      'link "3" in network namespace "blue" is not an nlmon link (kind: veth); refusing to delete it',
+    )
+    expect(notNlmon('link "x"', undefined).message).toBe('link "x" is not an nlmon link (kind: none)')
   })
 })
