@@ -7,9 +7,9 @@ import type { ResultPromise } from 'execa'
 import { BaseCommand } from '../base-command.js'
 import { formatRecord, type NlRecord } from '../core/capture-format.js'
 import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
-import { captureError, checkOutput, parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
+import { checkOutput, parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
 import { usageError } from '../core/errors.js'
-import { loadAddon } from '../core/native.js'
+import { call } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
   static summary = 'Run a command and show the netlink traffic of its run; exits with its status.'
@@ -136,10 +136,6 @@ class CommandRun {
 
 /** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */
 async function copyPackets(everything: string, write: string, force: boolean, mine: NlRecord[]): Promise<number> {
-  const native = await loadAddon()
-  try {
-    return await native.filterPcap(everything, write, force, [...new Set(mine.map((r) => r.packet))])
-  } catch (error) {
-    throw captureError(error, write)
-  }
+  const packets = [...new Set(mine.map((r) => r.packet))]
+  return call({ action: 'capture', file: write }, (native) => native.filterPcap(everything, write, force, packets))
 }

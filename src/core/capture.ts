@@ -8,8 +8,8 @@ import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
 import { createEphemeral, removeEphemeral } from './ephemeral.js'
-import { NlmonctlError, parseNativeError, usageError } from './errors.js'
-import { call, linkRef, loadAddon, target, type LinkInfo } from './native.js'
+import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
+import { call, linkRef, target, type LinkInfo } from './native.js'
 import { requireNlmon } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
@@ -47,43 +47,6 @@ export interface CaptureResult {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
-/** Native capture errors → nlmonctl errors (the pcap file's problems are named as such). */
-export function captureError(error: unknown, file: string | undefined): NlmonctlError {
-  if (error instanceof NlmonctlError) return error
-  const info = parseNativeError(error)
-  const details = { errno: info.errno === undefined ? undefined : info.code, errnoNumber: info.errno, kernelMessage: info.extack }
-  if (info.op === 'open(pcap)' || info.op === 'write(pcap)' || info.op === 'read(pcap)' || info.op === 'fchmod(pcap)') {
-    const name = file ?? 'the pcap file'
-    switch (info.code) {
-      case 'EEXIST':
-        return new NlmonctlError('ALREADY_EXISTS', `${name} already exists`, { hint: 'use --force to replace it' })
-      case 'ELOOP':
-        return usageError(`${name} is a symbolic link: captures are never written through one`)
-      case 'ENOENT':
-        return new NlmonctlError('NOT_FOUND', `${name}: no such file or directory`)
-      case 'EACCES':
-      case 'EPERM':
-        return new NlmonctlError('PERMISSION_DENIED', `${name}: permission denied`, details)
-      default:
-        return new NlmonctlError('KERNEL_ERROR', `${name}: ${info.message}`, details)
-    }
-  }
-  switch (info.code) {
-    case 'EARG':
-      return usageError(info.message)
-    case 'EPERM':
-    case 'EACCES':
-      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, {
-        ...details,
-        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root',
-      })
-    case 'ENETNS':
-      return new NlmonctlError(info.errno === 2 ? 'NETNS_NOT_FOUND' : 'KERNEL_ERROR', info.message)
-    default:
-      return new NlmonctlError('KERNEL_ERROR', `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`, details)
-  }
-}
-
 /** Refuse an existing output file before creating anything (the native open refuses it again, atomically). */
 export function checkOutput(write: string | undefined, force: boolean): void {
   if (write === undefined || write === '-' || force) return
@@ -92,7 +55,7 @@ export function checkOutput(write: string | undefined, force: boolean): void {
   } catch {
     return
   }
-  throw new NlmonctlError('ALREADY_EXISTS', `${write} already exists`, { hint: 'use --force to replace it' })
+  throw outputExists(write)
 }
 
 async function pickLink(req: CaptureRequest): Promise<{ link: LinkInfo; ephemeral: boolean; broughtUp: boolean }> {
@@ -157,7 +120,6 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
       const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0 }
       return { summary: summarize(empty, []), collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral, signal: received }
     }
-    const native = await loadAddon()
     const options = {
       ifindex: picked.link.ifindex,
       write: req.write,
@@ -168,11 +130,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
       count: req.count,
       bufferMib: req.bufferMib,
     }
-    try {
-      session = await native.openCapture(options, target(req.netns))
-    } catch (error) {
-      throw captureError(error, req.write)
-    }
+    session = await call({ action: 'capture', file: req.write, netns: req.netns }, (native) => native.openCapture(options, target(req.netns)))
     const opened = session
     if (stopper.signal.aborted) opened.stop()
     stopper.signal.addEventListener('abort', () => opened.stop())
@@ -209,13 +167,8 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
 
 /** Offline: decode a pcap file. */
 export async function readCapture(req: CaptureRequest & { read: string }): Promise<CaptureResult> {
-  const native = await loadAddon()
-  let session: CaptureSession
-  try {
-    session = await native.readPcap(req.read, { decode: true, hex: req.hex, families: req.families, count: req.count })
-  } catch (error) {
-    throw captureError(error, req.read)
-  }
+  const options = { decode: true, hex: req.hex, families: req.families, count: req.count }
+  const session = await call({ action: 'capture', file: req.read }, (native) => native.readPcap(req.read, options))
   const onSignal = () => session.stop()
   for (const s of SIGNALS) process.on(s, onSignal)
   try {
@@ -260,7 +213,7 @@ async function drain(
       if (tty) process.stderr.write('\r\u001B[K')
       // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
       const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
-      if (batch.error && !pipeGone) throw captureError(new Error(batch.error), req.write)
+      if (batch.error && !pipeGone) throw fromNative(new Error(batch.error), { action: 'capture', file: req.write, netns: req.netns })
       return { stats: batch.stats, collected, collectDropped }
     }
   }
