@@ -3,6 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { parseFamilies, parsePositive, printSummary, readCapture, runCapture } from '../core/capture.js'
 import { checkLinkArg } from '../core/link-args.js'
 import { usageError } from '../core/errors.js'
+import { oneShotApi } from '../core/link-api.js'
 
 export default class Capture extends BaseCommand {
   static summary = 'Capture netlink traffic: decoded lines, JSON lines, or a pcap file.'
@@ -43,7 +44,6 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
     const request = {
       link: flags.link,
-      netns: flags.netns,
       write: flags.write,
       force: flags.force,
       json,
@@ -53,7 +53,7 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
       duration: parsePositive('duration', flags.duration, false),
       bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
     }
-    const result = flags.read === undefined ? await runCapture(request) : await readCapture({ ...request, read: flags.read })
+    const result = flags.read === undefined ? await runCapture(oneShotApi(flags.netns), request) : await readCapture({ ...request, read: flags.read })
     printSummary(result, request)
   }
 }

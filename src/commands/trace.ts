@@ -9,6 +9,7 @@ import { formatRecord, type NlRecord } from '../core/capture-format.js'
 import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
 import { checkOutput, parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
 import { usageError } from '../core/errors.js'
+import { oneShotApi } from '../core/link-api.js'
 import { call } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
@@ -50,8 +51,7 @@ export default class Trace extends BaseCommand {
     try {
       const owned = emptyPorts()
       const run = new CommandRun(command, flags.netns, onlyCmd ? owned : undefined)
-      const result = await runCapture({
-        netns: flags.netns,
+      const result = await runCapture(oneShotApi(flags.netns), {
         write: everything ?? flags.write,
         force: everything === undefined && flags.force === true,
         json,

@@ -1,23 +1,23 @@
-// The capture loop shared by `capture` and `trace`: pick or create the nlmon link, open the native
-// capture (ring + pcap writer + decoder run in Rust threads), print decoded records as they come,
-// show a live counter on a terminal, print the summary, and always put the link back as it was —
-// on a normal end, --count, --duration, SIGINT, SIGTERM, SIGHUP or an error.
+// The capture loop shared by `capture` and `trace`: pick or create the nlmon link (operations.ts, on
+// a LinkApi like every link request), open the native capture (ring + pcap writer + decoder run in
+// Rust threads), print decoded records as they come, show a live counter on a terminal, print the
+// summary, and always put the link back as it was — on a normal end, --count, --duration, SIGINT,
+// SIGTERM, SIGHUP or an error.
 
 import { lstatSync } from 'node:fs'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
-import { createEphemeral, removeEphemeral } from './ephemeral.js'
 import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
-import { call, linkRef, target, type LinkInfo } from './native.js'
-import { requireNlmon } from './operations.js'
+import type { LinkApi } from './link-api.js'
+import { call, target, type LinkInfo } from './native.js'
+import { acquireCaptureLink, releaseCaptureLink, type CaptureLink } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
 
 export interface CaptureRequest {
   /** An existing nlmon link (name or ifindex); otherwise an ephemeral one is created. */
   link?: string
-  netns?: string
   write?: string
   force: boolean
   json: boolean
@@ -58,28 +58,6 @@ export function checkOutput(write: string | undefined, force: boolean): void {
   throw outputExists(write)
 }
 
-async function pickLink(req: CaptureRequest): Promise<{ link: LinkInfo; ephemeral: boolean; broughtUp: boolean }> {
-  if (req.link === undefined) return { link: await createEphemeral(req.netns), ephemeral: true, broughtUp: false }
-  const ctx = { action: 'look up' as const, link: req.link, netns: req.netns }
-  const link = await call(ctx, (native) => native.getLink(linkRef(req.link as string), target(req.netns)))
-  requireNlmon(link, req.link, { refusing: 'capture on it' })
-  const up = (link.flags & 1) !== 0
-  if (!up) {
-    await call({ ...ctx, action: 'change' }, (native) => native.setLink({ index: link.ifindex }, { up: true }, 'nlmon', target(req.netns)))
-  }
-  return { link, ephemeral: false, broughtUp: !up }
-}
-
-async function restoreLink(picked: { link: LinkInfo; ephemeral: boolean; broughtUp: boolean }, netns: string | undefined): Promise<void> {
-  if (picked.ephemeral) {
-    await removeEphemeral(picked.link, netns)
-  } else if (picked.broughtUp) {
-    await call({ action: 'change', link: picked.link.ifname, netns }, (native) =>
-      native.setLink({ index: picked.link.ifindex }, { up: false }, 'nlmon', target(netns)),
-    )
-  }
-}
-
 /** Write to stdout, waiting when the pipe is full; false once stdout is gone (EPIPE). */
 class Out {
   closed = false
@@ -96,8 +74,8 @@ class Out {
   }
 }
 
-/** Run one live capture until its end; the link is always restored. */
-export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
+/** Run one live capture, in api's namespace, until its end; the link is always restored. */
+export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<CaptureResult> {
   checkOutput(req.write, req.force)
   const stopper = new AbortController()
   let received: NodeJS.Signals | undefined
@@ -112,9 +90,9 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
     session?.stop()
   }
   for (const s of SIGNALS) process.on(s, onSignal)
-  let picked: Awaited<ReturnType<typeof pickLink>> | undefined
+  let picked: CaptureLink | undefined
   try {
-    picked = await pickLink(req)
+    picked = await acquireCaptureLink(api, req.link)
     if (stopper.signal.aborted) {
       // Interrupted while the link was being set up: nothing was captured; a normal end.
       const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0 }
@@ -130,7 +108,8 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
       count: req.count,
       bufferMib: req.bufferMib,
     }
-    session = await call({ action: 'capture', file: req.write, netns: req.netns }, (native) => native.openCapture(options, target(req.netns)))
+    const ctx = { action: 'capture' as const, file: req.write, netns: api.netns }
+    session = await call(ctx, (native) => native.openCapture(options, target(api.netns)))
     const opened = session
     if (stopper.signal.aborted) opened.stop()
     stopper.signal.addEventListener('abort', () => opened.stop())
@@ -143,7 +122,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
     const driven = req.driver
       ? req.driver(stopper.signal).finally(() => opened.stop())
       : undefined
-    const drained = await drain(opened, req)
+    const drained = await drain(opened, req, api.netns)
     for (const t of timers) clearTimeout(t)
     await driven
     const summary = summarize(drained.stats, opened.summary())
@@ -158,7 +137,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
   } finally {
     session?.stop()
     try {
-      if (picked) await restoreLink(picked, req.netns)
+      if (picked) await releaseCaptureLink(api, picked)
     } finally {
       for (const s of SIGNALS) process.off(s, onSignal)
     }
@@ -183,6 +162,7 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
 async function drain(
   session: CaptureSession,
   req: CaptureRequest,
+  netns?: string,
 ): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number }> {
   const out = new Out()
   const tty = Boolean(process.stderr.isTTY)
@@ -213,7 +193,7 @@ async function drain(
       if (tty) process.stderr.write('\r\u001B[K')
       // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
       const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
-      if (batch.error && !pipeGone) throw fromNative(new Error(batch.error), { action: 'capture', file: req.write, netns: req.netns })
+      if (batch.error && !pipeGone) throw fromNative(new Error(batch.error), { action: 'capture', file: req.write, netns })
       return { stats: batch.stats, collected, collectDropped }
     }
   }

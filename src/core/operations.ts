@@ -1,12 +1,14 @@
-// What add, del, list, set and stats do, apart from parsing and printing, so that the single
-// commands and `batch` run the very same code. Each operation is prepared first — every check that
-// needs no kernel (the attribute table, link arguments, flag combinations) — and only then run
-// against a LinkApi (one-shot sockets, or a batch's one session socket). A prepare() that throws
-// has sent nothing.
+// What add, del, list, set, stats and prune do, apart from parsing and printing, so that the single
+// commands and `batch` run the very same code; and the link requests of capture and trace (their
+// capture link, ephemeral or not). Every link request of the CLI goes through here, on a LinkApi
+// (one-shot sockets, or a batch's one session socket). Each operation is prepared first — every
+// check that needs no kernel (the attribute table, link arguments, flag combinations) — and only
+// then run. A prepare() that throws has sent nothing.
 
 import { attributeValues } from './attribute-flags.js'
 import { validateAttributes } from './attributes.js'
 import { NlmonctlError, notNlmon, usageError, type NotNlmonWording } from './errors.js'
+import { EPHEMERAL_NAME, ephemeralAlias, orphans, selfOwner } from './ephemeral.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
 import { isUp, linkJson } from './link-json.js'
@@ -233,6 +235,72 @@ export function prepareStats(args: readonly string[]): Operation {
     async run(api) {
       const links = await sampleStats(api, args)
       return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// capture links (capture, trace): an existing nlmon link, or an ephemeral one
+
+/** The link a capture runs on, and what releaseCaptureLink() must undo. */
+export interface CaptureLink {
+  /** As it was looked up or created (before being brought UP). */
+  link: LinkInfo
+  ephemeral: boolean
+  /** It was DOWN and was brought UP for the capture. */
+  broughtUp: boolean
+}
+
+/** The named link (it must be nlmon; brought UP if it is DOWN), or a new ephemeral one. */
+export async function acquireCaptureLink(api: LinkApi, arg: string | undefined): Promise<CaptureLink> {
+  if (arg === undefined) return { link: await createEphemeral(api), ephemeral: true, broughtUp: false }
+  const ctx = { action: 'look up' as const, link: arg, netns: api.netns }
+  const link = requireNlmon(await api.call(ctx, (b) => b.getLink(linkRef(arg))), arg, { refusing: 'capture on it' })
+  if (isUp(link)) return { link, ephemeral: false, broughtUp: false }
+  await api.call({ ...ctx, action: 'change' }, (b) => b.setLink({ index: link.ifindex }, { up: true }, 'nlmon'))
+  return { link, ephemeral: false, broughtUp: true }
+}
+
+/** Put the capture link back: an ephemeral one removed, one brought UP taken DOWN again. */
+export async function releaseCaptureLink(api: LinkApi, held: CaptureLink): Promise<void> {
+  if (held.ephemeral) {
+    await removeEphemeral(api, held.link)
+  } else if (held.broughtUp) {
+    const ctx = { action: 'change' as const, link: held.link.ifname, netns: api.netns }
+    await api.call(ctx, (b) => b.setLink({ index: held.link.ifindex }, { up: false }, 'nlmon'))
+  }
+}
+
+/** Create an UP nlmon link named nlmonctl<N>, marked as ours in its alias (ephemeral.ts). */
+async function createEphemeral(api: LinkApi): Promise<LinkInfo> {
+  const request = { name: EPHEMERAL_NAME, kind: 'nlmon', up: true, alias: ephemeralAlias(selfOwner()) }
+  return api.call({ action: 'create', link: EPHEMERAL_NAME, netns: api.netns }, (b) => b.createLink(request))
+}
+
+/** Remove an ephemeral link by ifindex (the native layer checks it is still nlmon); gone already is fine. */
+async function removeEphemeral(api: LinkApi, link: LinkInfo): Promise<void> {
+  try {
+    await api.call({ action: 'delete', link: link.ifname, netns: api.netns }, (b) => b.deleteLink({ index: link.ifindex }, 'nlmon'))
+  } catch (error) {
+    if (error instanceof NlmonctlError && error.code === 'NOT_FOUND') return
+    throw error
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// prune
+
+/** Removes the ephemeral links whose owner process is gone; their names (the links as JSON). */
+export function preparePrune(): Operation {
+  return {
+    async run(api) {
+      const links = await api.call({ action: 'list', netns: api.netns }, (b) => b.listLinks('nlmon'))
+      const removed: LinkInfo[] = []
+      for (const link of orphans(links)) {
+        await removeEphemeral(api, link)
+        removed.push(link)
+      }
+      return { json: removed.map(linkJson), text: removed.map((l) => l.ifname).join('\n') }
     },
   }
 }
