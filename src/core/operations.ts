@@ -198,9 +198,9 @@ export function prepareSet(link: string, flags: FlagValues): Operation {
 }
 
 // ---------------------------------------------------------------------------------------------
-// stats (one sample; --watch lives in the command)
+// stats (one sample, or --watch's parameters: its loop lives in the command)
 
-export const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
+const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
   { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
   { header: 'NAME', get: (l) => l.ifname },
   { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
@@ -211,13 +211,43 @@ export const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
   { header: 'TX_BYTES', get: (l) => l.stats64?.txBytes ?? '-', align: 'right' },
 ]
 
-/** Checks stats' link arguments (no kernel needed). */
-export function checkStatsArgs(args: readonly string[]): void {
-  for (const arg of args) checkLinkArg(arg)
+export interface StatsOperation extends Operation {
+  /** With --watch: seconds between samples, and how many intervals (Infinity: until interrupted). */
+  readonly watch?: { interval: number; count: number }
+  /** One dump: the named links (each must exist and be nlmon) or every nlmon link. */
+  sample(api: LinkApi): Promise<LinkInfo[]>
 }
 
-/** One dump; the named links (each must exist and be nlmon) or every nlmon link. */
-export async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
+/**
+ * Every check of stats, wherever it runs (the command, a batch line): link arguments, --interval
+ * (0.1 to 3600 s), --count (a whole number ≥ 1) and --count only with --watch. run() prints one
+ * sample; a --watch loop calls sample() every `watch.interval` seconds.
+ */
+export function prepareStats(args: readonly string[], flags: FlagValues): StatsOperation {
+  for (const arg of args) checkLinkArg(arg)
+  // The flag's default is '1'; a parser that leaves it out means the same.
+  const interval = flags.interval === undefined ? 1 : Number(flags.interval)
+  if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
+    throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
+  }
+  const count = flags.count === undefined ? Infinity : Number(flags.count)
+  if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
+    throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
+  }
+  const watch = flags.watch === true
+  if (!watch && flags.count !== undefined) throw usageError('--count goes with --watch')
+  const sample = (api: LinkApi) => sampleStats(api, args)
+  return {
+    watch: watch ? { interval, count } : undefined,
+    sample,
+    async run(api) {
+      const links = await sample(api)
+      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+    },
+  }
+}
+
+async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
   const netns = api.netns
   const links = await api.call({ action: 'list', netns }, (b) => b.listLinks(args.length === 0 ? 'nlmon' : null))
   if (args.length === 0) return links
@@ -227,16 +257,6 @@ export async function sampleStats(api: LinkApi, args: readonly string[]): Promis
     if (!link) throw notFound(arg, netns)
     return requireNlmon(link, arg)
   })
-}
-
-export function prepareStats(args: readonly string[]): Operation {
-  checkStatsArgs(args)
-  return {
-    async run(api) {
-      const links = await sampleStats(api, args)
-      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
-    },
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

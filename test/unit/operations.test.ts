@@ -3,7 +3,7 @@
 import { fromNative, NlmonctlError } from '../../src/core/errors.js'
 import type { LinkApi, LinkBackend } from '../../src/core/link-api.js'
 import type { LinkInfo, LinkRef } from '../../src/core/native.js'
-import { acquireCaptureLink, preparePrune, releaseCaptureLink } from '../../src/core/operations.js'
+import { acquireCaptureLink, preparePrune, prepareStats, releaseCaptureLink } from '../../src/core/operations.js'
 
 const IFF_UP = 1
 
@@ -137,5 +137,40 @@ describe('prune', () => {
   test('nothing to prune: no output', async () => {
     const { api } = fakeApi([link(5, 'mon0', 'nlmon')])
     expect(await preparePrune().run(api)).toEqual({ json: [], text: '' })
+  })
+})
+
+describe('stats: prepareStats() owns every check, for the command and a batch line alike', () => {
+  test.each([
+    [{ interval: '0' }, /^invalid --interval "0": must be 0.1 to 3600 seconds$/],
+    [{ interval: '3600.5', watch: true }, /^invalid --interval "3600.5"/],
+    [{ interval: 'soon' }, /^invalid --interval "soon"/],
+    [{ watch: true, count: '0' }, /^invalid --count "0": must be a whole number of at least 1$/],
+    [{ watch: true, count: '1.5' }, /^invalid --count "1.5"/],
+    [{ count: '2' }, /^--count goes with --watch$/],
+  ])('%j is refused', (flags, message) => {
+    expect(() => prepareStats([], { interval: '1', ...flags })).toThrow(message)
+  })
+
+  test('link arguments are checked first', () => {
+    expect(() => prepareStats(['a:b'], { interval: '0' })).toThrow(/^invalid link "a:b"/)
+  })
+
+  test('--watch parameters; none without --watch', () => {
+    expect(prepareStats([], { interval: '1' }).watch).toBeUndefined()
+    expect(prepareStats([], {}).watch).toBeUndefined()
+    expect(prepareStats(['mon0'], { interval: '0.5', watch: true }).watch).toEqual({ interval: 0.5, count: Infinity })
+    expect(prepareStats([], { interval: '2', watch: true, count: '3' }).watch).toEqual({ interval: 2, count: 3 })
+  })
+
+  test('one dump: the named links must exist and be nlmon', async () => {
+    const { api, requests } = fakeApi([link(1, 'lo'), link(5, 'mon0', 'nlmon'), link(6, 'mon1', 'nlmon')])
+    const stats = prepareStats(['6', 'mon0'], {})
+    expect((await stats.sample(api)).map((l) => l.ifname)).toEqual(['mon1', 'mon0'])
+    expect((await stats.run(api)).table?.rows.map((l) => l.ifname)).toEqual(['mon1', 'mon0'])
+    expect(requests).toEqual(['list null', 'list null'])
+    await expect(prepareStats(['lo'], {}).run(api)).rejects.toMatchObject({ code: 'NOT_NLMON', message: 'link "lo" is not an nlmon link (kind: none)' })
+    await expect(prepareStats(['ghost0'], {}).run(api)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'link "ghost0" not found' })
+    expect(await prepareStats([], {}).run(api)).toMatchObject({ table: { rows: [{ ifname: 'mon0' }, { ifname: 'mon1' }] } })
   })
 })
