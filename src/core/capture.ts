@@ -10,6 +10,7 @@ import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
 import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
 import type { LinkApi } from './link-api.js'
+import { checkLinkArg } from './link-args.js'
 import { call, target, type LinkInfo } from './native.js'
 import { acquireCaptureLink, releaseCaptureLink, type CaptureLink } from './operations.js'
 
@@ -76,7 +77,6 @@ class Out {
 
 /** Run one live capture, in api's namespace, until its end; the link is always restored. */
 export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<CaptureResult> {
-  checkOutput(req.write, req.force)
   const stopper = new AbortController()
   let received: NodeJS.Signals | undefined
   let session: CaptureSession | undefined
@@ -210,19 +210,135 @@ export function printSummary(result: CaptureResult, req: { json: boolean; write?
   process.stderr.write(formatSummary(result.summary, shown) + '\n')
 }
 
-/** --family: a comma-separated list; the native side knows the names. */
-export function parseFamilies(value: string | undefined): string[] | undefined {
+// ---------------------------------------------------------------------------------------------
+// prepare: every check of capture and trace that needs no kernel, made before any link request
+
+/** capture's flags, as parsed. */
+export interface CaptureFlags {
+  link?: string
+  write?: string
+  force?: boolean
+  read?: string
+  hex?: boolean
+  family?: string
+  count?: string
+  duration?: string
+  'buffer-size'?: string
+}
+
+/** A checked capture: live (runCapture) or, with `read`, from a file (readCapture). */
+export type CapturePlan = CaptureRequest & { read?: string }
+
+export function prepareCapture(flags: CaptureFlags, json: boolean): CapturePlan {
+  if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
+    throw usageError('-r reads a file: it does not go with -w, --link or --duration')
+  }
+  if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+  if (flags.link !== undefined) checkLinkArg(flags.link)
+  if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
+  const plan: CapturePlan = {
+    link: flags.link,
+    write: flags.write,
+    force: flags.force === true,
+    json,
+    hex: flags.hex === true,
+    families: parseFamilies(flags.family),
+    count: parsePositive('count', flags.count, true),
+    duration: parsePositive('duration', flags.duration, false),
+    bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+    read: flags.read,
+  }
+  checkOutput(plan.write, plan.force)
+  // A file is read without a ring: its --buffer-size is not used (nor checked by the native side).
+  checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined })
+  return plan
+}
+
+/** trace's flags, as parsed. */
+export interface TraceFlags {
+  'only-cmd'?: boolean
+  write?: string
+  force?: boolean
+  hex?: boolean
+  family?: string
+  'buffer-size'?: string
+}
+
+export interface TracePlan {
+  /** CMD and its arguments. */
+  command: string[]
+  onlyCmd: boolean
+  write?: string
+  force: boolean
+  json: boolean
+  hex: boolean
+  families?: string[]
+  bufferMib?: number
+}
+
+export function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): TracePlan {
+  if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
+  if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+  checkOutput(flags.write, flags.force === true)
+  const plan: TracePlan = {
+    command: [...command],
+    onlyCmd: flags['only-cmd'] === true,
+    write: flags.write,
+    force: flags.force === true,
+    json,
+    hex: flags.hex === true,
+    families: parseFamilies(flags.family),
+    bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+  }
+  checkNativeOptions(plan)
+  return plan
+}
+
+/** --family: a comma-separated list of names or numbers. */
+function parseFamilies(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined
   const list = value.split(',').map((f) => f.trim()).filter(Boolean)
   if (list.length === 0) throw usageError('--family needs at least one family (route, generic, netfilter, sock_diag, xfrm, … or a number)')
   return list
 }
 
-export function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
   }
   return n
+}
+
+/**
+ * The names --family takes: native/src/capture/names.rs's FAMILIES and the aliases of its
+ * family_by_name() (test/host/capture.test.ts holds the two sides to the same verdicts).
+ */
+const FAMILY_NAMES = new Set([
+  'route', 'unused', 'usersock', 'firewall', 'sock_diag', 'nflog', 'xfrm', 'selinux', 'iscsi', 'audit', 'fib_lookup',
+  'connector', 'netfilter', 'ip6_fw', 'dnrtmsg', 'kobject_uevent', 'generic', 'scsitransport', 'ecryptfs', 'rdma',
+  'crypto', 'smc',
+  'rtnetlink', 'rtnl', 'genl', 'genetlink', 'nfnetlink', 'nf', 'inet_diag', 'diag',
+])
+
+/** Whether the native capture takes this --family entry: a name above (ASCII case ignored) or a u16 number. */
+export function knownFamily(entry: string): boolean {
+  const name = entry.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
+  if (/^\+?[0-9]+$/.test(name)) return Number(name.replace(/^\+/, '')) <= 0xffff
+  return FAMILY_NAMES.has(name)
+}
+
+/**
+ * What the native capture refuses when it opens (CaptureOptions in native/src/capture/js.rs), in
+ * its words, refused here instead: by then the capture link would already exist.
+ */
+function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number }): void {
+  for (const family of options.families ?? []) {
+    if (!knownFamily(family)) throw usageError(`unknown netlink family ${JSON.stringify(family)}`)
+  }
+  if (options.count !== undefined && options.count > 9e15) throw usageError(`count must be a whole number ≥ 1, got ${options.count}`)
+  if (options.bufferMib !== undefined && options.bufferMib > 4096) {
+    throw usageError(`buffer size must be 1 to 4096 MiB, got ${options.bufferMib}`)
+  }
 }
