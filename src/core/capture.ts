@@ -75,7 +75,7 @@ class Out {
   }
 }
 
-/** Run one live capture, in api's namespace, until its end; the link is always restored. */
+/** Run one live capture (a request prepareCapture/prepareTrace checked), in api's namespace, until its end; the link is always restored. */
 export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<CaptureResult> {
   const stopper = new AbortController()
   let received: NodeJS.Signals | undefined

@@ -220,8 +220,8 @@ export interface StatsOperation extends Operation {
 
 /**
  * Every check of stats, wherever it runs (the command, a batch line): link arguments, --interval
- * (0.1 to 3600 s), --count (a whole number ≥ 1) and --count only with --watch. run() prints one
- * sample; a --watch loop calls sample() every `watch.interval` seconds.
+ * (0.1 to 3600 s), --count (a whole number ≥ 1) and --count only with --watch. run() gives one
+ * sample's outcome; a --watch loop calls sample() every `watch.interval` seconds.
  */
 export function prepareStats(args: readonly string[], flags: FlagValues): StatsOperation {
   for (const arg of args) checkLinkArg(arg)
