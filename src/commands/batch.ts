@@ -29,9 +29,9 @@ const LINE_COMMANDS = {
   stats: {
     command: Stats,
     prepare: (p: Parsed) => {
+      // The one refusal that is batch's own; prepareStats() checks the rest as for the command.
       if (p.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
-      if (p.flags.count !== undefined) throw usageError('--count goes with --watch')
-      return prepareStats(p.argv)
+      return prepareStats(p.argv, p.flags)
     },
   },
 } as const

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { parseFamilies, parsePositive, printSummary, readCapture, runCapture } from '../core/capture.js'
-import { checkLinkArg } from '../core/link-args.js'
-import { usageError } from '../core/errors.js'
+import { prepareCapture, printSummary, readCapture, runCapture } from '../core/capture.js'
+import { oneShotApi } from '../core/link-api.js'
 
 export default class Capture extends BaseCommand {
   static summary = 'Capture netlink traffic: decoded lines, JSON lines, or a pcap file.'
@@ -34,26 +33,8 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Capture)
-    const json = this.jsonEnabled()
-    if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
-      throw usageError('-r reads a file: it does not go with -w, --link or --duration')
-    }
-    if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
-    if (flags.link !== undefined) checkLinkArg(flags.link)
-    if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
-    const request = {
-      link: flags.link,
-      netns: flags.netns,
-      write: flags.write,
-      force: flags.force,
-      json,
-      hex: flags.hex,
-      families: parseFamilies(flags.family),
-      count: parsePositive('count', flags.count, true),
-      duration: parsePositive('duration', flags.duration, false),
-      bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
-    }
-    const result = flags.read === undefined ? await runCapture(request) : await readCapture({ ...request, read: flags.read })
-    printSummary(result, request)
+    const plan = prepareCapture(flags, this.jsonEnabled())
+    const result = plan.read === undefined ? await runCapture(oneShotApi(flags.netns), plan) : await readCapture({ ...plan, read: plan.read })
+    printSummary(result, plan)
   }
 }

@@ -1,7 +1,6 @@
 import { BaseCommand } from '../base-command.js'
-import { orphans, parseEphemeralAlias, removeEphemeral } from '../core/ephemeral.js'
-import { linkJson } from '../core/link-json.js'
-import { call, parseLinks, target, type LinkInfo } from '../core/native.js'
+import { oneShotApi } from '../core/link-api.js'
+import { preparePrune } from '../core/operations.js'
 
 export default class Prune extends BaseCommand {
   static summary = 'Remove ephemeral capture links whose nlmonctl process is gone.'
@@ -12,14 +11,6 @@ export default class Prune extends BaseCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Prune)
-    const netns = flags.netns
-    const links = await call({ action: 'list', netns }, async (native) => parseLinks(await native.listLinksJson('nlmon', target(netns))))
-    const removed: LinkInfo[] = []
-    for (const link of orphans(links)) {
-      if (parseEphemeralAlias(link.ifalias) === undefined) continue
-      await removeEphemeral(link, netns)
-      removed.push(link)
-    }
-    this.emit(removed.map(linkJson), () => removed.map((l) => l.ifname).join('\n'))
+    this.emitOutcome(await preparePrune().run(oneShotApi(flags.netns)))
   }
 }

@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { usageError } from '../core/errors.js'
 import { oneShotApi, type LinkApi } from '../core/link-api.js'
-import type { LinkInfo } from '../core/native.js'
-import { checkStatsArgs, LinkArray, COUNTER_COLUMNS, sampleStats } from '../core/operations.js'
+import { prepareStats, type StatsOperation } from '../core/operations.js'
 import { renderTable } from '../core/output.js'
 import { rates, type LinkRate } from '../core/rates.js'
 
@@ -29,32 +27,19 @@ export default class Stats extends BaseCommand {
     count: Flags.string({ summary: 'With --watch, stop after this many intervals.', helpValue: 'N' }),
   }
 
-  private links: string[] = []
-
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Stats)
-    this.links = argv as string[]
-    checkStatsArgs(this.links)
-    const interval = Number(flags.interval)
-    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
-      throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
-    }
-    const count = flags.count === undefined ? Infinity : Number(flags.count)
-    if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
-      throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
-    }
-    if (!flags.watch && flags.count !== undefined) throw usageError('--count goes with --watch')
-
+    const stats = prepareStats(argv as string[], flags)
     const api = oneShotApi(flags.netns)
-    const first = await sampleStats(api, this.links)
-    if (!flags.watch) {
-      this.emitOutcome({ json: new LinkArray(first), table: first.length === 0 ? undefined : { rows: first, columns: COUNTER_COLUMNS } })
+    if (stats.watch === undefined) {
+      this.emitOutcome(await stats.run(api))
       return
     }
-    await this.watch(first, interval, count, api)
+    await this.watch(stats, stats.watch, api)
   }
 
-  private async watch(first: LinkInfo[], interval: number, count: number, api: LinkApi): Promise<void> {
+  private async watch(stats: StatsOperation, { interval, count }: { interval: number; count: number }, api: LinkApi): Promise<void> {
+    const first = await stats.sample(api)
     const stop = new AbortController()
     const onSignal = () => stop.abort()
     process.once('SIGINT', onSignal)
@@ -68,7 +53,7 @@ export default class Stats extends BaseCommand {
         } catch {
           break // interrupted: a normal end for a watch
         }
-        const current = await sampleStats(api, this.links)
+        const current = await stats.sample(api)
         const now = performance.now()
         const seconds = (now - previousAt) / 1000
         const linkRates = rates(previous, current, seconds)

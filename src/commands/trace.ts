@@ -7,9 +7,9 @@ import type { ResultPromise } from 'execa'
 import { BaseCommand } from '../base-command.js'
 import { formatRecord, type NlRecord } from '../core/capture-format.js'
 import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
-import { captureError, checkOutput, parseFamilies, parsePositive, printSummary, runCapture } from '../core/capture.js'
-import { usageError } from '../core/errors.js'
-import { loadAddon } from '../core/native.js'
+import { prepareTrace, printSummary, runCapture } from '../core/capture.js'
+import { oneShotApi } from '../core/link-api.js'
+import { call } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
   static summary = 'Run a command and show the netlink traffic of its run; exits with its status.'
@@ -38,26 +38,21 @@ export default class Trace extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Trace)
-    const command = argv as string[]
-    if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
-    if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
-    checkOutput(flags.write, flags.force)
-    const json = this.jsonEnabled()
-    const onlyCmd = flags['only-cmd']
+    const plan = prepareTrace(argv as string[], flags, this.jsonEnabled())
+    const { json, onlyCmd } = plan
     // --only-cmd -w: capture everything privately, copy CMD's packets to FILE at the end.
-    const scratch = onlyCmd && flags.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined
+    const scratch = onlyCmd && plan.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined
     const everything = scratch === undefined ? undefined : join(scratch, 'all.pcap')
     try {
       const owned = emptyPorts()
-      const run = new CommandRun(command, flags.netns, onlyCmd ? owned : undefined)
-      const result = await runCapture({
-        netns: flags.netns,
-        write: everything ?? flags.write,
-        force: everything === undefined && flags.force === true,
+      const run = new CommandRun(plan.command, flags.netns, onlyCmd ? owned : undefined)
+      const result = await runCapture(oneShotApi(flags.netns), {
+        write: everything ?? plan.write,
+        force: everything === undefined && plan.force,
         json,
-        hex: flags.hex,
-        families: parseFamilies(flags.family),
-        bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+        hex: plan.hex,
+        families: plan.families,
+        bufferMib: plan.bufferMib,
         collect: onlyCmd,
         onSignal: (signal) => run.kill(signal),
         driver: () => run.run(),
@@ -66,18 +61,18 @@ export default class Trace extends BaseCommand {
       if (onlyCmd) {
         const mine = filterOwned(result.collected, owned)
         shown = mine.length
-        if (everything !== undefined && flags.write !== undefined) {
-          result.summary.written = await copyPackets(everything, flags.write, flags.force === true, mine)
+        if (everything !== undefined && plan.write !== undefined) {
+          result.summary.written = await copyPackets(everything, plan.write, plan.force, mine)
         } else {
           const text = json ? mine.map((r) => JSON.stringify(r)).join('\n') : mine.map(formatRecord).join('\n')
           if (text !== '') process.stdout.write(text + '\n')
         }
       }
-      printSummary(result, { json, write: flags.write }, shown)
+      printSummary(result, { json, write: plan.write }, shown)
       if (result.collectDropped > 0) {
         process.stderr.write(`nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`)
       }
-      if (run.startError !== undefined) process.stderr.write(`nlmonctl trace: ${command[0]}: ${run.startError.split('\n')[0]}\n`)
+      if (run.startError !== undefined) process.stderr.write(`nlmonctl trace: ${plan.command[0]}: ${run.startError.split('\n')[0]}\n`)
       process.exitCode = run.status
     } finally {
       if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
@@ -136,10 +131,6 @@ class CommandRun {
 
 /** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */
 async function copyPackets(everything: string, write: string, force: boolean, mine: NlRecord[]): Promise<number> {
-  const native = await loadAddon()
-  try {
-    return await native.filterPcap(everything, write, force, [...new Set(mine.map((r) => r.packet))])
-  } catch (error) {
-    throw captureError(error, write)
-  }
+  const packets = [...new Set(mine.map((r) => r.packet))]
+  return call({ action: 'capture', file: write }, (native) => native.filterPcap(everything, write, force, packets))
 }

@@ -1,22 +1,24 @@
-// The capture loop shared by `capture` and `trace`: pick or create the nlmon link, open the native
-// capture (ring + pcap writer + decoder run in Rust threads), print decoded records as they come,
-// show a live counter on a terminal, print the summary, and always put the link back as it was —
-// on a normal end, --count, --duration, SIGINT, SIGTERM, SIGHUP or an error.
+// The capture loop shared by `capture` and `trace`: pick or create the nlmon link (operations.ts, on
+// a LinkApi like every link request), open the native capture (ring + pcap writer + decoder run in
+// Rust threads), print decoded records as they come, show a live counter on a terminal, print the
+// summary, and always put the link back as it was — on a normal end, --count, --duration, SIGINT,
+// SIGTERM, SIGHUP or an error.
 
 import { lstatSync } from 'node:fs'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
-import { createEphemeral, removeEphemeral } from './ephemeral.js'
-import { NlmonctlError, parseNativeError, usageError } from './errors.js'
-import { call, linkRef, loadAddon, target, type LinkInfo } from './native.js'
+import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
+import type { LinkApi } from './link-api.js'
+import { checkLinkArg } from './link-args.js'
+import { call, target, type LinkInfo } from './native.js'
+import { acquireCaptureLink, releaseCaptureLink, type CaptureLink } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
 
 export interface CaptureRequest {
   /** An existing nlmon link (name or ifindex); otherwise an ephemeral one is created. */
   link?: string
-  netns?: string
   write?: string
   force: boolean
   json: boolean
@@ -46,43 +48,6 @@ export interface CaptureResult {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
-/** Native capture errors → nlmonctl errors (the pcap file's problems are named as such). */
-export function captureError(error: unknown, file: string | undefined): NlmonctlError {
-  if (error instanceof NlmonctlError) return error
-  const info = parseNativeError(error)
-  const details = { errno: info.errno === undefined ? undefined : info.code, errnoNumber: info.errno, kernelMessage: info.extack }
-  if (info.op === 'open(pcap)' || info.op === 'write(pcap)' || info.op === 'read(pcap)' || info.op === 'fchmod(pcap)') {
-    const name = file ?? 'the pcap file'
-    switch (info.code) {
-      case 'EEXIST':
-        return new NlmonctlError('ALREADY_EXISTS', `${name} already exists`, { hint: 'use --force to replace it' })
-      case 'ELOOP':
-        return usageError(`${name} is a symbolic link: captures are never written through one`)
-      case 'ENOENT':
-        return new NlmonctlError('NOT_FOUND', `${name}: no such file or directory`)
-      case 'EACCES':
-      case 'EPERM':
-        return new NlmonctlError('PERMISSION_DENIED', `${name}: permission denied`, details)
-      default:
-        return new NlmonctlError('KERNEL_ERROR', `${name}: ${info.message}`, details)
-    }
-  }
-  switch (info.code) {
-    case 'EARG':
-      return usageError(info.message)
-    case 'EPERM':
-    case 'EACCES':
-      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, {
-        ...details,
-        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root',
-      })
-    case 'ENETNS':
-      return new NlmonctlError(info.errno === 2 ? 'NETNS_NOT_FOUND' : 'KERNEL_ERROR', info.message)
-    default:
-      return new NlmonctlError('KERNEL_ERROR', `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`, details)
-  }
-}
-
 /** Refuse an existing output file before creating anything (the native open refuses it again, atomically). */
 export function checkOutput(write: string | undefined, force: boolean): void {
   if (write === undefined || write === '-' || force) return
@@ -91,31 +56,7 @@ export function checkOutput(write: string | undefined, force: boolean): void {
   } catch {
     return
   }
-  throw new NlmonctlError('ALREADY_EXISTS', `${write} already exists`, { hint: 'use --force to replace it' })
-}
-
-async function pickLink(req: CaptureRequest): Promise<{ link: LinkInfo; ephemeral: boolean; broughtUp: boolean }> {
-  if (req.link === undefined) return { link: await createEphemeral(req.netns), ephemeral: true, broughtUp: false }
-  const ctx = { action: 'look up' as const, link: req.link, netns: req.netns }
-  const link = await call(ctx, (native) => native.getLink(linkRef(req.link as string), target(req.netns)))
-  if (link.kind !== 'nlmon') {
-    throw new NlmonctlError('NOT_NLMON', `link "${req.link}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to capture on it`)
-  }
-  const up = (link.flags & 1) !== 0
-  if (!up) {
-    await call({ ...ctx, action: 'change' }, (native) => native.setLink({ index: link.ifindex }, { up: true }, 'nlmon', target(req.netns)))
-  }
-  return { link, ephemeral: false, broughtUp: !up }
-}
-
-async function restoreLink(picked: { link: LinkInfo; ephemeral: boolean; broughtUp: boolean }, netns: string | undefined): Promise<void> {
-  if (picked.ephemeral) {
-    await removeEphemeral(picked.link, netns)
-  } else if (picked.broughtUp) {
-    await call({ action: 'change', link: picked.link.ifname, netns }, (native) =>
-      native.setLink({ index: picked.link.ifindex }, { up: false }, 'nlmon', target(netns)),
-    )
-  }
+  throw outputExists(write)
 }
 
 /** Write to stdout, waiting when the pipe is full; false once stdout is gone (EPIPE). */
@@ -134,9 +75,8 @@ class Out {
   }
 }
 
-/** Run one live capture until its end; the link is always restored. */
-export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
-  checkOutput(req.write, req.force)
+/** Run one live capture (a request prepareCapture/prepareTrace checked), in api's namespace, until its end; the link is always restored. */
+export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<CaptureResult> {
   const stopper = new AbortController()
   let received: NodeJS.Signals | undefined
   let session: CaptureSession | undefined
@@ -150,15 +90,14 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
     session?.stop()
   }
   for (const s of SIGNALS) process.on(s, onSignal)
-  let picked: Awaited<ReturnType<typeof pickLink>> | undefined
+  let picked: CaptureLink | undefined
   try {
-    picked = await pickLink(req)
+    picked = await acquireCaptureLink(api, req.link)
     if (stopper.signal.aborted) {
       // Interrupted while the link was being set up: nothing was captured; a normal end.
       const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0 }
       return { summary: summarize(empty, []), collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral, signal: received }
     }
-    const native = await loadAddon()
     const options = {
       ifindex: picked.link.ifindex,
       write: req.write,
@@ -169,11 +108,8 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
       count: req.count,
       bufferMib: req.bufferMib,
     }
-    try {
-      session = await native.openCapture(options, target(req.netns))
-    } catch (error) {
-      throw captureError(error, req.write)
-    }
+    const ctx = { action: 'capture' as const, file: req.write, netns: api.netns }
+    session = await call(ctx, (native) => native.openCapture(options, target(api.netns)))
     const opened = session
     if (stopper.signal.aborted) opened.stop()
     stopper.signal.addEventListener('abort', () => opened.stop())
@@ -186,7 +122,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
     const driven = req.driver
       ? req.driver(stopper.signal).finally(() => opened.stop())
       : undefined
-    const drained = await drain(opened, req)
+    const drained = await drain(opened, req, api.netns)
     for (const t of timers) clearTimeout(t)
     await driven
     const summary = summarize(drained.stats, opened.summary())
@@ -201,7 +137,7 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
   } finally {
     session?.stop()
     try {
-      if (picked) await restoreLink(picked, req.netns)
+      if (picked) await releaseCaptureLink(api, picked)
     } finally {
       for (const s of SIGNALS) process.off(s, onSignal)
     }
@@ -210,13 +146,8 @@ export async function runCapture(req: CaptureRequest): Promise<CaptureResult> {
 
 /** Offline: decode a pcap file. */
 export async function readCapture(req: CaptureRequest & { read: string }): Promise<CaptureResult> {
-  const native = await loadAddon()
-  let session: CaptureSession
-  try {
-    session = await native.readPcap(req.read, { decode: true, hex: req.hex, families: req.families, count: req.count })
-  } catch (error) {
-    throw captureError(error, req.read)
-  }
+  const options = { decode: true, hex: req.hex, families: req.families, count: req.count }
+  const session = await call({ action: 'capture', file: req.read }, (native) => native.readPcap(req.read, options))
   const onSignal = () => session.stop()
   for (const s of SIGNALS) process.on(s, onSignal)
   try {
@@ -231,6 +162,7 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
 async function drain(
   session: CaptureSession,
   req: CaptureRequest,
+  netns?: string,
 ): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number }> {
   const out = new Out()
   const tty = Boolean(process.stderr.isTTY)
@@ -261,7 +193,7 @@ async function drain(
       if (tty) process.stderr.write('\r\u001B[K')
       // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
       const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
-      if (batch.error && !pipeGone) throw captureError(new Error(batch.error), req.write)
+      if (batch.error && !pipeGone) throw fromNative(new Error(batch.error), { action: 'capture', file: req.write, netns })
       return { stats: batch.stats, collected, collectDropped }
     }
   }
@@ -278,19 +210,135 @@ export function printSummary(result: CaptureResult, req: { json: boolean; write?
   process.stderr.write(formatSummary(result.summary, shown) + '\n')
 }
 
-/** --family: a comma-separated list; the native side knows the names. */
-export function parseFamilies(value: string | undefined): string[] | undefined {
+// ---------------------------------------------------------------------------------------------
+// prepare: every check of capture and trace that needs no kernel, made before any link request
+
+/** capture's flags, as parsed. */
+export interface CaptureFlags {
+  link?: string
+  write?: string
+  force?: boolean
+  read?: string
+  hex?: boolean
+  family?: string
+  count?: string
+  duration?: string
+  'buffer-size'?: string
+}
+
+/** A checked capture: live (runCapture) or, with `read`, from a file (readCapture). */
+export type CapturePlan = CaptureRequest & { read?: string }
+
+export function prepareCapture(flags: CaptureFlags, json: boolean): CapturePlan {
+  if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
+    throw usageError('-r reads a file: it does not go with -w, --link or --duration')
+  }
+  if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+  if (flags.link !== undefined) checkLinkArg(flags.link)
+  if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
+  const plan: CapturePlan = {
+    link: flags.link,
+    write: flags.write,
+    force: flags.force === true,
+    json,
+    hex: flags.hex === true,
+    families: parseFamilies(flags.family),
+    count: parsePositive('count', flags.count, true),
+    duration: parsePositive('duration', flags.duration, false),
+    bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+    read: flags.read,
+  }
+  checkOutput(plan.write, plan.force)
+  // A file is read without a ring: its --buffer-size is not used (nor checked by the native side).
+  checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined })
+  return plan
+}
+
+/** trace's flags, as parsed. */
+export interface TraceFlags {
+  'only-cmd'?: boolean
+  write?: string
+  force?: boolean
+  hex?: boolean
+  family?: string
+  'buffer-size'?: string
+}
+
+export interface TracePlan {
+  /** CMD and its arguments. */
+  command: string[]
+  onlyCmd: boolean
+  write?: string
+  force: boolean
+  json: boolean
+  hex: boolean
+  families?: string[]
+  bufferMib?: number
+}
+
+export function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): TracePlan {
+  if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
+  if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+  checkOutput(flags.write, flags.force === true)
+  const plan: TracePlan = {
+    command: [...command],
+    onlyCmd: flags['only-cmd'] === true,
+    write: flags.write,
+    force: flags.force === true,
+    json,
+    hex: flags.hex === true,
+    families: parseFamilies(flags.family),
+    bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+  }
+  checkNativeOptions(plan)
+  return plan
+}
+
+/** --family: a comma-separated list of names or numbers. */
+function parseFamilies(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined
   const list = value.split(',').map((f) => f.trim()).filter(Boolean)
   if (list.length === 0) throw usageError('--family needs at least one family (route, generic, netfilter, sock_diag, xfrm, … or a number)')
   return list
 }
 
-export function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
+function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
   }
   return n
+}
+
+/**
+ * The names --family takes: native/src/capture/names.rs's FAMILIES and the aliases of its
+ * family_by_name() (test/host/capture.test.ts holds the two sides to the same verdicts).
+ */
+const FAMILY_NAMES = new Set([
+  'route', 'unused', 'usersock', 'firewall', 'sock_diag', 'nflog', 'xfrm', 'selinux', 'iscsi', 'audit', 'fib_lookup',
+  'connector', 'netfilter', 'ip6_fw', 'dnrtmsg', 'kobject_uevent', 'generic', 'scsitransport', 'ecryptfs', 'rdma',
+  'crypto', 'smc',
+  'rtnetlink', 'rtnl', 'genl', 'genetlink', 'nfnetlink', 'nf', 'inet_diag', 'diag',
+])
+
+/** Whether the native capture takes this --family entry: a name above (ASCII case ignored) or a u16 number. */
+export function knownFamily(entry: string): boolean {
+  const name = entry.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
+  if (/^\+?[0-9]+$/.test(name)) return Number(name.replace(/^\+/, '')) <= 0xffff
+  return FAMILY_NAMES.has(name)
+}
+
+/**
+ * What the native capture refuses when it opens (CaptureOptions in native/src/capture/js.rs), in
+ * its words, refused here instead: by then the capture link would already exist.
+ */
+function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number }): void {
+  for (const family of options.families ?? []) {
+    if (!knownFamily(family)) throw usageError(`unknown netlink family ${JSON.stringify(family)}`)
+  }
+  if (options.count !== undefined && options.count > 9e15) throw usageError(`count must be a whole number ≥ 1, got ${options.count}`)
+  if (options.bufferMib !== undefined && options.bufferMib > 4096) {
+    throw usageError(`buffer size must be 1 to 4096 MiB, got ${options.bufferMib}`)
+  }
 }

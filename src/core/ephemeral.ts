@@ -1,10 +1,10 @@
 // Ephemeral nlmon links: created by capture/trace for the length of one run, marked as ours in the
 // alias (with our pid and that process's start time, so a recycled pid is not mistaken for us), and
-// removed on every way out. prune removes those whose owner is gone (after a SIGKILL).
+// removed on every way out. prune removes those whose owner is gone (after a SIGKILL). The link
+// requests themselves are in operations.ts; this is who owns which link.
 
 import { readFileSync } from 'node:fs'
-import { NlmonctlError } from './errors.js'
-import { call, target, type LinkInfo } from './native.js'
+import { isNlmon, type LinkInfo } from './native.js'
 
 export const EPHEMERAL_PREFIX = 'nlmonctl-ephemeral'
 export const EPHEMERAL_NAME = 'nlmonctl%d'
@@ -52,28 +52,10 @@ export function selfOwner(): Owner {
   return { pid: process.pid, start: processStart(process.pid) }
 }
 
-/** Create an UP nlmon link named nlmonctl<N>, marked as ours. */
-export async function createEphemeral(netns: string | undefined): Promise<LinkInfo> {
-  const request = { name: EPHEMERAL_NAME, kind: 'nlmon', up: true, alias: ephemeralAlias(selfOwner()) }
-  return call({ action: 'create', link: EPHEMERAL_NAME, netns }, (native) => native.createLink(request, target(netns)))
-}
-
-/** Remove an ephemeral link by ifindex (it must still be nlmon); gone already is fine. */
-export async function removeEphemeral(link: LinkInfo, netns: string | undefined): Promise<void> {
-  try {
-    await call({ action: 'delete', link: link.ifname, netns }, (native) =>
-      native.deleteLink({ index: link.ifindex }, 'nlmon', target(netns)),
-    )
-  } catch (error) {
-    if (error instanceof NlmonctlError && error.code === 'NOT_FOUND') return
-    throw error
-  }
-}
-
 /** The nlmon links whose ephemeral owner is gone. */
 export function orphans(links: readonly LinkInfo[], alive: (owner: Owner) => boolean = (o) => ownerAlive(o)): LinkInfo[] {
   return links.filter((link) => {
-    if (link.kind !== 'nlmon') return false
+    if (!isNlmon(link)) return false
     const owner = parseEphemeralAlias(link.ifalias)
     return owner !== undefined && !alive(owner)
   })

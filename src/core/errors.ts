@@ -81,8 +81,29 @@ export function usageError(message: string): NlmonctlError {
   return new NlmonctlError('INVALID_INPUT', message)
 }
 
+/** How a not-nlmon refusal is worded: what was not done, or that the link holds a name we meant to create. */
+export interface NotNlmonWording {
+  /** "; refusing to <refusing>", e.g. "delete it". */
+  refusing?: string
+  /** The link holds the name an add asked for: ALREADY_EXISTS, "… already exists and is not an nlmon link". */
+  nameTaken?: boolean
+}
+
+/**
+ * The refusal of a link that is not nlmon, worded the one way: requireNlmon() (operations.ts) for
+ * the checks made in TypeScript, fromNative() for the native layer's own check (EKIND).
+ */
+export function notNlmon(subject: string, kind: string | null | undefined, wording: NotNlmonWording = {}): NlmonctlError {
+  const what = `${subject}${wording.nameTaken ? ' already exists and' : ''} is not an nlmon link (kind: ${kind ?? 'none'})`
+  return new NlmonctlError(
+    wording.nameTaken ? 'ALREADY_EXISTS' : 'NOT_NLMON',
+    wording.refusing === undefined ? what : `${what}; refusing to ${wording.refusing}`,
+  )
+}
+
 const CAP_HINT = 'changing links needs CAP_NET_ADMIN in the network namespace: run as root or grant the capability'
 const NO_DRIVER_HINT = 'the kernel has no nlmon support (CONFIG_NLMON); try `modprobe nlmon`'
+const CAPTURE_CAP_HINT = 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root'
 
 /** Parse the JSON message the native layer rejects with; anything else is an internal error. */
 export function parseNativeError(err: unknown): NativeErrorInfo {
@@ -98,9 +119,12 @@ export function parseNativeError(err: unknown): NativeErrorInfo {
 
 /** What the user asked for, so messages can name it. */
 export interface OperationContext {
-  action: 'create' | 'look up' | 'delete' | 'change' | 'list'
+  /** A link request, or 'capture': a capture call (openCapture, readPcap, filterPcap, a capture that ended on an error). */
+  action: 'create' | 'look up' | 'delete' | 'change' | 'list' | 'capture'
   link?: string // name or ifindex as the user typed it
   netns?: string
+  /** A capture's pcap file (-w, or -r), named in the errors about it; "the pcap file" otherwise. */
+  file?: string
 }
 
 function describeLink(ctx: OperationContext, info?: NativeErrorInfo): string {
@@ -109,45 +133,89 @@ function describeLink(ctx: OperationContext, info?: NativeErrorInfo): string {
   return name === undefined ? `link${where}` : `link "${name}"${where}`
 }
 
-/** The one place where kernel/native errors become nlmonctl errors. */
+/** The native operations on a capture's pcap file: their errors are the file's, not the kernel's. */
+const PCAP_FILE_OPS = new Set(['open(pcap)', 'write(pcap)', 'read(pcap)', 'fchmod(pcap)'])
+
+/** The one place where kernel/native errors become nlmonctl errors (an NlmonctlError passes as it is). */
 export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
+  if (err instanceof NlmonctlError) return err
   const info = parseNativeError(err)
   const kernel: ErrorDetails = {
     errno: info.code.startsWith('E') && info.errno !== undefined ? info.code : undefined,
     errnoNumber: info.errno,
     kernelMessage: info.extack,
   }
+  if (info.op !== undefined && PCAP_FILE_OPS.has(info.op)) return pcapFileError(info, ctx.file ?? 'the pcap file', kernel)
+  switch (info.code) {
+    case 'EARG':
+      return usageError(info.message)
+    case 'ENETNS':
+      return netnsError(info, ctx)
+    default:
+      return ctx.action === 'capture' ? captureError(info, kernel) : linkError(info, ctx, kernel)
+  }
+}
+
+/** A capture's output file exists (and --force was not given). */
+export function outputExists(file: string): NlmonctlError {
+  return new NlmonctlError('ALREADY_EXISTS', `${file} already exists`, { hint: 'use --force to replace it' })
+}
+
+function pcapFileError(info: NativeErrorInfo, file: string, kernel: ErrorDetails): NlmonctlError {
+  switch (info.code) {
+    case 'EEXIST':
+      return outputExists(file)
+    case 'ELOOP':
+      return usageError(`${file} is a symbolic link: captures are never written through one`)
+    case 'ENOENT':
+      return new NlmonctlError('NOT_FOUND', `${file}: no such file or directory`)
+    case 'EACCES':
+    case 'EPERM':
+      return new NlmonctlError('PERMISSION_DENIED', `${file}: permission denied`, kernel)
+    default:
+      return new NlmonctlError('KERNEL_ERROR', `${file}: ${info.message}`, kernel)
+  }
+}
+
+function netnsError(info: NativeErrorInfo, ctx: OperationContext): NlmonctlError {
+  const ns = info.netns ?? ctx.netns ?? ''
+  if (info.errno === 2) {
+    return new NlmonctlError('NETNS_NOT_FOUND', `network namespace "${ns}" not found`, {
+      hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
+    })
+  }
+  // info.message is "cannot <step> network namespace <ns>: <strerror>": keep the reason only
+  const reason = info.message.slice(info.message.lastIndexOf(': ') + 2)
+  if (info.errno === 1 || info.errno === 13) {
+    return new NlmonctlError('PERMISSION_DENIED', `cannot enter network namespace "${ns}": ${reason}`, {
+      hint: 'entering a network namespace needs CAP_SYS_ADMIN',
+    })
+  }
+  if (info.errno === 22) {
+    // setns() on a file that is not a network namespace (a directory, /etc/hostname, a pid ns…)
+    return new NlmonctlError('NETNS_NOT_FOUND', `"${ns}" is not a network namespace`, {
+      hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
+    })
+  }
+  return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${reason}`)
+}
+
+function captureError(info: NativeErrorInfo, kernel: ErrorDetails): NlmonctlError {
+  switch (info.code) {
+    case 'EPERM':
+    case 'EACCES':
+      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, { ...kernel, hint: CAPTURE_CAP_HINT })
+    default:
+      return new NlmonctlError('KERNEL_ERROR', `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`, kernel)
+  }
+}
+
+function linkError(info: NativeErrorInfo, ctx: OperationContext, kernel: ErrorDetails): NlmonctlError {
   const link = describeLink(ctx, info)
   switch (info.code) {
-    case 'EKIND': {
-      const kind = info.kind ?? 'none'
-      return new NlmonctlError(
-        'NOT_NLMON',
-        `${link} is not an nlmon link (kind: ${kind}); refusing to ${ctx.action} it`,
-      )
-    }
-    case 'ENETNS': {
-      const ns = info.netns ?? ctx.netns ?? ''
-      if (info.errno === 2) {
-        return new NlmonctlError('NETNS_NOT_FOUND', `network namespace "${ns}" not found`, {
-          hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
-        })
-      }
-      // info.message is "cannot <step> network namespace <ns>: <strerror>": keep the reason only
-      const reason = info.message.slice(info.message.lastIndexOf(': ') + 2)
-      if (info.errno === 1 || info.errno === 13) {
-        return new NlmonctlError('PERMISSION_DENIED', `cannot enter network namespace "${ns}": ${reason}`, {
-          hint: 'entering a network namespace needs CAP_SYS_ADMIN',
-        })
-      }
-      if (info.errno === 22) {
-        // setns() on a file that is not a network namespace (a directory, /etc/hostname, a pid ns…)
-        return new NlmonctlError('NETNS_NOT_FOUND', `"${ns}" is not a network namespace`, {
-          hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
-        })
-      }
-      return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${reason}`)
-    }
+    case 'EKIND':
+      // The native layer checked the kind itself (right before RTM_DELLINK / RTM_SETLINK).
+      return notNlmon(link, info.kind, { refusing: `${ctx.action} it` })
     case 'ENODEV':
       return new NlmonctlError('NOT_FOUND', `${link} not found`, kernel)
     case 'EEXIST':
@@ -167,8 +235,6 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
         })
       }
       return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
-    case 'EARG':
-      return new NlmonctlError('INVALID_INPUT', info.message)
     case 'EINTERNAL':
     case 'EPANIC':
     case 'EPROTO_NL':

@@ -2,7 +2,7 @@
 // NetlinkSession (one socket for a whole batch). Both map errors through fromNative() the same way.
 
 import type * as Addon from '../../native/index.js'
-import { fromNative, NlmonctlError, type OperationContext } from './errors.js'
+import { fromNative, type OperationContext } from './errors.js'
 import { call, loadAddon, parseLinks, target, type CreateLinkRequest, type LinkChange, type LinkInfo, type LinkRef } from './native.js'
 
 /** The five link requests, whatever carries them. */
@@ -68,7 +68,7 @@ export class SessionPool {
         try {
           return await fn(backend)
         } catch (error) {
-          throw error instanceof NlmonctlError ? error : fromNative(error, ctx)
+          throw fromNative(error, ctx)
         }
       },
     }

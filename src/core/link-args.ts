@@ -2,7 +2,6 @@
 
 import { checkIfname } from './attributes.js'
 import { usageError } from './errors.js'
-import type { LinkInfo } from './native.js'
 
 /** Throws INVALID_INPUT for an argument that can be neither an ifindex nor a valid name. */
 export function checkLinkArg(arg: string): void {
@@ -17,7 +16,3 @@ export function checkLinkArg(arg: string): void {
   }
 }
 
-/** Find the link an argument names in a dump. */
-export function findLink(links: readonly LinkInfo[], arg: string): LinkInfo | undefined {
-  return /^[0-9]+$/.test(arg) ? links.find((l) => l.ifindex === Number(arg)) : links.find((l) => l.ifname === arg)
-}

@@ -42,6 +42,15 @@ export function parseLinks(json: string): LinkInfo[] {
   return JSON.parse(json) as LinkInfo[]
 }
 
+/** A link's kind (IFLA_INFO_KIND), undefined for links without one (lo, physical NICs). */
+export function linkKind(link: LinkInfo): string | undefined {
+  return link.kind ?? undefined
+}
+
+export function isNlmon(link: LinkInfo): boolean {
+  return linkKind(link) === 'nlmon'
+}
+
 /** An argument made only of digits is an ifindex; anything else is a name. */
 export function linkRef(arg: string): LinkRef {
   return /^[0-9]+$/.test(arg) ? { index: Number(arg) } : { name: arg }

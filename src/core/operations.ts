@@ -1,16 +1,18 @@
-// What add, del, list, set and stats do, apart from parsing and printing, so that the single
-// commands and `batch` run the very same code. Each operation is prepared first — every check that
-// needs no kernel (the attribute table, link arguments, flag combinations) — and only then run
-// against a LinkApi (one-shot sockets, or a batch's one session socket). A prepare() that throws
-// has sent nothing.
+// What add, del, list, set, stats and prune do, apart from parsing and printing, so that the single
+// commands and `batch` run the very same code; and the link requests of capture and trace (their
+// capture link, ephemeral or not). Every link request of the CLI goes through here, on a LinkApi
+// (one-shot sockets, or a batch's one session socket). Each operation is prepared first — every
+// check that needs no kernel (the attribute table, link arguments, flag combinations) — and only
+// then run. A prepare() that throws has sent nothing.
 
 import { attributeValues } from './attribute-flags.js'
 import { validateAttributes } from './attributes.js'
-import { NlmonctlError, usageError } from './errors.js'
+import { NlmonctlError, notNlmon, usageError, type NotNlmonWording } from './errors.js'
+import { EPHEMERAL_NAME, ephemeralAlias, orphans, selfOwner } from './ephemeral.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
 import { isUp, linkJson } from './link-json.js'
-import { linkRef, type LinkInfo } from './native.js'
+import { isNlmon, linkKind, linkRef, type LinkInfo } from './native.js'
 import { type Column } from './output.js'
 
 /** What an operation produced: the --json document, and the text (lines, or a table) otherwise. */
@@ -30,6 +32,15 @@ type FlagValues = Record<string, unknown>
 
 function notFound(arg: string, netns: string | undefined): NlmonctlError {
   return new NlmonctlError('NOT_FOUND', `link "${arg}"${netns ? ` in network namespace "${netns}"` : ''} not found`)
+}
+
+/**
+ * The one kind check: returns the link when it is nlmon, else throws the refusal (NOT_NLMON, or
+ * ALREADY_EXISTS with `nameTaken`) naming it as the user did (`arg`) and its real kind.
+ */
+export function requireNlmon(link: LinkInfo, arg: string, wording: NotNlmonWording = {}): LinkInfo {
+  if (!isNlmon(link)) throw notNlmon(`link "${arg}"`, linkKind(link), wording)
+  return link
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,12 +63,7 @@ export function prepareAdd(nameArg: string | undefined, flags: FlagValues): Oper
       } catch (error) {
         if (!(ifNotExists && error instanceof NlmonctlError && error.code === 'ALREADY_EXISTS')) throw error
         const existing = await api.call({ ...ctx, action: 'look up' }, (b) => b.getLink({ name: name as string }))
-        if (existing.kind !== 'nlmon') {
-          throw new NlmonctlError(
-            'ALREADY_EXISTS',
-            `link "${existing.ifname}" already exists and is not an nlmon link (kind: ${existing.kind ?? 'none'})`,
-          )
-        }
+        requireNlmon(existing, existing.ifname, { nameTaken: true })
         return { json: linkJson(existing), text: existing.ifname }
       }
     },
@@ -99,7 +105,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
             if (ifExists) continue
             throw notFound(arg, netns)
           }
-          checkNlmon(arg, link)
+          requireNlmon(link, arg, { refusing: 'delete it' })
           if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
         }
       } else {
@@ -112,7 +118,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
             if (ifExists && error instanceof NlmonctlError && error.code === 'NOT_FOUND') continue
             throw error
           }
-          checkNlmon(arg, link)
+          requireNlmon(link, arg, { refusing: 'delete it' })
           if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
         }
       }
@@ -133,20 +139,11 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
   }
 }
 
-/** findLink() for many arguments: by name or ifindex in O(1) after one pass over the dump. */
+/** The link an argument names (by name, or by ifindex when all digits) in a dump, in O(1) after one pass. */
 function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | undefined {
   const byName = new Map(links.map((l) => [l.ifname, l]))
   const byIndex = new Map(links.map((l) => [l.ifindex, l]))
   return (arg) => (/^[0-9]+$/.test(arg) ? byIndex.get(Number(arg)) : byName.get(arg))
-}
-
-function checkNlmon(arg: string, link: LinkInfo): void {
-  if (link.kind !== 'nlmon') {
-    throw new NlmonctlError(
-      'NOT_NLMON',
-      `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'}); refusing to delete it`,
-    )
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,9 +198,9 @@ export function prepareSet(link: string, flags: FlagValues): Operation {
 }
 
 // ---------------------------------------------------------------------------------------------
-// stats (one sample; --watch lives in the command)
+// stats (one sample, or --watch's parameters: its loop lives in the command)
 
-export const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
+const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
   { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
   { header: 'NAME', get: (l) => l.ifname },
   { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
@@ -214,13 +211,43 @@ export const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
   { header: 'TX_BYTES', get: (l) => l.stats64?.txBytes ?? '-', align: 'right' },
 ]
 
-/** Checks stats' link arguments (no kernel needed). */
-export function checkStatsArgs(args: readonly string[]): void {
-  for (const arg of args) checkLinkArg(arg)
+export interface StatsOperation extends Operation {
+  /** With --watch: seconds between samples, and how many intervals (Infinity: until interrupted). */
+  readonly watch?: { interval: number; count: number }
+  /** One dump: the named links (each must exist and be nlmon) or every nlmon link. */
+  sample(api: LinkApi): Promise<LinkInfo[]>
 }
 
-/** One dump; the named links (each must exist and be nlmon) or every nlmon link. */
-export async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
+/**
+ * Every check of stats, wherever it runs (the command, a batch line): link arguments, --interval
+ * (0.1 to 3600 s), --count (a whole number ≥ 1) and --count only with --watch. run() gives one
+ * sample's outcome; a --watch loop calls sample() every `watch.interval` seconds.
+ */
+export function prepareStats(args: readonly string[], flags: FlagValues): StatsOperation {
+  for (const arg of args) checkLinkArg(arg)
+  // The flag's default is '1'; a parser that leaves it out means the same.
+  const interval = flags.interval === undefined ? 1 : Number(flags.interval)
+  if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
+    throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
+  }
+  const count = flags.count === undefined ? Infinity : Number(flags.count)
+  if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
+    throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
+  }
+  const watch = flags.watch === true
+  if (!watch && flags.count !== undefined) throw usageError('--count goes with --watch')
+  const sample = (api: LinkApi) => sampleStats(api, args)
+  return {
+    watch: watch ? { interval, count } : undefined,
+    sample,
+    async run(api) {
+      const links = await sample(api)
+      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+    },
+  }
+}
+
+async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
   const netns = api.netns
   const links = await api.call({ action: 'list', netns }, (b) => b.listLinks(args.length === 0 ? 'nlmon' : null))
   if (args.length === 0) return links
@@ -228,19 +255,72 @@ export async function sampleStats(api: LinkApi, args: readonly string[]): Promis
   return args.map((arg) => {
     const link = find(arg)
     if (!link) throw notFound(arg, netns)
-    if (link.kind !== 'nlmon') {
-      throw new NlmonctlError('NOT_NLMON', `link "${arg}" is not an nlmon link (kind: ${link.kind ?? 'none'})`)
-    }
-    return link
+    return requireNlmon(link, arg)
   })
 }
 
-export function prepareStats(args: readonly string[]): Operation {
-  checkStatsArgs(args)
+// ---------------------------------------------------------------------------------------------
+// capture links (capture, trace): an existing nlmon link, or an ephemeral one
+
+/** The link a capture runs on, and what releaseCaptureLink() must undo. */
+export interface CaptureLink {
+  /** As it was looked up or created (before being brought UP). */
+  link: LinkInfo
+  ephemeral: boolean
+  /** It was DOWN and was brought UP for the capture. */
+  broughtUp: boolean
+}
+
+/** The named link (it must be nlmon; brought UP if it is DOWN), or a new ephemeral one. */
+export async function acquireCaptureLink(api: LinkApi, arg: string | undefined): Promise<CaptureLink> {
+  if (arg === undefined) return { link: await createEphemeral(api), ephemeral: true, broughtUp: false }
+  const ctx = { action: 'look up' as const, link: arg, netns: api.netns }
+  const link = requireNlmon(await api.call(ctx, (b) => b.getLink(linkRef(arg))), arg, { refusing: 'capture on it' })
+  if (isUp(link)) return { link, ephemeral: false, broughtUp: false }
+  await api.call({ ...ctx, action: 'change' }, (b) => b.setLink({ index: link.ifindex }, { up: true }, 'nlmon'))
+  return { link, ephemeral: false, broughtUp: true }
+}
+
+/** Put the capture link back: an ephemeral one removed, one brought UP taken DOWN again. */
+export async function releaseCaptureLink(api: LinkApi, held: CaptureLink): Promise<void> {
+  if (held.ephemeral) {
+    await removeEphemeral(api, held.link)
+  } else if (held.broughtUp) {
+    const ctx = { action: 'change' as const, link: held.link.ifname, netns: api.netns }
+    await api.call(ctx, (b) => b.setLink({ index: held.link.ifindex }, { up: false }, 'nlmon'))
+  }
+}
+
+/** Create an UP nlmon link named nlmonctl<N>, marked as ours in its alias (ephemeral.ts). */
+async function createEphemeral(api: LinkApi): Promise<LinkInfo> {
+  const request = { name: EPHEMERAL_NAME, kind: 'nlmon', up: true, alias: ephemeralAlias(selfOwner()) }
+  return api.call({ action: 'create', link: EPHEMERAL_NAME, netns: api.netns }, (b) => b.createLink(request))
+}
+
+/** Remove an ephemeral link by ifindex (the native layer checks it is still nlmon); gone already is fine. */
+async function removeEphemeral(api: LinkApi, link: LinkInfo): Promise<void> {
+  try {
+    await api.call({ action: 'delete', link: link.ifname, netns: api.netns }, (b) => b.deleteLink({ index: link.ifindex }, 'nlmon'))
+  } catch (error) {
+    if (error instanceof NlmonctlError && error.code === 'NOT_FOUND') return
+    throw error
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// prune
+
+/** Removes the ephemeral links whose owner process is gone; their names (the links as JSON). */
+export function preparePrune(): Operation {
   return {
     async run(api) {
-      const links = await sampleStats(api, args)
-      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+      const links = await api.call({ action: 'list', netns: api.netns }, (b) => b.listLinks('nlmon'))
+      const removed: LinkInfo[] = []
+      for (const link of orphans(links)) {
+        await removeEphemeral(api, link)
+        removed.push(link)
+      }
+      return { json: removed.map(linkJson), text: removed.map((l) => l.ifname).join('\n') }
     },
   }
 }

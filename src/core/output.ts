@@ -32,17 +32,6 @@ export function formatJson(value: unknown, stream: NodeJS.WriteStream = process.
   return stream.isTTY ? JSON.stringify(value, null, 2) : JSON.stringify(value)
 }
 
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = n
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
-}
-
 /** Rows per write when output is written incrementally. */
 const CHUNK = 256
 

@@ -86,6 +86,12 @@ describe('batch', () => {
     ['capture mon0', /not a command a batch line can run/],
     ['nosuch', /not a command a batch line can run/],
     ['stats --watch', /cannot be a batch line/],
+    ['stats --watch --interval 0', /cannot be a batch line/],
+    ['stats --interval 0', /invalid --interval "0": must be 0.1 to 3600 seconds/],
+    ['stats --interval 3601', /invalid --interval "3601"/],
+    ['stats --count 2', /--count goes with --watch/],
+    ['stats --count 0', /invalid --count "0"/],
+    ['stats a:b', /invalid link "a:b"/],
     ['add --no-such-flag', /Nonexistent flag: --no-such-flag/],
     ['set mon0 --up --down', /--down=true cannot also be provided when using --up|cannot also be provided/],
     [`set mon0 --alias "unterminated`, /unterminated double quote/],
@@ -99,6 +105,18 @@ describe('batch', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({ line: 2, exitCode: 2, error: { code: 'INVALID_INPUT' } })
     expect(String((lines[0].error as Record<string, unknown>).message)).toMatch(message)
+  })
+
+  test('a stats line is validated as the command is: stats --interval 0 is refused alike, and nothing runs', async () => {
+    const alone = await nlmonctl(['stats', '--interval', '0', '--json'], { netns: ns.name })
+    expect(alone.exitCode).toBe(2)
+    const before = await linkTable()
+    // Line 1 is refused by the kernel only once it runs (veth-a is not nlmon): it must not run at all.
+    const result = await batch('del veth-a\nstats --interval 0\n', '--json')
+    expect(result.exitCode).toBe(2)
+    expect(jsonLines(result.stdout)).toEqual([{ line: 2, command: 'stats --interval 0', exitCode: 2, ...JSON.parse(alone.stdout) }])
+    expect(result.stderr).toMatch(/nothing was run/)
+    expect(await linkTable()).toEqual(before)
   })
 
   test('reads -f FILE, and the batch --netns is every line\'s default', async () => {

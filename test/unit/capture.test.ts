@@ -1,3 +1,4 @@
+import { knownFamily, prepareCapture, prepareTrace } from '../../src/core/capture.js'
 import { formatRecord, formatSummary, parseRecords, summarize, type NlRecord } from '../../src/core/capture-format.js'
 import { filterOwned, parseProcNetlink, processTree, sample, emptyPorts } from '../../src/core/capture-owner.js'
 import { ephemeralAlias, orphans, ownerAlive, parseEphemeralAlias, processStart } from '../../src/core/ephemeral.js'
@@ -184,5 +185,71 @@ describe('ephemeral links', () => {
     ]
     const alive = (o: { pid: number }) => o.pid === 1
     expect(orphans(links, alive).map((l) => l.ifname)).toEqual(['b'])
+  })
+})
+
+describe('prepareCapture / prepareTrace: every check that needs no kernel', () => {
+  test.each([
+    [{ read: 'in.pcap', write: 'out.pcap' }, /^-r reads a file: it does not go with -w, --link or --duration$/],
+    [{ read: 'in.pcap', link: 'mon0' }, /^-r reads a file/],
+    [{ read: 'in.pcap', duration: '1' }, /^-r reads a file/],
+    [{ force: true }, /^--force goes with -w$/],
+    [{ link: 'a:b' }, /^invalid link "a:b"/],
+    [{ link: '0' }, /ifindex is 1 to/],
+    [{ write: 'out.pcap', hex: true }, /^--hex prints decoded messages: it does not go with -w$/],
+    [{ family: ' , ' }, /^--family needs at least one family/],
+    [{ family: 'route,bogus' }, /^unknown netlink family "bogus"$/],
+    [{ count: '0' }, /^invalid --count "0": must be a whole number greater than 0$/],
+    [{ count: '1.5' }, /^invalid --count "1.5"/],
+    [{ count: '1e16' }, /^count must be a whole number ≥ 1, got 10000000000000000$/],
+    [{ duration: '-1' }, /^invalid --duration "-1": must be a number greater than 0$/],
+    [{ 'buffer-size': '0' }, /^invalid --buffer-size "0": must be a whole number greater than 0$/],
+    [{ 'buffer-size': '4097' }, /^buffer size must be 1 to 4096 MiB, got 4097$/],
+  ])('capture %j is refused', (flags, message) => {
+    expect(() => prepareCapture(flags, false)).toThrow(message)
+  })
+
+  test('a capture plan', () => {
+    expect(prepareCapture({ link: '5', family: 'route, generic', count: '10', duration: '0.5', 'buffer-size': '4096' }, true)).toEqual({
+      link: '5',
+      write: undefined,
+      force: false,
+      json: true,
+      hex: false,
+      families: ['route', 'generic'],
+      count: 10,
+      duration: 0.5,
+      bufferMib: 4096,
+      read: undefined,
+    })
+    // a file is read without a ring: its --buffer-size is parsed but not bounded, as before
+    expect(prepareCapture({ read: 'in.pcap', 'buffer-size': '5000' }, false)).toMatchObject({ read: 'in.pcap', bufferMib: 5000 })
+  })
+
+  test.each([
+    [[], {}, /^give the command to run after --/],
+    [['true'], { force: true }, /^--force goes with -w$/],
+    [['true'], { family: 'bogus' }, /^unknown netlink family "bogus"$/],
+    [['true'], { 'buffer-size': '4097' }, /^buffer size must be 1 to 4096 MiB, got 4097$/],
+  ])('trace %j %j is refused', (command, flags, message) => {
+    expect(() => prepareTrace(command, flags, false)).toThrow(message)
+  })
+
+  test('a trace plan', () => {
+    expect(prepareTrace(['ip', 'link'], { 'only-cmd': true, family: 'route', hex: true }, false)).toEqual({
+      command: ['ip', 'link'],
+      onlyCmd: true,
+      write: undefined,
+      force: false,
+      json: false,
+      hex: true,
+      families: ['route'],
+      bufferMib: undefined,
+    })
+  })
+
+  test('--family entries: names and aliases in any ASCII case, u16 numbers', () => {
+    for (const ok of ['route', 'ROUTE', 'rtnl', 'Generic', 'sock_diag', 'inet_diag', 'smc', '0', '+16', '007', '65535']) expect([ok, knownFamily(ok)]).toEqual([ok, true])
+    for (const no of ['bogus', '65536', '-1', '0x10', '1e3', '', '+', 'family_16', '\u212Aobject_uevent']) expect([no, knownFamily(no)]).toEqual([no, false])
   })
 })

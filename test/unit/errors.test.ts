@@ -1,4 +1,10 @@
-import { ExitCode, fromNative, NlmonctlError, parseNativeError } from '../../src/core/errors.js'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { checkOutput } from '../../src/core/capture.js'
+import { ExitCode, fromNative, NlmonctlError, notNlmon, parseNativeError } from '../../src/core/errors.js'
+import type { LinkInfo } from '../../src/core/native.js'
+import { requireNlmon } from '../../src/core/operations.js'
 
 const nativeError = (info: Record<string, unknown>) => new Error(JSON.stringify(info))
 
@@ -72,5 +78,120 @@ describe('native error mapping', () => {
   test('exit codes are distinct', () => {
     const codes = Object.values(ExitCode)
     expect(new Set(codes).size).toBe(codes.length)
+  })
+})
+
+describe('not an nlmon link: one check, one wording', () => {
+  const link = (ifname: string, kind?: string | null) => ({ ifindex: 7, ifname, kind }) as unknown as LinkInfo
+
+  test('requireNlmon returns an nlmon link as it is', () => {
+    const mon = link('mon0', 'nlmon')
+    expect(requireNlmon(mon, 'mon0')).toBe(mon)
+    expect(requireNlmon(mon, '7', { refusing: 'delete it' })).toBe(mon)
+  })
+
+  test.each([
+    // del, stats, capture, add --if-not-exists: the messages the commands have always printed
+    [link('veth-a', 'veth'), 'veth-a', { refusing: 'delete it' }, 'NOT_NLMON', 'link "veth-a" is not an nlmon link (kind: veth); refusing to delete it'],
+    [link('lo'), '1', { refusing: 'delete it' }, 'NOT_NLMON', 'link "1" is not an nlmon link (kind: none); refusing to delete it'],
+    [link('lo', null), 'lo', {}, 'NOT_NLMON', 'link "lo" is not an nlmon link (kind: none)'],
+    [link('br0', 'bridge'), 'br0', { refusing: 'capture on it' }, 'NOT_NLMON', 'link "br0" is not an nlmon link (kind: bridge); refusing to capture on it'],
+    [link('dm0', 'dummy'), 'dm0', { nameTaken: true }, 'ALREADY_EXISTS', 'link "dm0" already exists and is not an nlmon link (kind: dummy)'],
+  ] as const)('%j named %j with %j → %s', (l, arg, wording, code, message) => {
+    let thrown: unknown
+    try {
+      requireNlmon(l, arg, wording)
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(NlmonctlError)
+    expect((thrown as NlmonctlError).code).toBe(code)
+    expect((thrown as NlmonctlError).message).toBe(message)
+  })
+
+  test("the native layer's own check (EKIND) is worded the same, naming the namespace when there is one", () => {
+    const ekind = nativeError({ code: 'EKIND', message: 'x', kind: 'veth', ifname: 'veth-a', ifindex: 3 })
+    expect(fromNative(ekind, { action: 'change', link: 'veth-a' }).message).toBe(
+      'link "veth-a" is not an nlmon link (kind: veth); refusing to change it',
+    )
+    expect(fromNative(ekind, { action: 'delete', link: '3', netns: 'blue' }).message).toBe(
+      'link "3" in network namespace "blue" is not an nlmon link (kind: veth); refusing to delete it',
+    )
+    expect(notNlmon('link "x"', undefined).message).toBe('link "x" is not an nlmon link (kind: none)')
+  })
+})
+
+describe('capture errors go through the same mapping', () => {
+  const captureFailure = (info: Record<string, unknown> | string, file?: string) =>
+    fromNative(typeof info === 'string' ? new Error(info) : nativeError(info), { action: 'capture', file })
+
+  test.each([
+    // the pcap file's own problems, named as such
+    [{ code: 'EEXIST', errno: 17, message: 'File exists', op: 'open(pcap)' }, 'out.pcap',
+      { code: 'ALREADY_EXISTS', exitCode: 4, message: 'out.pcap already exists', hint: 'use --force to replace it' }],
+    [{ code: 'ELOOP', errno: 40, message: 'Too many levels of symbolic links', op: 'open(pcap)' }, 'out.pcap',
+      { code: 'INVALID_INPUT', exitCode: 2, message: 'out.pcap is a symbolic link: captures are never written through one' }],
+    [{ code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'open(pcap)' }, 'in.pcap',
+      { code: 'NOT_FOUND', exitCode: 3, message: 'in.pcap: no such file or directory' }],
+    [{ code: 'EACCES', errno: 13, message: 'Permission denied', op: 'open(pcap)' }, '/root/x.pcap',
+      { code: 'PERMISSION_DENIED', exitCode: 6, message: '/root/x.pcap: permission denied', errno: 'EACCES', errnoNumber: 13 }],
+    [{ code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'fchmod(pcap)' }, 'x.pcap',
+      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'x.pcap: permission denied', errno: 'EPERM', errnoNumber: 1 }],
+    [{ code: 'ENOSPC', errno: 28, message: 'No space left on device', op: 'write(pcap)' }, undefined,
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'the pcap file: No space left on device', errno: 'ENOSPC', errnoNumber: 28 }],
+    [{ code: 'EPROTO_NL', message: 'unexpected netlink reply: bad magic', op: 'read(pcap)' }, 'in.pcap',
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'in.pcap: unexpected netlink reply: bad magic' }],
+    // the capture itself
+    [{ code: 'EARG', message: 'unknown netlink family "bogus"' }, undefined,
+      { code: 'INVALID_INPUT', exitCode: 2, message: 'unknown netlink family "bogus"' }],
+    [{ code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'socket(AF_PACKET)' }, undefined,
+      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'cannot capture: Operation not permitted', errno: 'EPERM', errnoNumber: 1,
+        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root' }],
+    [{ code: 'EACCES', errno: 13, message: 'Permission denied', op: 'socket(AF_PACKET)' }, 'out.pcap',
+      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'cannot capture: Permission denied', errno: 'EACCES', errnoNumber: 13,
+        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root' }],
+    [{ code: 'ENODEV', errno: 19, message: 'No such device', op: 'bind(AF_PACKET)' }, undefined,
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: No such device (bind(AF_PACKET))', errno: 'ENODEV', errnoNumber: 19 }],
+    [{ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'x', op: 'poll(AF_PACKET)' }, undefined,
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: Operation not supported (poll(AF_PACKET))', errno: 'EOPNOTSUPP', errnoNumber: 95, kernelMessage: 'x' }],
+    [{ code: 'EPANIC', message: 'internal error (panic): oops' }, undefined,
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: internal error (panic): oops' }],
+    ['not ours', undefined, { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: not ours' }],
+  ] as const)('%j (file %s) → %j', (info, file, expected) => {
+    const error = captureFailure(info, file)
+    expect(error.toJSON()).toEqual({ error: expected })
+    expect(error.toLine()).not.toContain('\n')
+  })
+
+  test('a namespace that cannot be entered reads the same for a capture as for a link request', () => {
+    const gone = { code: 'ENETNS', errno: 2, message: 'cannot open network namespace blue: No such file or directory', netns: 'blue' }
+    expect(captureFailure(gone).toJSON()).toEqual(fromNative(nativeError(gone), { action: 'list' }).toJSON())
+    expect(captureFailure(gone).toJSON()).toMatchObject({ error: { code: 'NETNS_NOT_FOUND', exitCode: 8, message: 'network namespace "blue" not found' } })
+  })
+
+  test('an existing -w file is refused in the same words before the capture (checkOutput) and by the native open', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nlmonctl-errors-'))
+    try {
+      const file = join(dir, 'kept.pcap')
+      writeFileSync(file, '')
+      let early: unknown
+      try {
+        checkOutput(file, false)
+      } catch (error) {
+        early = error
+      }
+      const late = captureFailure({ code: 'EEXIST', errno: 17, message: 'File exists', op: 'open(pcap)' }, file)
+      expect((early as NlmonctlError).toJSON()).toEqual(late.toJSON())
+      expect(() => checkOutput(file, true)).not.toThrow()
+      expect(() => checkOutput(join(dir, 'new.pcap'), false)).not.toThrow()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('an error already mapped passes through', () => {
+    const mapped = new NlmonctlError('NOT_FOUND', 'x')
+    expect(fromNative(mapped, { action: 'capture', file: 'f' })).toBe(mapped)
+    expect(fromNative(mapped, { action: 'delete', link: 'mon0' })).toBe(mapped)
   })
 })
