@@ -11,7 +11,8 @@ import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, ty
 import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
-import { call, target, type LinkInfo } from './native.js'
+import type { IpLink } from './ip-link.js'
+import { call, target } from './native.js'
 import { acquireCaptureLink, releaseCaptureLink, type CaptureLink } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
@@ -41,7 +42,7 @@ export interface CaptureResult {
   summary: Summary
   collected: NlRecord[]
   collectDropped: number
-  link: LinkInfo
+  link: IpLink
   ephemeral: boolean
   signal?: NodeJS.Signals
 }
@@ -152,7 +153,7 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
   for (const s of SIGNALS) process.on(s, onSignal)
   try {
     const drained = await drain(session, req)
-    const link = { ifindex: 0, ifname: req.read } as LinkInfo
+    const link = { ifindex: 0, ifname: req.read } as IpLink
     return { summary: summarize(drained.stats, session.summary()), collected: drained.collected, collectDropped: drained.collectDropped, link, ephemeral: false }
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal)

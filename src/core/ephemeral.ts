@@ -4,7 +4,7 @@
 // requests themselves are in operations.ts; this is who owns which link.
 
 import { readFileSync } from 'node:fs'
-import { isNlmon, type LinkInfo } from './native.js'
+import { isNlmon, type IpLink } from './ip-link.js'
 
 export const EPHEMERAL_PREFIX = 'nlmonctl-ephemeral'
 export const EPHEMERAL_NAME = 'nlmonctl%d'
@@ -53,7 +53,7 @@ export function selfOwner(): Owner {
 }
 
 /** The nlmon links whose ephemeral owner is gone. */
-export function orphans(links: readonly LinkInfo[], alive: (owner: Owner) => boolean = (o) => ownerAlive(o)): LinkInfo[] {
+export function orphans(links: readonly IpLink[], alive: (owner: Owner) => boolean = (o) => ownerAlive(o)): IpLink[] {
   return links.filter((link) => {
     if (!isNlmon(link)) return false
     const owner = parseEphemeralAlias(link.ifalias)

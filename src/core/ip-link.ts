@@ -42,6 +42,10 @@ export function isUp(link: IpLink): boolean {
 }
 
 /** IFLA_INFO_KIND; undefined for links without one (lo, physical NICs). */
-export function kindOf(link: IpLink): string | undefined {
+export function linkKind(link: IpLink): string | undefined {
   return link.linkinfo?.info_kind
+}
+
+export function isNlmon(link: IpLink): boolean {
+  return linkKind(link) === 'nlmon'
 }

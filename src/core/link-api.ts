@@ -3,15 +3,16 @@
 
 import type * as Addon from '../../native/index.js'
 import { fromNative, type OperationContext } from './errors.js'
-import { call, loadAddon, parseLinks, target, type CreateLinkRequest, type LinkChange, type LinkInfo, type LinkRef } from './native.js'
+import { parseLink, parseLinks, type IpLink } from './ip-link.js'
+import { call, loadAddon, target, type CreateLinkRequest, type LinkChange, type LinkRef } from './native.js'
 
-/** The five link requests, whatever carries them. */
+/** The five link requests, whatever carries them; each answers with links in `ip -j` shape. */
 export interface LinkBackend {
-  createLink(req: CreateLinkRequest): LinkInfo | Promise<LinkInfo>
-  getLink(ref: LinkRef): LinkInfo | Promise<LinkInfo>
-  listLinks(kind: string | null): LinkInfo[] | Promise<LinkInfo[]>
-  deleteLink(ref: LinkRef, expectKind: string | null): LinkInfo | Promise<LinkInfo>
-  setLink(ref: LinkRef, change: LinkChange, expectKind: string | null): LinkInfo | Promise<LinkInfo>
+  createLink(req: CreateLinkRequest): IpLink | Promise<IpLink>
+  getLink(ref: LinkRef): IpLink | Promise<IpLink>
+  listLinks(kind: string | null): IpLink[] | Promise<IpLink[]>
+  deleteLink(ref: LinkRef, expectKind: string | null): IpLink | Promise<IpLink>
+  setLink(ref: LinkRef, change: LinkChange, expectKind: string | null): IpLink | Promise<IpLink>
 }
 
 export interface LinkApi {
@@ -28,11 +29,11 @@ export function oneShotApi(netns: string | undefined): LinkApi {
       call(ctx, async (native) => {
         const t = target(netns)
         return fn({
-          createLink: (req) => native.createLink(req, t),
-          getLink: (ref) => native.getLink(ref, t),
-          listLinks: async (kind) => parseLinks(await native.listLinksJson(kind, t)),
-          deleteLink: (ref, kind) => native.deleteLink(ref, kind, t),
-          setLink: (ref, change, kind) => native.setLink(ref, change, kind, t),
+          createLink: async (req) => parseLink(await native.createLink(req, t)),
+          getLink: async (ref) => parseLink(await native.getLink(ref, t)),
+          listLinks: async (kind) => parseLinks(await native.listLinks(kind, t)),
+          deleteLink: async (ref, kind) => parseLink(await native.deleteLink(ref, kind, t)),
+          setLink: async (ref, change, kind) => parseLink(await native.setLink(ref, change, kind, t)),
         })
       }),
   }
@@ -56,11 +57,11 @@ export class SessionPool {
     }
     const open = session
     const backend: LinkBackend = {
-      createLink: (req) => open.createLink(req),
-      getLink: (ref) => open.getLink(ref),
-      listLinks: (kind) => parseLinks(open.listLinksJson(kind)),
-      deleteLink: (ref, kind) => open.deleteLink(ref, kind),
-      setLink: (ref, change, kind) => open.setLink(ref, change, kind),
+      createLink: (req) => parseLink(open.createLink(req)),
+      getLink: (ref) => parseLink(open.getLink(ref)),
+      listLinks: (kind) => parseLinks(open.listLinks(kind)),
+      deleteLink: (ref, kind) => parseLink(open.deleteLink(ref, kind)),
+      setLink: (ref, change, kind) => parseLink(open.setLink(ref, change, kind)),
     }
     return {
       netns,

@@ -4,8 +4,6 @@
 import type * as Addon from '#native'
 import { fromNative, usageError, type OperationContext } from './errors.js'
 
-export type LinkInfo = Addon.LinkInfo
-export type Stats64 = Addon.Stats64
 export type LinkRef = Addon.LinkRef
 export type Target = Addon.Target
 export type CreateLinkRequest = Addon.CreateLinkRequest
@@ -35,20 +33,6 @@ export async function call<T>(ctx: OperationContext, fn: (native: typeof Addon) 
   } catch (error) {
     throw fromNative(error, ctx)
   }
-}
-
-/** listLinksJson's text: a JSON array of LinkInfo (JSON because it is much cheaper than N-API objects at thousands of links). */
-export function parseLinks(json: string): LinkInfo[] {
-  return JSON.parse(json) as LinkInfo[]
-}
-
-/** A link's kind (IFLA_INFO_KIND), undefined for links without one (lo, physical NICs). */
-export function linkKind(link: LinkInfo): string | undefined {
-  return link.kind ?? undefined
-}
-
-export function isNlmon(link: LinkInfo): boolean {
-  return linkKind(link) === 'nlmon'
 }
 
 /** An argument made only of digits is an ifindex; anything else is a name. */

@@ -11,8 +11,8 @@ import { NlmonctlError, notNlmon, usageError, type NotNlmonWording } from './err
 import { EPHEMERAL_NAME, ephemeralAlias, orphans, selfOwner } from './ephemeral.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
-import { isUp, linkJson } from './link-json.js'
-import { isNlmon, linkKind, linkRef, type LinkInfo } from './native.js'
+import { isNlmon, isUp, linkKind, type IpLink } from './ip-link.js'
+import { linkRef } from './native.js'
 import { type Column } from './output.js'
 
 /** What an operation produced: the --json document, and the text (lines, or a table) otherwise. */
@@ -21,7 +21,7 @@ export interface Outcome {
   /** Plain lines to print (none: print nothing). */
   text?: string
   /** A table to print instead of text, rendered and written in chunks. */
-  table?: { rows: readonly LinkInfo[]; columns: readonly Column<LinkInfo>[] }
+  table?: { rows: readonly IpLink[]; columns: readonly Column<IpLink>[] }
 }
 
 export interface Operation {
@@ -38,7 +38,7 @@ function notFound(arg: string, netns: string | undefined): NlmonctlError {
  * The one kind check: returns the link when it is nlmon, else throws the refusal (NOT_NLMON, or
  * ALREADY_EXISTS with `nameTaken`) naming it as the user did (`arg`) and its real kind.
  */
-export function requireNlmon(link: LinkInfo, arg: string, wording: NotNlmonWording = {}): LinkInfo {
+export function requireNlmon(link: IpLink, arg: string, wording: NotNlmonWording = {}): IpLink {
   if (!isNlmon(link)) throw notNlmon(`link "${arg}"`, linkKind(link), wording)
   return link
 }
@@ -59,12 +59,12 @@ export function prepareAdd(nameArg: string | undefined, flags: FlagValues): Oper
       const ctx = { action: 'create' as const, link: name, netns: api.netns }
       try {
         const link = await api.call(ctx, (b) => b.createLink(request))
-        return { json: linkJson(link), text: link.ifname }
+        return { json: link, text: link.ifname }
       } catch (error) {
         if (!(ifNotExists && error instanceof NlmonctlError && error.code === 'ALREADY_EXISTS')) throw error
         const existing = await api.call({ ...ctx, action: 'look up' }, (b) => b.getLink({ name: name as string }))
         requireNlmon(existing, existing.ifname, { nameTaken: true })
-        return { json: linkJson(existing), text: existing.ifname }
+        return { json: existing, text: existing.ifname }
       }
     },
   }
@@ -82,13 +82,13 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
   return {
     async run(api) {
       const netns = api.netns
-      const victims: LinkInfo[] = []
+      const victims: IpLink[] = []
       if (args.length === 1) {
         // One link (what a batch line usually names): the native delete looks it up, checks that it
         // is nlmon and deletes it by ifindex — one look-up, one RTM_DELLINK.
         try {
           const ctx = { action: 'delete' as const, link: args[0], netns }
-          return { json: [linkJson(await api.call(ctx, (b) => b.deleteLink(linkRef(args[0]), 'nlmon')))] }
+          return { json: [await api.call(ctx, (b) => b.deleteLink(linkRef(args[0]), 'nlmon'))] }
         } catch (error) {
           if (ifExists && error instanceof NlmonctlError && error.code === 'NOT_FOUND') return { json: [] }
           throw error
@@ -111,7 +111,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
       } else {
         // A few links (a batch line usually names one): look each up, O(1) in the number of links.
         for (const arg of args) {
-          let link: LinkInfo
+          let link: IpLink
           try {
             link = await api.call({ action: 'look up', link: arg, netns }, (b) => b.getLink(linkRef(arg)))
           } catch (error) {
@@ -122,7 +122,7 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
           if (!victims.some((v) => v.ifindex === link.ifindex)) victims.push(link)
         }
       }
-      const deleted: LinkInfo[] = []
+      const deleted: IpLink[] = []
       for (const victim of victims) {
         try {
           // By ifindex, with the kind checked again by the native layer right before RTM_DELLINK.
@@ -134,13 +134,13 @@ export function prepareDel(args: readonly string[], flags: FlagValues): Operatio
           if (!(gone && (ifExists || all))) throw error
         }
       }
-      return { json: deleted.map(linkJson) }
+      return { json: deleted }
     },
   }
 }
 
 /** The link an argument names (by name, or by ifindex when all digits) in a dump, in O(1) after one pass. */
-function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | undefined {
+function linkFinder(links: readonly IpLink[]): (arg: string) => IpLink | undefined {
   const byName = new Map(links.map((l) => [l.ifname, l]))
   const byIndex = new Map(links.map((l) => [l.ifindex, l]))
   return (arg) => (/^[0-9]+$/.test(arg) ? byIndex.get(Number(arg)) : byName.get(arg))
@@ -149,7 +149,7 @@ function linkFinder(links: readonly LinkInfo[]): (arg: string) => LinkInfo | und
 // ---------------------------------------------------------------------------------------------
 // list
 
-export const LIST_COLUMNS: readonly Column<LinkInfo>[] = [
+export const LIST_COLUMNS: readonly Column<IpLink>[] = [
   { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
   { header: 'NAME', get: (l) => l.ifname },
   { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
@@ -162,19 +162,8 @@ export function prepareList(): Operation {
   return {
     async run(api) {
       const links = await api.call({ action: 'list', netns: api.netns }, (b) => b.listLinks('nlmon'))
-      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: LIST_COLUMNS } }
+      return { json: links, table: links.length === 0 ? undefined : { rows: links, columns: LIST_COLUMNS } }
     },
-  }
-}
-
-/** An array of links whose JSON is shaped element by element as it is written (output.ts writeJson). */
-export class LinkArray {
-  constructor(readonly links: readonly LinkInfo[]) {}
-  toJSON(): unknown {
-    return this.links.map(linkJson)
-  }
-  streamItems(): readonly unknown[] {
-    return this.links.map(linkJson)
   }
 }
 
@@ -192,7 +181,7 @@ export function prepareSet(link: string, flags: FlagValues): Operation {
     async run(api) {
       const ctx = { action: 'change' as const, link, netns: api.netns }
       const changed = await api.call(ctx, (b) => b.setLink(linkRef(link), { ...settings, up }, 'nlmon'))
-      return { json: linkJson(changed), text: changed.ifname }
+      return { json: changed, text: changed.ifname }
     },
   }
 }
@@ -200,22 +189,22 @@ export function prepareSet(link: string, flags: FlagValues): Operation {
 // ---------------------------------------------------------------------------------------------
 // stats (one sample, or --watch's parameters: its loop lives in the command)
 
-const COUNTER_COLUMNS: readonly Column<LinkInfo>[] = [
+const COUNTER_COLUMNS: readonly Column<IpLink>[] = [
   { header: 'IFINDEX', get: (l) => l.ifindex, align: 'right' },
   { header: 'NAME', get: (l) => l.ifname },
   { header: 'STATE', get: (l) => (isUp(l) ? 'UP' : 'DOWN') },
-  { header: 'RX_PACKETS', get: (l) => l.stats64?.rxPackets ?? '-', align: 'right' },
-  { header: 'RX_BYTES', get: (l) => l.stats64?.rxBytes ?? '-', align: 'right' },
-  { header: 'RX_DROPPED', get: (l) => l.stats64?.rxDropped ?? '-', align: 'right' },
-  { header: 'TX_PACKETS', get: (l) => l.stats64?.txPackets ?? '-', align: 'right' },
-  { header: 'TX_BYTES', get: (l) => l.stats64?.txBytes ?? '-', align: 'right' },
+  { header: 'RX_PACKETS', get: (l) => l.stats64?.rx.packets ?? '-', align: 'right' },
+  { header: 'RX_BYTES', get: (l) => l.stats64?.rx.bytes ?? '-', align: 'right' },
+  { header: 'RX_DROPPED', get: (l) => l.stats64?.rx.dropped ?? '-', align: 'right' },
+  { header: 'TX_PACKETS', get: (l) => l.stats64?.tx.packets ?? '-', align: 'right' },
+  { header: 'TX_BYTES', get: (l) => l.stats64?.tx.bytes ?? '-', align: 'right' },
 ]
 
 export interface StatsOperation extends Operation {
   /** With --watch: seconds between samples, and how many intervals (Infinity: until interrupted). */
   readonly watch?: { interval: number; count: number }
   /** One dump: the named links (each must exist and be nlmon) or every nlmon link. */
-  sample(api: LinkApi): Promise<LinkInfo[]>
+  sample(api: LinkApi): Promise<IpLink[]>
 }
 
 /**
@@ -242,12 +231,12 @@ export function prepareStats(args: readonly string[], flags: FlagValues): StatsO
     sample,
     async run(api) {
       const links = await sample(api)
-      return { json: new LinkArray(links), table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
+      return { json: links, table: links.length === 0 ? undefined : { rows: links, columns: COUNTER_COLUMNS } }
     },
   }
 }
 
-async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkInfo[]> {
+async function sampleStats(api: LinkApi, args: readonly string[]): Promise<IpLink[]> {
   const netns = api.netns
   const links = await api.call({ action: 'list', netns }, (b) => b.listLinks(args.length === 0 ? 'nlmon' : null))
   if (args.length === 0) return links
@@ -265,7 +254,7 @@ async function sampleStats(api: LinkApi, args: readonly string[]): Promise<LinkI
 /** The link a capture runs on, and what releaseCaptureLink() must undo. */
 export interface CaptureLink {
   /** As it was looked up or created (before being brought UP). */
-  link: LinkInfo
+  link: IpLink
   ephemeral: boolean
   /** It was DOWN and was brought UP for the capture. */
   broughtUp: boolean
@@ -292,13 +281,13 @@ export async function releaseCaptureLink(api: LinkApi, held: CaptureLink): Promi
 }
 
 /** Create an UP nlmon link named nlmonctl<N>, marked as ours in its alias (ephemeral.ts). */
-async function createEphemeral(api: LinkApi): Promise<LinkInfo> {
+async function createEphemeral(api: LinkApi): Promise<IpLink> {
   const request = { name: EPHEMERAL_NAME, kind: 'nlmon', up: true, alias: ephemeralAlias(selfOwner()) }
   return api.call({ action: 'create', link: EPHEMERAL_NAME, netns: api.netns }, (b) => b.createLink(request))
 }
 
 /** Remove an ephemeral link by ifindex (the native layer checks it is still nlmon); gone already is fine. */
-async function removeEphemeral(api: LinkApi, link: LinkInfo): Promise<void> {
+async function removeEphemeral(api: LinkApi, link: IpLink): Promise<void> {
   try {
     await api.call({ action: 'delete', link: link.ifname, netns: api.netns }, (b) => b.deleteLink({ index: link.ifindex }, 'nlmon'))
   } catch (error) {
@@ -315,12 +304,12 @@ export function preparePrune(): Operation {
   return {
     async run(api) {
       const links = await api.call({ action: 'list', netns: api.netns }, (b) => b.listLinks('nlmon'))
-      const removed: LinkInfo[] = []
+      const removed: IpLink[] = []
       for (const link of orphans(links)) {
         await removeEphemeral(api, link)
         removed.push(link)
       }
-      return { json: removed.map(linkJson), text: removed.map((l) => l.ifname).join('\n') }
+      return { json: removed, text: removed.map((l) => l.ifname).join('\n') }
     },
   }
 }

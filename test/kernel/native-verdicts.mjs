@@ -5,11 +5,12 @@
 import { createLink, deleteLink, setLink } from '../../native/index.js'
 
 // The native calls resolve to the link as JSON bytes (ip -j's shape): ifindex is all we need.
-const made = async (bytes) => JSON.parse((await bytes).toString('utf8'))
+const made = async (/** @type {Promise<Buffer>} */ bytes) => JSON.parse((await bytes).toString('utf8'))
 
 const [mode, json] = process.argv.slice(2)
 const rows = JSON.parse(json)
 
+/** @param {{ address?: string, broadcast?: string, [key: string]: unknown }} row */
 function raw({ address, broadcast, ...rest }) {
   return {
     ...rest,
@@ -30,7 +31,7 @@ for (const row of rows) {
     }
     verdicts.push({ accepted: true })
   } catch (error) {
-    const info = JSON.parse(error.message)
+    const info = JSON.parse(/** @type {Error} */ (error).message)
     verdicts.push({ accepted: false, code: info.code, extack: info.extack })
   } finally {
     if (target) await deleteLink({ index: target.ifindex }, 'nlmon')

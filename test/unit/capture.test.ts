@@ -2,7 +2,7 @@ import { knownFamily, prepareCapture, prepareTrace } from '../../src/core/captur
 import { formatRecord, formatSummary, parseRecords, summarize, type NlRecord } from '../../src/core/capture-format.js'
 import { filterOwned, parseProcNetlink, processTree, sample, emptyPorts } from '../../src/core/capture-owner.js'
 import { ephemeralAlias, orphans, ownerAlive, parseEphemeralAlias, processStart } from '../../src/core/ephemeral.js'
-import type { LinkInfo } from '../../src/core/native.js'
+import type { IpLink } from '../../src/core/ip-link.js'
 
 const rec = (over: Partial<NlRecord>): NlRecord => ({
   time: '2026-11-29T01:02:03.123456789Z',
@@ -175,7 +175,8 @@ describe('ephemeral links', () => {
   })
 
   test('orphans: nlmon links whose owner is gone, nothing else', () => {
-    const link = (ifname: string, kind: string, ifalias?: string) => ({ ifname, kind, ifalias }) as LinkInfo
+    const link = (ifname: string, kind: string, ifalias?: string) =>
+      ({ ifname, linkinfo: { info_kind: kind }, ifalias }) as IpLink
     const links = [
       link('a', 'nlmon', 'nlmonctl-ephemeral pid=1 start=5'),
       link('b', 'nlmon', 'nlmonctl-ephemeral pid=2 start=5'),

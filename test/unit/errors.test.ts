@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkOutput } from '../../src/core/capture.js'
 import { ExitCode, fromNative, NlmonctlError, notNlmon, parseNativeError } from '../../src/core/errors.js'
-import type { LinkInfo } from '../../src/core/native.js'
+import type { IpLink } from '../../src/core/ip-link.js'
 import { requireNlmon } from '../../src/core/operations.js'
 
 const nativeError = (info: Record<string, unknown>) => new Error(JSON.stringify(info))
@@ -82,7 +82,8 @@ describe('native error mapping', () => {
 })
 
 describe('not an nlmon link: one check, one wording', () => {
-  const link = (ifname: string, kind?: string | null) => ({ ifindex: 7, ifname, kind }) as unknown as LinkInfo
+  const link = (ifname: string, kind?: string | null) =>
+    ({ ifindex: 7, ifname, ...(kind ? { linkinfo: { info_kind: kind } } : {}) }) as IpLink
 
   test('requireNlmon returns an nlmon link as it is', () => {
     const mon = link('mon0', 'nlmon')

@@ -2,18 +2,29 @@
 // here a fake one, recording every request, over an in-memory link table.
 import { fromNative, NlmonctlError } from '../../src/core/errors.js'
 import type { LinkApi, LinkBackend } from '../../src/core/link-api.js'
-import type { LinkInfo, LinkRef } from '../../src/core/native.js'
+import { isUp, linkKind, type IpLink } from '../../src/core/ip-link.js'
+import type { LinkRef } from '../../src/core/native.js'
 import { acquireCaptureLink, preparePrune, prepareStats, releaseCaptureLink } from '../../src/core/operations.js'
 
-const IFF_UP = 1
-
-const link = (ifindex: number, ifname: string, kind?: string, over: Partial<LinkInfo> = {}): LinkInfo =>
-  ({ ifindex, ifname, kind, flags: 0, operstate: 0, linkmode: 0, mtu: 3776, txqlen: 1000, group: 0, linkType: 824, ...over }) as LinkInfo
+const link = (ifindex: number, ifname: string, kind?: string, over: Partial<IpLink> = {}): IpLink => ({
+  ifindex,
+  ifname,
+  flags: ['NOARP'],
+  mtu: 3776,
+  operstate: 'DOWN',
+  linkmode: 'DEFAULT',
+  group: 'default',
+  txqlen: 1000,
+  link_type: 'netlink',
+  ...(kind === undefined ? {} : { linkinfo: { info_kind: kind } }),
+  ...over,
+})
+const withUp = (l: IpLink, up: boolean): string[] => [...l.flags.filter((f) => f !== 'UP'), ...(up ? ['UP'] : [])]
 
 /** What the native layer rejects with: the JSON message fromNative() parses. */
 const rejection = (info: Record<string, unknown>) => new Error(JSON.stringify(info))
 
-function fakeApi(links: LinkInfo[], netns?: string) {
+function fakeApi(links: IpLink[], netns?: string) {
   const requests: string[] = []
   const find = (ref: LinkRef) => links.find((l) => (ref.index === undefined ? l.ifname === ref.name : l.ifindex === ref.index))
   const need = (ref: LinkRef) => {
@@ -21,13 +32,13 @@ function fakeApi(links: LinkInfo[], netns?: string) {
     if (!found) throw rejection({ code: 'ENODEV', errno: 19, message: 'No such device' })
     return found
   }
-  const checkKind = (l: LinkInfo, kind: string | null) => {
-    if (kind !== null && l.kind !== kind) throw rejection({ code: 'EKIND', message: 'x', ifname: l.ifname, kind: l.kind ?? null })
+  const checkKind = (l: IpLink, kind: string | null) => {
+    if (kind !== null && linkKind(l) !== kind) throw rejection({ code: 'EKIND', message: 'x', ifname: l.ifname, kind: linkKind(l) ?? null })
   }
   const backend: LinkBackend = {
     createLink(req) {
       requests.push(`create ${req.name} alias=${req.alias} up=${req.up}`)
-      const created = link(100 + links.length, (req.name ?? 'nlmon%d').replace('%d', '0'), req.kind, { ifalias: req.alias, flags: req.up ? IFF_UP : 0 })
+      const created = link(100 + links.length, (req.name ?? 'nlmon%d').replace('%d', '0'), req.kind, { ifalias: req.alias, flags: req.up ? ['NOARP', 'UP'] : ['NOARP'] })
       links.push(created)
       return created
     },
@@ -37,7 +48,7 @@ function fakeApi(links: LinkInfo[], netns?: string) {
     },
     listLinks(kind) {
       requests.push(`list ${kind}`)
-      return links.filter((l) => kind === null || l.kind === kind)
+      return links.filter((l) => kind === null || linkKind(l) === kind)
     },
     deleteLink(ref, kind) {
       requests.push(`delete ${JSON.stringify(ref)} ${kind}`)
@@ -50,7 +61,7 @@ function fakeApi(links: LinkInfo[], netns?: string) {
       requests.push(`set ${JSON.stringify(ref)} ${JSON.stringify(change)} ${kind}`)
       const target = need(ref)
       checkKind(target, kind)
-      if (change.up !== undefined) target.flags = change.up ? target.flags | IFF_UP : target.flags & ~IFF_UP
+      if (change.up !== undefined) target.flags = withUp(target, change.up)
       return target
     },
   }
@@ -72,14 +83,14 @@ describe('capture links', () => {
     const { api, requests, links } = fakeApi([link(5, 'mon0', 'nlmon')])
     const held = await acquireCaptureLink(api, 'mon0')
     expect(held).toMatchObject({ ephemeral: false, broughtUp: true, link: { ifindex: 5 } })
-    expect(links[0].flags & IFF_UP).toBe(IFF_UP)
+    expect(isUp(links[0])).toBe(true)
     await releaseCaptureLink(api, held)
-    expect(links[0].flags & IFF_UP).toBe(0)
+    expect(isUp(links[0])).toBe(false)
     expect(requests).toEqual(['get {"name":"mon0"}', 'set {"index":5} {"up":true} nlmon', 'set {"index":5} {"up":false} nlmon'])
   })
 
   test('an UP nlmon link (named by ifindex) is left as it is', async () => {
-    const { api, requests } = fakeApi([link(5, 'mon0', 'nlmon', { flags: IFF_UP })])
+    const { api, requests } = fakeApi([link(5, 'mon0', 'nlmon', { flags: ['NOARP', 'UP'] })])
     const held = await acquireCaptureLink(api, '5')
     expect(held.broughtUp).toBe(false)
     await releaseCaptureLink(api, held)
