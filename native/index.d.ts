@@ -66,7 +66,7 @@ export interface CaptureOptions {
   families?: Array<string>
   /** Stop after this many messages. */
   count?: number
-  /** Ring size in MiB (1 MiB blocks); default 64. */
+  /** Ring size in MiB (1 MiB blocks); default 64. A JS number, so that 2^32 is refused, not wrapped. */
   bufferMib?: number
 }
 
@@ -85,6 +85,13 @@ export interface CaptureStats {
   /** Packets written to the pcap file. */
   written: number
 }
+
+/**
+ * Check capture options (families, count, ring size) the way openCapture/readPcap will, without
+ * opening anything: the CLI refuses bad values before it creates a capture link, with the rules
+ * kept here, in one place.
+ */
+export declare function checkCaptureOptions(options: CaptureOptions): void
 
 /**
  * Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back: one link

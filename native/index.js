@@ -773,9 +773,10 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, checkCaptureOptions, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
+export { checkCaptureOptions }
 export { createLink }
 export { deleteLink }
 export { filterPcap }

@@ -33,7 +33,7 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Capture)
-    const plan = prepareCapture(flags, this.jsonEnabled())
+    const plan = await prepareCapture(flags, this.jsonEnabled())
     const result = plan.read === undefined ? await runCapture(oneShotApi(flags.netns), plan) : await readCapture({ ...plan, read: plan.read })
     printSummary(result, plan)
   }

@@ -38,7 +38,7 @@ export default class Trace extends BaseCommand {
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Trace)
-    const plan = prepareTrace(argv as string[], flags, this.jsonEnabled())
+    const plan = await prepareTrace(argv as string[], flags, this.jsonEnabled())
     const { json, onlyCmd } = plan
     // --only-cmd -w: capture everything privately, copy CMD's packets to FILE at the end.
     const scratch = onlyCmd && plan.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined

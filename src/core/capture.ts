@@ -12,7 +12,7 @@ import { fromNative, outputExists, parseNativeError, usageError } from './errors
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
 import type { IpLink } from './ip-link.js'
-import { call, target } from './native.js'
+import { call, loadAddon, target } from './native.js'
 import { acquireCaptureLink, releaseCaptureLink, type CaptureLink } from './operations.js'
 
 export type CaptureSession = Addon.CaptureSession
@@ -230,7 +230,7 @@ export interface CaptureFlags {
 /** A checked capture: live (runCapture) or, with `read`, from a file (readCapture). */
 export type CapturePlan = CaptureRequest & { read?: string }
 
-export function prepareCapture(flags: CaptureFlags, json: boolean): CapturePlan {
+export async function prepareCapture(flags: CaptureFlags, json: boolean): Promise<CapturePlan> {
   if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
     throw usageError('-r reads a file: it does not go with -w, --link or --duration')
   }
@@ -251,7 +251,7 @@ export function prepareCapture(flags: CaptureFlags, json: boolean): CapturePlan 
   }
   checkOutput(plan.write, plan.force)
   // A file is read without a ring: its --buffer-size is not used (nor checked by the native side).
-  checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined })
+  await checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined })
   return plan
 }
 
@@ -277,7 +277,7 @@ export interface TracePlan {
   bufferMib?: number
 }
 
-export function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): TracePlan {
+export async function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): Promise<TracePlan> {
   if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
   checkOutput(flags.write, flags.force === true)
@@ -291,7 +291,7 @@ export function prepareTrace(command: readonly string[], flags: TraceFlags, json
     families: parseFamilies(flags.family),
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
   }
-  checkNativeOptions(plan)
+  await checkNativeOptions(plan)
   return plan
 }
 
@@ -313,33 +313,14 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
 }
 
 /**
- * The names --family takes: native/src/capture/names.rs's FAMILIES and the aliases of its
- * family_by_name() (test/host/capture.test.ts holds the two sides to the same verdicts).
+ * The options the native capture checks when it opens (families, count, ring size), checked by it
+ * now: by the time it opens, the capture link would already exist.
  */
-const FAMILY_NAMES = new Set([
-  'route', 'unused', 'usersock', 'firewall', 'sock_diag', 'nflog', 'xfrm', 'selinux', 'iscsi', 'audit', 'fib_lookup',
-  'connector', 'netfilter', 'ip6_fw', 'dnrtmsg', 'kobject_uevent', 'generic', 'scsitransport', 'ecryptfs', 'rdma',
-  'crypto', 'smc',
-  'rtnetlink', 'rtnl', 'genl', 'genetlink', 'nfnetlink', 'nf', 'inet_diag', 'diag',
-])
-
-/** Whether the native capture takes this --family entry: a name above (ASCII case ignored) or a u16 number. */
-export function knownFamily(entry: string): boolean {
-  const name = entry.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
-  if (/^\+?[0-9]+$/.test(name)) return Number(name.replace(/^\+/, '')) <= 0xffff
-  return FAMILY_NAMES.has(name)
-}
-
-/**
- * What the native capture refuses when it opens (CaptureOptions in native/src/capture/js.rs), in
- * its words, refused here instead: by then the capture link would already exist.
- */
-function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number }): void {
-  for (const family of options.families ?? []) {
-    if (!knownFamily(family)) throw usageError(`unknown netlink family ${JSON.stringify(family)}`)
-  }
-  if (options.count !== undefined && options.count > 9e15) throw usageError(`count must be a whole number ≥ 1, got ${options.count}`)
-  if (options.bufferMib !== undefined && options.bufferMib > 4096) {
-    throw usageError(`buffer size must be 1 to 4096 MiB, got ${options.bufferMib}`)
+async function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number }): Promise<void> {
+  const native = await loadAddon()
+  try {
+    native.checkCaptureOptions({ families: options.families, count: options.count, bufferMib: options.bufferMib })
+  } catch (error) {
+    throw fromNative(error, { action: 'capture' })
   }
 }

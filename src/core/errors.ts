@@ -107,7 +107,10 @@ const CAPTURE_CAP_HINT = 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as 
 
 /** Parse the JSON message the native layer rejects with; anything else is an internal error. */
 export function parseNativeError(err: unknown): NativeErrorInfo {
-  const text = err instanceof Error ? err.message : String(err)
+  // Read the message structurally: an error thrown by a synchronous native call may come from another
+  // realm (jest's module sandbox), where instanceof Error is false.
+  const message = (err as { message?: unknown } | null)?.message
+  const text = typeof message === 'string' ? message : String(err)
   try {
     const info = JSON.parse(text) as NativeErrorInfo
     if (info && typeof info.code === 'string') return info

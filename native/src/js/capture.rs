@@ -7,7 +7,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
-use super::task::Job;
+use super::task::{sync, Job};
 use super::types::{netns_of, Target};
 use crate::capture::decode::GenlNames;
 use crate::capture::ring::{Ring, RingConfig};
@@ -33,8 +33,8 @@ pub struct CaptureOptions {
     pub families: Option<Vec<String>>,
     /// Stop after this many messages.
     pub count: Option<f64>,
-    /// Ring size in MiB (1 MiB blocks); default 64.
-    pub buffer_mib: Option<u32>,
+    /// Ring size in MiB (1 MiB blocks); default 64. A JS number, so that 2^32 is refused, not wrapped.
+    pub buffer_mib: Option<f64>,
 }
 
 #[napi(object)]
@@ -111,12 +111,12 @@ impl TryFrom<CaptureOptions> for Settings {
         };
         let mut ring = RingConfig::default();
         if let Some(mib) = o.buffer_mib {
-            if !(1..=4096).contains(&mib) {
+            if mib.fract() != 0.0 || !(1.0..=4096.0).contains(&mib) {
                 return Err(Error::Arg(format!(
                     "buffer size must be 1 to 4096 MiB, got {mib}"
                 )));
             }
-            ring.block_count = mib;
+            ring.block_count = mib as u32;
         }
         Ok(Settings {
             write: o.write,
@@ -193,6 +193,14 @@ impl CaptureSession {
             })
             .collect()
     }
+}
+
+/// Check capture options (families, count, ring size) the way openCapture/readPcap will, without
+/// opening anything: the CLI refuses bad values before it creates a capture link, with the rules
+/// kept here, in one place.
+#[napi(catch_unwind)]
+pub fn check_capture_options(options: CaptureOptions) -> napi::Result<()> {
+    sync(|| Settings::try_from(options).map(drop))
 }
 
 /// Start a live capture on an nlmon link (UP already): the pcap file is opened first, then, in
