@@ -68,6 +68,11 @@ export interface CaptureOptions {
   count?: number
   /** Ring size in MiB (1 MiB blocks); default 64. A JS number, so that 2^32 is refused, not wrapped. */
   bufferMib?: number
+  /**
+   * Cap of the userspace queue between the ring and the file, in MiB; default ¼ of
+   * MemAvailable, at most 1 GiB.
+   */
+  queueMib?: number
 }
 
 export interface CaptureStats {
@@ -84,6 +89,12 @@ export interface CaptureStats {
   userDrops: number
   /** Packets written to the pcap file. */
   written: number
+  /** Packets dropped because the queue between the ring and the file was full. */
+  queueDrops: number
+  /** Most bytes the queue held at once. */
+  queuePeakBytes: number
+  /** The queue's cap in bytes. */
+  queueLimitBytes: number
 }
 
 /**

@@ -29,6 +29,7 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     count: Flags.string({ char: 'c', summary: 'Stop after N messages.', helpValue: 'N' }),
     duration: Flags.string({ summary: 'Stop after S seconds.', helpValue: 'S' }),
     'buffer-size': Flags.string({ summary: 'Kernel ring size in MiB (default 64).', helpValue: 'MIB' }),
+    'queue-size': Flags.string({ summary: 'Cap of the memory queue between the ring and the file, in MiB (default ¼ of available memory, at most 1024).', helpValue: 'MIB' }),
   }
 
   async run(): Promise<void> {

@@ -80,6 +80,11 @@ export interface Summary {
   kernel_drops: number
   user_drops: number
   written: number
+  /** Packets dropped because the queue between the kernel's ring and the file was full. */
+  queue_drops: number
+  /** Most bytes the queue held at once, and its cap. */
+  queue_peak_bytes: number
+  queue_limit_bytes: number
   types: { family: string; type: string; messages: number }[]
 }
 
@@ -92,13 +97,17 @@ export function summarize(stats: CaptureStats, types: TypeCount[]): Summary {
     kernel_drops: stats.kernelDrops,
     user_drops: stats.userDrops,
     written: stats.written,
+    queue_drops: stats.queueDrops,
+    queue_peak_bytes: stats.queuePeakBytes,
+    queue_limit_bytes: stats.queueLimitBytes,
     types: types.map((t) => ({ family: t.family, type: t.typeName, messages: t.messages })),
   }
 }
 
 export function formatSummary(s: Summary, shown?: number): string {
   const lines = [
-    `${s.messages} messages in ${s.packets} packets (${s.bytes} bytes); kernel drops: ${s.kernel_drops}; userspace drops: ${s.user_drops}` +
+    `${s.messages} messages in ${s.packets} packets (${s.bytes} bytes); kernel drops: ${s.kernel_drops}; ` +
+      `queue drops: ${s.queue_drops} (peak ${mib(s.queue_peak_bytes)} of ${mib(s.queue_limit_bytes)} MiB); userspace drops: ${s.user_drops}` +
       (shown === undefined ? '' : `; shown: ${shown}`),
   ]
   const width = Math.max(0, ...s.types.map((t) => `${t.family} ${t.type}`.length))
@@ -106,8 +115,14 @@ export function formatSummary(s: Summary, shown?: number): string {
   return lines.join('\n')
 }
 
+/** Bytes as MiB with one decimal. */
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(1)
+}
+
 /** The live counter line (terminal only). */
 export function formatCounter(stats: CaptureStats): string {
   return `${stats.messages} messages, ${stats.bytes} bytes, ${stats.kernelDrops} kernel drops` +
+    (stats.queueDrops > 0 ? `, ${stats.queueDrops} queue drops` : '') +
     (stats.userDrops > 0 ? `, ${stats.userDrops} userspace drops` : '')
 }

@@ -8,7 +8,7 @@ import { lstatSync } from 'node:fs'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
-import { fromNative, outputExists, parseNativeError, usageError } from './errors.js'
+import { fromNative, NlmonctlError, outputExists, parseNativeError, usageError, type OperationContext } from './errors.js'
 import type { LinkApi } from './link-api.js'
 import { checkLinkArg } from './link-args.js'
 import type { IpLink } from './ip-link.js'
@@ -29,6 +29,8 @@ export interface CaptureRequest {
   /** Seconds. */
   duration?: number
   bufferMib?: number
+  /** Cap of the queue between the kernel's ring and the file, MiB (default: the native layer's). */
+  queueMib?: number
   /** Keep the decoded records in memory (at most `collectLimit`) instead of printing them. */
   collect?: boolean
   collectLimit?: number
@@ -92,11 +94,12 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
   }
   for (const s of SIGNALS) process.on(s, onSignal)
   let picked: CaptureLink | undefined
+  let ended: NlmonctlError | undefined
   try {
     picked = await acquireCaptureLink(api, req.link)
     if (stopper.signal.aborted) {
       // Interrupted while the link was being set up: nothing was captured; a normal end.
-      const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0 }
+      const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0, queueDrops: 0, queuePeakBytes: 0, queueLimitBytes: 0 }
       return { summary: summarize(empty, []), collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral, signal: received }
     }
     const options = {
@@ -108,8 +111,9 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       families: req.families,
       count: req.count,
       bufferMib: req.bufferMib,
+      queueMib: req.queueMib,
     }
-    const ctx = { action: 'capture' as const, file: req.write, netns: api.netns }
+    const ctx = { action: 'capture' as const, file: req.write, netns: api.netns, link: picked.link.ifname }
     session = await call(ctx, (native) => native.openCapture(options, target(api.netns)))
     const opened = session
     if (stopper.signal.aborted) opened.stop()
@@ -123,10 +127,17 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
     const driven = req.driver
       ? req.driver(stopper.signal).finally(() => opened.stop())
       : undefined
-    const drained = await drain(opened, req, api.netns)
+    const drained = await drain(opened, req, ctx)
     for (const t of timers) clearTimeout(t)
     await driven
     const summary = summarize(drained.stats, opened.summary())
+    if (drained.error) {
+      // The capture ran and then ended on an error (the file's disk full, the link or the namespace
+      // gone): what it kept is worth knowing, so the summary comes before the error line.
+      ended = drained.error
+      printSummary({ summary, collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral }, req)
+      throw drained.error
+    }
     return {
       summary,
       collected: drained.collected,
@@ -138,7 +149,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
   } finally {
     session?.stop()
     try {
-      if (picked) await releaseCaptureLink(api, picked)
+      if (picked) await releaseCaptureLink(api, picked).catch((error: unknown) => {
+        // The link (or its whole namespace) went away under the capture: nothing left to put back.
+        if (ended && error instanceof NlmonctlError && (error.code === 'NOT_FOUND' || error.code === 'NETNS_NOT_FOUND')) return
+        throw error
+      })
     } finally {
       for (const s of SIGNALS) process.off(s, onSignal)
     }
@@ -152,7 +167,8 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
   const onSignal = () => session.stop()
   for (const s of SIGNALS) process.on(s, onSignal)
   try {
-    const drained = await drain(session, req)
+    const drained = await drain(session, req, { action: 'capture', file: req.read })
+    if (drained.error) throw drained.error
     const link = { ifindex: 0, ifname: req.read } as IpLink
     return { summary: summarize(drained.stats, session.summary()), collected: drained.collected, collectDropped: drained.collectDropped, link, ephemeral: false }
   } finally {
@@ -163,8 +179,8 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
 async function drain(
   session: CaptureSession,
   req: CaptureRequest,
-  netns?: string,
-): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number }> {
+  ctx: OperationContext = { action: 'capture', file: req.write },
+): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number; error?: NlmonctlError }> {
   const out = new Out()
   const tty = Boolean(process.stderr.isTTY)
   const limit = req.collectLimit ?? 200_000
@@ -194,8 +210,8 @@ async function drain(
       if (tty) process.stderr.write('\r\u001B[K')
       // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
       const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
-      if (batch.error && !pipeGone) throw fromNative(new Error(batch.error), { action: 'capture', file: req.write, netns })
-      return { stats: batch.stats, collected, collectDropped }
+      const error = batch.error && !pipeGone ? fromNative(new Error(batch.error), ctx) : undefined
+      return { stats: batch.stats, collected, collectDropped, error }
     }
   }
 }
@@ -225,6 +241,7 @@ export interface CaptureFlags {
   count?: string
   duration?: string
   'buffer-size'?: string
+  'queue-size'?: string
 }
 
 /** A checked capture: live (runCapture) or, with `read`, from a file (readCapture). */
@@ -247,11 +264,12 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
     count: parsePositive('count', flags.count, true),
     duration: parsePositive('duration', flags.duration, false),
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+    queueMib: parsePositive('queue-size', flags['queue-size'], true),
     read: flags.read,
   }
   checkOutput(plan.write, plan.force)
-  // A file is read without a ring: its --buffer-size is not used (nor checked by the native side).
-  await checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined })
+  // A file is read without a ring or a queue: --buffer-size and --queue-size are not used (nor checked by the native side).
+  await checkNativeOptions(plan.read === undefined ? plan : { ...plan, bufferMib: undefined, queueMib: undefined })
   return plan
 }
 
@@ -313,13 +331,13 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
 }
 
 /**
- * The options the native capture checks when it opens (families, count, ring size), checked by it
- * now: by the time it opens, the capture link would already exist.
+ * The options the native capture checks when it opens (families, count, ring and queue sizes against
+ * the memory available), checked by it now: by the time it opens, the capture link would already exist.
  */
-async function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number }): Promise<void> {
+async function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number; queueMib?: number }): Promise<void> {
   const native = await loadAddon()
   try {
-    native.checkCaptureOptions({ families: options.families, count: options.count, bufferMib: options.bufferMib })
+    native.checkCaptureOptions({ families: options.families, count: options.count, bufferMib: options.bufferMib, queueMib: options.queueMib })
   } catch (error) {
     throw fromNative(error, { action: 'capture' })
   }

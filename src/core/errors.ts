@@ -155,7 +155,7 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
     case 'ENETNS':
       return netnsError(info, ctx)
     default:
-      return ctx.action === 'capture' ? captureError(info, kernel) : linkError(info, ctx, kernel)
+      return ctx.action === 'capture' ? captureError(info, ctx, kernel) : linkError(info, ctx, kernel)
   }
 }
 
@@ -165,6 +165,14 @@ export function outputExists(file: string): NlmonctlError {
 }
 
 function pcapFileError(info: NativeErrorInfo, file: string, kernel: ErrorDetails): NlmonctlError {
+  if (info.op === 'write(pcap)' && info.code !== 'EPIPE') {
+    // A write failed mid-capture (ENOSPC, EDQUOT, EFBIG, EIO…): the native writer cut a regular
+    // file back to its last whole record, and the capture ended.
+    return new NlmonctlError('KERNEL_ERROR', `cannot write ${file}: ${info.message.toLowerCase()}`, {
+      ...kernel,
+      hint: 'the capture ended; the file holds every packet written before, up to its last whole record',
+    })
+  }
   switch (info.code) {
     case 'EEXIST':
       return outputExists(file)
@@ -203,7 +211,20 @@ function netnsError(info: NativeErrorInfo, ctx: OperationContext): NlmonctlError
   return new NlmonctlError('KERNEL_ERROR', `cannot enter network namespace "${ns}": ${reason}`)
 }
 
-function captureError(info: NativeErrorInfo, kernel: ErrorDetails): NlmonctlError {
+/** The ops of the native errors that end a running capture because what it captured on went away. */
+const LINK_GONE_OP = 'capture(link)'
+const NETNS_GONE_OP = 'capture(netns)'
+
+function captureError(info: NativeErrorInfo, ctx: OperationContext, kernel: ErrorDetails): NlmonctlError {
+  const link = ctx.link === undefined ? 'the capture link' : `the capture link "${ctx.link}"`
+  if (info.op === LINK_GONE_OP) {
+    return info.code === 'ENODEV'
+      ? new NlmonctlError('NOT_FOUND', `${link} was deleted; the capture ended`, kernel)
+      : new NlmonctlError('KERNEL_ERROR', `${link} went down; the capture ended`, kernel)
+  }
+  if (info.op === NETNS_GONE_OP) {
+    return new NlmonctlError('NETNS_NOT_FOUND', `network namespace "${ctx.netns ?? ''}" was deleted; the capture ended`)
+  }
   switch (info.code) {
     case 'EPERM':
     case 'EACCES':

@@ -48,11 +48,19 @@ describe('decoded record text', () => {
     expect(parseRecords(lines).map((r) => r.seq)).toEqual([1, 2])
     expect(parseRecords('')).toEqual([])
     const summary = summarize(
-      { packets: 2, messages: 3, bytes: 100, kernelPackets: 4, kernelDrops: 2, userDrops: 0, written: 0 },
+      { packets: 2, messages: 3, bytes: 100, kernelPackets: 4, kernelDrops: 2, userDrops: 0, written: 0, queueDrops: 5, queuePeakBytes: 3 << 20, queueLimitBytes: 256 << 20 },
       [{ family: 'route', typeName: 'RTM_NEWLINK', messages: 3 }],
     )
-    expect(summary).toMatchObject({ kernel_drops: 2, types: [{ family: 'route', type: 'RTM_NEWLINK', messages: 3 }] })
-    expect(formatSummary(summary)).toBe('3 messages in 2 packets (100 bytes); kernel drops: 2; userspace drops: 0\n  route RTM_NEWLINK  3')
+    expect(summary).toMatchObject({
+      kernel_drops: 2,
+      queue_drops: 5,
+      queue_peak_bytes: 3 << 20,
+      queue_limit_bytes: 256 << 20,
+      types: [{ family: 'route', type: 'RTM_NEWLINK', messages: 3 }],
+    })
+    expect(formatSummary(summary)).toBe(
+      '3 messages in 2 packets (100 bytes); kernel drops: 2; queue drops: 5 (peak 3.0 of 256.0 MiB); userspace drops: 0\n  route RTM_NEWLINK  3',
+    )
   })
 })
 
@@ -206,6 +214,10 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
     [{ duration: '-1' }, /^invalid --duration "-1": must be a number greater than 0$/],
     [{ 'buffer-size': '0' }, /^invalid --buffer-size "0": must be a whole number greater than 0$/],
     [{ 'buffer-size': '4097' }, /^buffer size must be 1 to 4096 MiB, got 4097$/],
+    [{ 'queue-size': '0' }, /^invalid --queue-size "0": must be a whole number greater than 0$/],
+    [{ 'queue-size': '1048577' }, /^queue size must be 1 to 1048576 MiB, got 1048577$/],
+    // more than this machine has available (MemAvailable): refused now, never OOM-killed later
+    [{ 'queue-size': '1048576' }, /^a 1048576 MiB queue \(--queue-size\) and the 64 MiB kernel ring are more than this machine can hold: \d+ MiB available \(MemAvailable\)$/],
   ])('capture %j is refused', async (flags, message) => {
     await expect(prepareCapture(flags, false)).rejects.toThrow(message)
   })

@@ -138,8 +138,9 @@ describe('capture errors go through the same mapping', () => {
       { code: 'PERMISSION_DENIED', exitCode: 6, message: '/root/x.pcap: permission denied', errno: 'EACCES', errnoNumber: 13 }],
     [{ code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'fchmod(pcap)' }, 'x.pcap',
       { code: 'PERMISSION_DENIED', exitCode: 6, message: 'x.pcap: permission denied', errno: 'EPERM', errnoNumber: 1 }],
-    [{ code: 'ENOSPC', errno: 28, message: 'No space left on device', op: 'write(pcap)' }, undefined,
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'the pcap file: No space left on device', errno: 'ENOSPC', errnoNumber: 28 }],
+    [{ code: 'ENOSPC', errno: 28, message: 'No space left on device', op: 'write(pcap)' }, '/mnt/full/x.pcap',
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'cannot write /mnt/full/x.pcap: no space left on device', errno: 'ENOSPC', errnoNumber: 28,
+        hint: 'the capture ended; the file holds every packet written before, up to its last whole record' }],
     [{ code: 'EPROTO_NL', message: 'unexpected netlink reply: bad magic', op: 'read(pcap)' }, 'in.pcap',
       { code: 'KERNEL_ERROR', exitCode: 1, message: 'in.pcap: unexpected netlink reply: bad magic' }],
     // the capture itself
@@ -162,6 +163,20 @@ describe('capture errors go through the same mapping', () => {
     const error = captureFailure(info, file)
     expect(error.toJSON()).toEqual({ error: expected })
     expect(error.toLine()).not.toContain('\n')
+  })
+
+  test('a capture whose link or namespace went away under it says so, with exit codes 3 and 8', () => {
+    const ended = (info: Record<string, unknown>, netns?: string) =>
+      fromNative(nativeError(info), { action: 'capture', link: 'nlmon0', netns }).toJSON()
+    expect(ended({ code: 'ENODEV', errno: 19, message: 'No such device', op: 'capture(link)' })).toMatchObject({
+      error: { code: 'NOT_FOUND', exitCode: 3, message: 'the capture link "nlmon0" was deleted; the capture ended' },
+    })
+    expect(ended({ code: 'ENETDOWN', errno: 100, message: 'Network is down', op: 'capture(link)' })).toMatchObject({
+      error: { code: 'KERNEL_ERROR', exitCode: 1, message: 'the capture link "nlmon0" went down; the capture ended' },
+    })
+    expect(ended({ code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'capture(netns)' }, 'blue')).toMatchObject({
+      error: { code: 'NETNS_NOT_FOUND', exitCode: 8, message: 'network namespace "blue" was deleted; the capture ended' },
+    })
   })
 
   test('a namespace that cannot be entered reads the same for a capture as for a link request', () => {

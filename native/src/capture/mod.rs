@@ -5,5 +5,6 @@ pub mod decode;
 pub mod genl;
 pub mod names;
 pub mod pcapio;
+pub mod queue;
 pub mod ring;
 pub mod session;

@@ -129,6 +129,10 @@ pub struct Writer {
     out: BlockingFd,
     /// Record header + cooked header of each packet of the batch being written, 32 bytes each.
     headers: Vec<u8>,
+    /// Bytes of whole records (and the file header) written so far: where the file ends.
+    offset: u64,
+    /// Whole records written so far.
+    records: u64,
 }
 
 fn pcap_err(e: pcap_file::PcapError, op: &'static str) -> Error {
@@ -160,7 +164,24 @@ impl Writer {
         Ok(Writer {
             out,
             headers: Vec::with_capacity(32 * 4096),
+            offset: bytes.len() as u64,
+            records: 0,
         })
+    }
+
+    /// Records written whole so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// After a failed write (ENOSPC, EIO…), cut a regular file back to its last whole record:
+    /// a reader (tshark, capinfos, `capture -r`) then sees every packet written, and no torn one.
+    /// A pipe cannot be cut; its reader sees the torn record end the stream.
+    fn cut_to_last_record(&mut self) {
+        let regular = self.out.0.metadata().is_ok_and(|m| m.file_type().is_file());
+        if regular {
+            let _ = self.out.0.set_len(self.offset);
+        }
     }
 
     /// Append the packets, in order, with as few writev calls as IOV_MAX allows. A packet
@@ -194,21 +215,41 @@ impl Writer {
             slices.push(IoSlice::new(head));
             slices.push(IoSlice::new(&p.data[..p.data.len().min(max_data)]));
         }
+        // Record sizes, to know how many whole records a short write left.
+        let sizes: Vec<u64> = slices
+            .chunks_exact(2)
+            .map(|pair| (pair[0].len() + pair[1].len()) as u64)
+            .collect();
         let mut rest = &mut slices[..];
+        let mut done = 0u64;
         while !rest.is_empty() {
             let upto = rest.len().min(IOV_MAX);
-            let n = self
-                .out
-                .write_vectored(&rest[..upto])
-                .map_err(|e| Error::io(&e, "write(pcap)"))?;
-            if n == 0 {
-                return Err(Error::io(
-                    &io::Error::from(io::ErrorKind::WriteZero),
-                    "write(pcap)",
-                ));
+            let n = match self.out.write_vectored(&rest[..upto]) {
+                Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+                other => other,
+            };
+            match n {
+                Ok(n) => {
+                    done += n as u64;
+                    IoSlice::advance_slices(&mut rest, n);
+                }
+                Err(e) => {
+                    let mut whole = 0u64;
+                    for size in &sizes {
+                        if whole + size > done {
+                            break;
+                        }
+                        whole += size;
+                        self.records += 1;
+                    }
+                    self.offset += whole;
+                    self.cut_to_last_record();
+                    return Err(Error::io(&e, "write(pcap)"));
+                }
             }
-            IoSlice::advance_slices(&mut rest, n);
         }
+        self.offset += done;
+        self.records += sizes.len() as u64;
         Ok(())
     }
 }

@@ -47,6 +47,7 @@ struct TpacketStatsV3 {
 const BD_BLOCK_STATUS: usize = 8;
 const BD_NUM_PKTS: usize = 12;
 const BD_OFFSET_TO_FIRST: usize = 16;
+const BD_BLK_LEN: usize = 20;
 // struct tpacket3_hdr { u32 tp_next_offset; u32 tp_sec; u32 tp_nsec; u32 tp_snaplen; u32 tp_len;
 //                       u32 tp_status; u16 tp_mac; u16 tp_net; ... }
 const H_NEXT: usize = 0;
@@ -60,6 +61,10 @@ const H_MAC: usize = 24;
 const SLL_PROTOCOL: usize = 2;
 const SLL_HATYPE: usize = 8;
 const SLL_PKTTYPE: usize = 10;
+
+/// The `op` of the error a capture ends with when its link went down (ENETDOWN) or was deleted
+/// (ENODEV) under it.
+pub const LINK_GONE_OP: &str = "capture(link)";
 
 /// Ring geometry.
 #[derive(Debug, Clone, Copy)]
@@ -121,58 +126,78 @@ impl Block<'_> {
         self.len() == 0
     }
 
+    /// The block's used bytes, from its start (descriptor included) to the end of its last
+    /// packet (`blk_len`): what a copy of it needs.
+    pub fn bytes(&self) -> &[u8] {
+        let used = Ring::read_u32_at(self.base, BD_BLK_LEN) as usize;
+        let used = if (BD_BLK_LEN + 4..=self.size).contains(&used) {
+            used
+        } else {
+            self.size
+        };
+        // SAFETY: [0, used) lies within this block, which userspace owns while self lives.
+        unsafe { std::slice::from_raw_parts(self.base, used) }
+    }
+
     /// The block's packets, in order.
     pub fn frames(&self) -> impl Iterator<Item = Frame<'_>> + '_ {
-        let (base, size) = (self.base, self.size);
-        let mut offset = Ring::read_u32_at(base, BD_OFFSET_TO_FIRST) as usize;
-        let mut left = self.len();
-        std::iter::from_fn(move || loop {
-            if left == 0 || offset + TPACKET3_HDRLEN + 20 > size {
-                return None;
-            }
-            left -= 1;
-            let here = offset;
-            let next = Ring::read_u32_at(base, here + H_NEXT) as usize;
-            // A zero next offset ends the block after this frame.
-            if next == 0 {
-                left = 0;
-            }
-            offset += next;
-            let sec = Ring::read_u32_at(base, here + H_SEC);
-            let nsec = Ring::read_u32_at(base, here + H_NSEC);
-            let snaplen = Ring::read_u32_at(base, here + H_SNAPLEN) as usize;
-            let orig_len = Ring::read_u32_at(base, here + H_LEN);
-            // SAFETY: inside the block (checked above).
-            let mac = unsafe { std::ptr::read_unaligned(base.add(here + H_MAC).cast::<u16>()) };
-            let sll = here + TPACKET3_HDRLEN;
-            // SAFETY: sockaddr_ll lies within the checked 20 bytes after the header.
-            let (protocol, hatype, pkttype) = unsafe {
-                (
-                    u16::from_be(std::ptr::read_unaligned(
-                        base.add(sll + SLL_PROTOCOL).cast(),
-                    )),
-                    std::ptr::read_unaligned(base.add(sll + SLL_HATYPE).cast::<u16>()),
-                    *base.add(sll + SLL_PKTTYPE),
-                )
-            };
-            let start = here + usize::from(mac);
-            let end = start.saturating_add(snaplen).min(size);
-            if start > end {
-                continue;
-            }
-            // SAFETY: [start, end) lies within this block, which userspace owns while self lives.
-            let data = unsafe { std::slice::from_raw_parts(base.add(start), end - start) };
-            return Some(Frame {
-                sec,
-                nsec,
-                orig_len,
-                pkttype,
-                hatype,
-                protocol,
-                data,
-            });
-        })
+        frames(self.bytes())
     }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[a, b2, c, d]) => u32::from_ne_bytes([a, b2, c, d]),
+        _ => 0,
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(&[a, b2]) => u16::from_ne_bytes([a, b2]),
+        _ => 0,
+    }
+}
+
+/// The packets of a block, read from its bytes (in the ring, or a copy of them), in order.
+pub fn frames(block: &[u8]) -> impl Iterator<Item = Frame<'_>> + '_ {
+    let size = block.len();
+    let mut offset = u32_at(block, BD_OFFSET_TO_FIRST) as usize;
+    let mut left = u32_at(block, BD_NUM_PKTS);
+    std::iter::from_fn(move || loop {
+        if left == 0 || offset + TPACKET3_HDRLEN + 20 > size {
+            return None;
+        }
+        left -= 1;
+        let here = offset;
+        let next = u32_at(block, here + H_NEXT) as usize;
+        // A zero next offset ends the block after this frame.
+        if next == 0 {
+            left = 0;
+        }
+        offset += next;
+        let sll = here + TPACKET3_HDRLEN;
+        let start = here + usize::from(u16_at(block, here + H_MAC));
+        let snaplen = u32_at(block, here + H_SNAPLEN) as usize;
+        let end = start.saturating_add(snaplen).min(size);
+        let Some(data) = block.get(start..end) else {
+            continue;
+        };
+        return Some(Frame {
+            sec: u32_at(block, here + H_SEC),
+            nsec: u32_at(block, here + H_NSEC),
+            orig_len: u32_at(block, here + H_LEN),
+            pkttype: block.get(sll + SLL_PKTTYPE).copied().unwrap_or(0),
+            hatype: u16_at(block, sll + SLL_HATYPE),
+            protocol: u16::from_be(u16_at(block, sll + SLL_PROTOCOL)),
+            data,
+        });
+    })
+}
+
+/// The number of packets a block holds, read from its bytes.
+pub fn block_packets(block: &[u8]) -> u32 {
+    u32_at(block, BD_NUM_PKTS)
 }
 
 impl Drop for Block<'_> {
@@ -339,7 +364,65 @@ impl Ring {
             }
             return Err(Error::io(&err, "poll(AF_PACKET)"));
         }
+        if pfd.revents & libc::POLLERR != 0 {
+            if let Some(e) = self.socket_error() {
+                return Err(e);
+            }
+        }
         Ok(self.block_status(self.next_block) & TP_STATUS_USER != 0)
+    }
+
+    /// The socket's pending error (SO_ERROR, which reading clears), if any. The kernel sets
+    /// ENETDOWN when the bound link goes down or is deleted (af_packet's `packet_notifier`);
+    /// a deleted link also unbinds the socket (its ifindex becomes -1, which `getsockname`
+    /// shows), so a deleted link reads as ENODEV, a link merely DOWN as ENETDOWN.
+    fn socket_error(&self) -> Option<Error> {
+        let mut err: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: err and len are valid for the kernel to fill.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ERROR,
+                (&mut err as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 || err == 0 {
+            return None;
+        }
+        if err != libc::ENETDOWN {
+            return Some(Error::errno(err, "recv(AF_PACKET)"));
+        }
+        // The DOWN notification comes first, the unregistration a moment later (after an RCU
+        // grace period): give it that moment before calling the link merely DOWN.
+        for _ in 0..50 {
+            if self.bound_ifindex() <= 0 {
+                return Some(Error::errno(libc::ENODEV, LINK_GONE_OP));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Some(Error::errno(libc::ENETDOWN, LINK_GONE_OP))
+    }
+
+    /// The ifindex the socket is bound to (-1 once its link was unregistered).
+    fn bound_ifindex(&self) -> i32 {
+        // SAFETY: sockaddr_ll is plain old data.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: sll and len are valid for the kernel to fill.
+        let rc = unsafe {
+            libc::getsockname(
+                self.fd.as_raw_fd(),
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return 0;
+        }
+        sll.sll_ifindex
     }
 
     /// Hand every packet of the next ready block to `each`, then return the block to the kernel.

@@ -1,11 +1,14 @@
-//! A running capture: a reader thread drains the ring (or reads a pcap file), writes pcap when
-//! asked, counts messages per family and type, and passes packets to a decoder thread through a
+//! A running capture. Live, a reader thread drains the kernel's ring at memory speed: it copies
+//! each block the kernel hands over into a bounded userspace queue (queue.rs) and gives the block
+//! straight back, never waiting on the file. A writer thread empties the queue: it counts messages
+//! per family and type, writes pcap when asked, and passes packets to a decoder thread through a
 //! bounded hand-off; decoded records wait for JS in a bounded queue of JSON-lines batches.
 //!
-//! Memory stays bounded: when the decoder or JS falls behind, the packets or records that do
-//! not fit are counted as userspace drops (`user_drops`) instead of queued. The pcap file and the
-//! counters never depend on the decoder: they are complete whatever JS does. Offline reading
-//! (`-r`) waits instead of dropping.
+//! Memory stays bounded: a block that does not fit in the queue is dropped whole (queue drops,
+//! in packets); when the decoder or JS falls behind, the packets or records that do not fit are
+//! counted as userspace drops (`user_drops`) instead of queued. The pcap file and the counters
+//! never depend on the decoder: they are complete whatever JS does. Offline reading (`-r`) waits
+//! instead of dropping.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -18,7 +21,8 @@ use std::time::{Duration, Instant};
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
 use super::pcapio::{self, Packet, Writer};
-use super::ring::{Ring, RingConfig};
+use super::queue::{BlockQueue, Chunk};
+use super::ring::{self, Ring, RingConfig};
 use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
@@ -40,6 +44,39 @@ pub struct Settings {
     /// Stop after this many messages.
     pub count: Option<u64>,
     pub ring: RingConfig,
+    /// The userspace queue's cap in bytes (see queue.rs).
+    pub queue_bytes: u64,
+}
+
+/// The op of the error a capture ends with when its `--netns` namespace was deleted under it.
+pub const NETNS_GONE_OP: &str = "capture(netns)";
+
+/// A `--netns` path to watch while capturing: the namespace's name is deleted (`ip netns del`)
+/// or its process exits (`/proc/PID/ns/net`) when the path stops naming the namespace the
+/// capture entered. (The namespace itself lives on while the capture's socket holds it.)
+#[derive(Debug, Clone)]
+pub struct NetnsWatch {
+    path: String,
+    id: (u64, u64),
+}
+
+fn file_id(path: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+impl NetnsWatch {
+    /// Note what `path` names now (None if it names nothing).
+    pub fn new(path: &str) -> Option<NetnsWatch> {
+        Some(NetnsWatch {
+            path: path.to_string(),
+            id: file_id(path)?,
+        })
+    }
+
+    pub fn gone(&self) -> bool {
+        file_id(&self.path) != Some(self.id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,6 +88,11 @@ pub struct Counters {
     pub kernel_drops: u64,
     pub user_drops: u64,
     pub written: u64,
+    /// Packets of ring blocks dropped because the queue was full.
+    pub queue_drops: u64,
+    /// Most bytes queued at once, and the queue's cap.
+    pub queue_peak: u64,
+    pub queue_limit: u64,
 }
 
 #[derive(Default)]
@@ -62,6 +104,9 @@ struct Atomics {
     kernel_drops: AtomicU64,
     user_drops: AtomicU64,
     written: AtomicU64,
+    queue_drops: AtomicU64,
+    queue_peak: AtomicU64,
+    queue_limit: AtomicU64,
 }
 
 struct Queue {
@@ -143,6 +188,9 @@ impl Shared {
             kernel_drops: c.kernel_drops.load(Ordering::Relaxed),
             user_drops: c.user_drops.load(Ordering::Relaxed),
             written: c.written.load(Ordering::Relaxed),
+            queue_drops: c.queue_drops.load(Ordering::Relaxed),
+            queue_peak: c.queue_peak.load(Ordering::Relaxed),
+            queue_limit: c.queue_limit.load(Ordering::Relaxed),
         }
     }
 
@@ -392,12 +440,26 @@ impl Tally {
 }
 
 /// Open the live capture: the ring must be opened (in the right namespace) by the caller.
-pub fn start_live(ring: Ring, genl: GenlNames, settings: Settings) -> Result<Session> {
+pub fn start_live(
+    ring: Ring,
+    genl: GenlNames,
+    settings: Settings,
+    watch: Option<NetnsWatch>,
+) -> Result<Session> {
     let writer = match &settings.write {
         Some(path) => Some(Writer::new(pcapio::open_output(path, settings.force)?)?),
         None => None,
     };
-    let shared = Shared::new(genl.clone(), false, 1 + usize::from(settings.decode));
+    // Producers: the reader, the writer and, when decoding, the decoder.
+    let shared = Shared::new(genl.clone(), false, 2 + usize::from(settings.decode));
+    let queue = Arc::new(BlockQueue::new(
+        settings.queue_bytes,
+        settings.ring.block_size as usize,
+    ));
+    shared
+        .counters
+        .queue_limit
+        .store(settings.queue_bytes, Ordering::Relaxed);
     let mut threads = Vec::new();
     let decoder = if settings.decode {
         let (tx, handle) = start_decoder(&shared, genl, settings.hex, 16_384)?;
@@ -406,23 +468,49 @@ pub fn start_live(ring: Ring, genl: GenlNames, settings: Settings) -> Result<Ses
     } else {
         None
     };
-    let reader_shared = Arc::clone(&shared);
     let tally = Tally {
         families: settings.families.clone(),
         count: settings.count,
         messages: 0,
         types: HashMap::new(),
     };
-    threads.push(spawn_named("nlmonctl-capture", move || {
+    let (writer_shared, writer_queue) = (Arc::clone(&shared), Arc::clone(&queue));
+    threads.push(spawn_named("nlmonctl-write", move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            live_loop(&reader_shared, ring, writer, decoder, tally)
+            write_loop(&writer_shared, &writer_queue, writer, decoder, tally)
         }));
-        reader_shared.finish(match outcome {
+        if outcome.as_ref().map_or(true, Result::is_err) {
+            // Nobody empties the queue any more: end the capture, keep nothing queued.
+            writer_queue.abandon();
+            writer_shared.request_stop();
+        }
+        writer_shared.finish(match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
             Err(payload) => Some(Error::Panic(panic_message(payload.as_ref()))),
         });
     })?);
+    let reader_shared = Arc::clone(&shared);
+    let reader = spawn_named("nlmonctl-capture", move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_loop(&reader_shared, ring, &queue, watch)
+        }));
+        // Whatever happened, the writer finishes what is queued and ends.
+        queue.close();
+        reader_shared.finish(match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(payload) => Some(Error::Panic(panic_message(payload.as_ref()))),
+        });
+    });
+    match reader {
+        Ok(handle) => threads.push(handle),
+        Err(e) => {
+            // The writer (and decoder) would wait for a reader that never comes.
+            shared.request_stop();
+            return Err(e);
+        }
+    }
     Ok(Session {
         shared,
         threads: Mutex::new(threads),
@@ -458,96 +546,184 @@ fn hand_to_decoder(
     }
 }
 
-fn live_loop(
+/// The reader: ring blocks into the queue as fast as the kernel fills them, and the kernel's and
+/// the queue's counters. Ends after a stop request (plus a grace period for the kernel's partly
+/// filled block), when the link goes down or away, or when the watched namespace is deleted.
+fn read_loop(
     shared: &Shared,
     mut ring: Ring,
-    mut writer: Option<Writer>,
-    decoder: Option<SyncSender<Pending>>,
-    mut tally: Tally,
+    queue: &BlockQueue,
+    watch: Option<NetnsWatch>,
 ) -> Result<()> {
     let c = &shared.counters;
-    let mut index = 0u64;
+    let publish = |ring: &mut Ring| {
+        let k = ring.kernel_stats();
+        c.kernel_packets.store(k.packets, Ordering::Relaxed);
+        c.kernel_drops.store(k.drops, Ordering::Relaxed);
+        let q = queue.stats();
+        c.queue_drops.store(q.dropped_packets, Ordering::Relaxed);
+        c.queue_peak.store(q.peak, Ordering::Relaxed);
+    };
     let mut last_stats = Instant::now();
-    let mut reached = false;
+    let mut last_watch = Instant::now();
+    let mut failure: Option<Error> = None;
     // After a stop request the kernel still holds a partly filled block until its retire
     // timer fires: keep reading for a little longer than that, then drain and end.
     let grace = Duration::from_millis(u64::from(ring.retire_ms()) * 2 + 50);
     let mut stop_at: Option<Instant> = None;
     loop {
-        if stop_at.is_none() && shared.stopping() {
+        if stop_at.is_none() && (shared.stopping() || failure.is_some()) {
             stop_at = Some(Instant::now() + grace);
         }
-        let stopping = reached || stop_at.is_some_and(|t| Instant::now() >= t);
+        let stopping = stop_at.is_some_and(|t| Instant::now() >= t);
         if !stopping {
-            ring.wait(if stop_at.is_some() { 10 } else { 100 })?;
+            if let Err(e) = ring.wait(if stop_at.is_some() { 10 } else { 100 }) {
+                failure.get_or_insert(e);
+            }
         }
         let mut got_block = false;
         while let Some(block) = ring.take_block() {
             got_block = true;
-            // Counted here, published once per block: the counters are read by JS meanwhile.
-            let (mut packets, mut messages, mut bytes) = (0u64, 0u64, 0u64);
-            let mut to_write: Vec<Packet<'_>> = Vec::new();
-            for frame in block.frames() {
-                if reached {
-                    break;
-                }
-                let (take, now_reached) = tally.admit(frame.protocol, frame.data);
-                reached = now_reached;
-                if take == 0 {
-                    continue;
-                }
-                index += 1;
-                packets += 1;
-                messages += take as u64;
-                bytes += frame.data.len() as u64;
-                let pkttype = u16::from(frame.pkttype);
-                if writer.is_some() {
-                    to_write.push(Packet {
-                        sec: frame.sec,
-                        nsec: frame.nsec,
-                        pkttype,
-                        family: frame.protocol,
-                        orig_len: frame.orig_len,
-                        data: frame.data,
-                    });
-                }
-                if let Some(tx) = &decoder {
-                    let meta = PacketMeta {
-                        index,
-                        sec: u64::from(frame.sec),
-                        nsec: frame.nsec,
-                        pkttype,
-                        family: frame.protocol,
-                    };
-                    hand_to_decoder(shared, tx, meta, frame.data, take);
-                }
-            }
-            c.packets.fetch_add(packets, Ordering::Relaxed);
-            c.messages.fetch_add(messages, Ordering::Relaxed);
-            c.bytes.fetch_add(bytes, Ordering::Relaxed);
-            if let Some(w) = writer.as_mut() {
-                // Written before the block goes back to the kernel: the packets point into it.
-                w.write_packets(&to_write)?;
-                c.written
-                    .fetch_add(to_write.len() as u64, Ordering::Relaxed);
-            }
+            // Copied, then handed back to the kernel at once (when `block` drops).
+            queue.push(block.bytes(), block.len());
         }
         if got_block || last_stats.elapsed() > Duration::from_millis(250) || stopping {
-            let k = ring.kernel_stats();
-            c.kernel_packets.store(k.packets, Ordering::Relaxed);
-            c.kernel_drops.store(k.drops, Ordering::Relaxed);
+            publish(&mut ring);
             last_stats = Instant::now();
-            *lock(&shared.types) = tally.types.clone();
+        }
+        if let Some(w) = &watch {
+            if failure.is_none() && last_watch.elapsed() > Duration::from_millis(250) {
+                last_watch = Instant::now();
+                if w.gone() {
+                    failure = Some(Error::errno(libc::ENOENT, NETNS_GONE_OP));
+                }
+            }
         }
         if stopping {
             break;
         }
     }
-    let k = ring.kernel_stats();
-    c.kernel_packets.store(k.packets, Ordering::Relaxed);
-    c.kernel_drops.store(k.drops, Ordering::Relaxed);
+    publish(&mut ring);
+    failure.map_or(Ok(()), Err)
+}
+
+/// The writer: empties the queue in order, counts, writes pcap, feeds the decoder. Ends when
+/// the reader is done and the queue is empty, or on a write error (the file then ends at its
+/// last whole record).
+fn write_loop(
+    shared: &Shared,
+    queue: &BlockQueue,
+    mut writer: Option<Writer>,
+    decoder: Option<SyncSender<Pending>>,
+    mut tally: Tally,
+) -> Result<()> {
+    let mut index = 0u64;
+    let mut reached = false;
+    let mut last_types = Instant::now();
+    loop {
+        let Some(chunk) = queue.pop(Duration::from_millis(100)) else {
+            if queue.finished() {
+                break;
+            }
+            // Idle: the burst is over, give the reuse pool's memory back too.
+            queue.trim();
+            continue;
+        };
+        if !reached {
+            let result = write_chunk(
+                shared,
+                &chunk,
+                writer.as_mut(),
+                decoder.as_ref(),
+                &mut tally,
+                &mut index,
+            );
+            if let Some(w) = &writer {
+                shared
+                    .counters
+                    .written
+                    .store(w.records(), Ordering::Relaxed);
+            }
+            match result {
+                Ok(now_reached) => reached = now_reached,
+                Err(e) => {
+                    *lock(&shared.types) = tally.types;
+                    return Err(e);
+                }
+            }
+            if reached {
+                // --count: the reader stops; what it still queues is read and let go.
+                shared.request_stop();
+            }
+        }
+        queue.recycle(chunk);
+        if last_types.elapsed() > Duration::from_millis(250) {
+            *lock(&shared.types) = tally.types.clone();
+            last_types = Instant::now();
+        }
+    }
+    queue.trim();
     *lock(&shared.types) = tally.types;
     Ok(())
+}
+
+/// One queued block: its packets counted, written and handed to the decoder. Returns whether
+/// --count is now reached.
+fn write_chunk(
+    shared: &Shared,
+    chunk: &Chunk,
+    writer: Option<&mut Writer>,
+    decoder: Option<&SyncSender<Pending>>,
+    tally: &mut Tally,
+    index: &mut u64,
+) -> Result<bool> {
+    let c = &shared.counters;
+    let mut reached = false;
+    let (mut packets, mut messages, mut bytes) = (0u64, 0u64, 0u64);
+    let mut to_write: Vec<Packet<'_>> = Vec::new();
+    for frame in ring::frames(chunk.bytes()) {
+        if reached {
+            break;
+        }
+        let (take, now_reached) = tally.admit(frame.protocol, frame.data);
+        reached = now_reached;
+        if take == 0 {
+            continue;
+        }
+        *index += 1;
+        packets += 1;
+        messages += take as u64;
+        bytes += frame.data.len() as u64;
+        let pkttype = u16::from(frame.pkttype);
+        if writer.is_some() {
+            to_write.push(Packet {
+                sec: frame.sec,
+                nsec: frame.nsec,
+                pkttype,
+                family: frame.protocol,
+                orig_len: frame.orig_len,
+                data: frame.data,
+            });
+        }
+        if let Some(tx) = decoder {
+            let meta = PacketMeta {
+                index: *index,
+                sec: u64::from(frame.sec),
+                nsec: frame.nsec,
+                pkttype,
+                family: frame.protocol,
+            };
+            hand_to_decoder(shared, tx, meta, frame.data, take);
+        }
+    }
+    c.packets.fetch_add(packets, Ordering::Relaxed);
+    c.messages.fetch_add(messages, Ordering::Relaxed);
+    c.bytes.fetch_add(bytes, Ordering::Relaxed);
+    if let Some(w) = writer {
+        // Straight from the queued copy to the file (writev).
+        w.write_packets(&to_write)?;
+    }
+    Ok(reached)
 }
 
 /// Read a pcap file (ours or tcpdump's) and decode it, in order, waiting for JS instead of

@@ -11,8 +11,8 @@ use super::task::{sync, Job};
 use super::types::{netns_of, Target};
 use crate::capture::decode::GenlNames;
 use crate::capture::ring::{Ring, RingConfig};
-use crate::capture::session::{self, Counters, Session, Settings};
-use crate::capture::{genl, names, pcapio};
+use crate::capture::session::{self, Counters, NetnsWatch, Session, Settings};
+use crate::capture::{genl, names, pcapio, queue};
 use crate::netlink::error::{guarded, Error, Result};
 use crate::netlink::netns;
 
@@ -35,6 +35,9 @@ pub struct CaptureOptions {
     pub count: Option<f64>,
     /// Ring size in MiB (1 MiB blocks); default 64. A JS number, so that 2^32 is refused, not wrapped.
     pub buffer_mib: Option<f64>,
+    /// Cap of the userspace queue between the ring and the file, in MiB; default ¼ of
+    /// MemAvailable, at most 1 GiB.
+    pub queue_mib: Option<f64>,
 }
 
 #[napi(object)]
@@ -53,6 +56,12 @@ pub struct CaptureStats {
     pub user_drops: f64,
     /// Packets written to the pcap file.
     pub written: f64,
+    /// Packets dropped because the queue between the ring and the file was full.
+    pub queue_drops: f64,
+    /// Most bytes the queue held at once.
+    pub queue_peak_bytes: f64,
+    /// The queue's cap in bytes.
+    pub queue_limit_bytes: f64,
 }
 
 #[napi(object)]
@@ -83,12 +92,40 @@ fn stats_of(c: Counters) -> CaptureStats {
         kernel_drops: c.kernel_drops as f64,
         user_drops: c.user_drops as f64,
         written: c.written as f64,
+        queue_drops: c.queue_drops as f64,
+        queue_peak_bytes: c.queue_peak as f64,
+        queue_limit_bytes: c.queue_limit as f64,
     }
 }
+
+const MIB: u64 = 1 << 20;
 
 impl TryFrom<CaptureOptions> for Settings {
     type Error = Error;
     fn try_from(o: CaptureOptions) -> Result<Settings> {
+        Settings::from_options(o, queue::mem_available())
+    }
+}
+
+/// Whole MiB from 1 to `max`, or an argument error naming `what`.
+fn whole_mib(what: &str, value: f64, max: f64) -> Result<u64> {
+    if value.fract() != 0.0 || !(1.0..=max).contains(&value) {
+        return Err(Error::Arg(format!(
+            "{what} must be 1 to {max} MiB, got {value}"
+        )));
+    }
+    Ok(value as u64)
+}
+
+trait FromOptions: Sized {
+    fn from_options(o: CaptureOptions, available: Option<u64>) -> Result<Self>;
+}
+
+impl FromOptions for Settings {
+    /// The one owner of the capture options' rules. `available` is MemAvailable (bytes): the
+    /// ring and the queue's cap must fit in it, so that a capture is refused at once rather than
+    /// killed by the OOM killer in the middle of a burst (None: not known, not checked).
+    fn from_options(o: CaptureOptions, available: Option<u64>) -> Result<Settings> {
         let families = match o.families {
             None => None,
             Some(list) => Some(
@@ -111,13 +148,38 @@ impl TryFrom<CaptureOptions> for Settings {
         };
         let mut ring = RingConfig::default();
         if let Some(mib) = o.buffer_mib {
-            if mib.fract() != 0.0 || !(1.0..=4096.0).contains(&mib) {
+            ring.block_count = whole_mib("buffer size", mib, 4096.0)? as u32;
+        }
+        let ring_bytes = u64::from(ring.block_count) * u64::from(ring.block_size);
+        let avail_mib = |a: u64| a / MIB;
+        if let Some(a) = available {
+            if ring_bytes > a {
                 return Err(Error::Arg(format!(
-                    "buffer size must be 1 to 4096 MiB, got {mib}"
+                    "a {} MiB kernel ring (--buffer-size) is more than this machine can hold: {} MiB available (MemAvailable)",
+                    ring_bytes / MIB,
+                    avail_mib(a)
                 )));
             }
-            ring.block_count = mib as u32;
         }
+        let queue_bytes = match (o.queue_mib, available) {
+            (Some(mib), _) => {
+                let bytes = whole_mib("queue size", mib, 1_048_576.0)? * MIB;
+                if let Some(a) = available {
+                    if ring_bytes + bytes > a {
+                        return Err(Error::Arg(format!(
+                            "a {} MiB queue (--queue-size) and the {} MiB kernel ring are more than this machine can hold: {} MiB available (MemAvailable)",
+                            bytes / MIB,
+                            ring_bytes / MIB,
+                            avail_mib(a)
+                        )));
+                    }
+                }
+                bytes
+            }
+            (None, Some(a)) => queue::default_cap(a, ring_bytes),
+            // MemAvailable unknown (no /proc): a cap that is modest anywhere.
+            (None, None) => 256 * MIB,
+        };
         Ok(Settings {
             write: o.write,
             force: o.force.unwrap_or(false),
@@ -126,6 +188,7 @@ impl TryFrom<CaptureOptions> for Settings {
             families,
             count,
             ring,
+            queue_bytes,
         })
     }
 }
@@ -231,6 +294,10 @@ pub fn open_capture(
                 });
             }
         }
+        // What the --netns path names now: the capture ends when it names something else.
+        let watch = netns
+            .as_deref()
+            .and_then(|ns| NetnsWatch::new(&netns::netns_path(ns)));
         let ring_cfg = settings.ring;
         let (ring, genl) = netns::run_in(netns.as_deref(), move || {
             // Best effort: without the names, generic families show as GENL_ID_<n>.
@@ -238,7 +305,7 @@ pub fn open_capture(
             let ring = Ring::open(ifindex, ring_cfg)?;
             Ok((ring, genl))
         })?;
-        let session = session::start_live(ring, genl, settings)?;
+        let session = session::start_live(ring, genl, settings, watch)?;
         Ok(CaptureSession::new(session))
     }))
 }
@@ -268,4 +335,46 @@ pub fn filter_pcap(
     AsyncTask::new(Job::new(move || {
         pcapio::copy_packets(&src, &dst, force, &packets)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1 << 30;
+
+    fn opts(buffer: Option<f64>, queue: Option<f64>) -> CaptureOptions {
+        CaptureOptions {
+            buffer_mib: buffer,
+            queue_mib: queue,
+            ..CaptureOptions::default()
+        }
+    }
+
+    #[test]
+    fn the_queue_defaults_to_a_quarter_of_available_memory_at_most_1_gib() {
+        let s = Settings::from_options(opts(None, None), Some(GIB));
+        assert_eq!(s.map(|s| s.queue_bytes).ok(), Some(GIB / 4));
+        let s = Settings::from_options(opts(None, None), Some(64 * GIB));
+        assert_eq!(s.map(|s| s.queue_bytes).ok(), Some(GIB));
+        let s = Settings::from_options(opts(None, Some(100.0)), Some(GIB));
+        assert_eq!(s.map(|s| s.queue_bytes).ok(), Some(100 * MIB));
+    }
+
+    #[test]
+    fn a_ring_or_queue_the_machine_cannot_hold_is_refused() {
+        let refused = |o, a| matches!(Settings::from_options(o, Some(a)), Err(Error::Arg(_)));
+        // 4 GiB ring, 1 GiB available
+        assert!(refused(opts(Some(4096.0), None), GIB));
+        assert!(!refused(opts(Some(512.0), None), GIB));
+        // ring + queue must fit together
+        assert!(refused(opts(Some(512.0), Some(600.0)), GIB));
+        assert!(!refused(opts(Some(64.0), Some(900.0)), GIB));
+        // shapes
+        assert!(refused(opts(None, Some(0.0)), 64 * GIB));
+        assert!(refused(opts(None, Some(1.5)), 64 * GIB));
+        assert!(refused(opts(Some(4097.0), None), 64 * GIB));
+        let msg = Settings::from_options(opts(Some(4096.0), None), Some(GIB)).err();
+        assert!(msg.is_some_and(|e| e.to_json().contains("1024 MiB available")));
+    }
 }
