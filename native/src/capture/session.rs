@@ -491,7 +491,9 @@ pub fn start_live(
         });
     })?);
     let reader_shared = Arc::clone(&shared);
+    let reader_queue = Arc::clone(&queue);
     let reader = spawn_named("nlmonctl-capture", move || {
+        let queue = reader_queue;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             read_loop(&reader_shared, ring, &queue, watch)
         }));
@@ -507,6 +509,7 @@ pub fn start_live(
         Ok(handle) => threads.push(handle),
         Err(e) => {
             // The writer (and decoder) would wait for a reader that never comes.
+            queue.close();
             shared.request_stop();
             return Err(e);
         }
