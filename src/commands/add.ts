@@ -21,6 +21,7 @@ export default class Add extends BaseCommand {
     name: Args.string({
       description: `Link name; default: the kernel picks nlmon0, nlmon1, … (IFLA_IFNAME: ${ruleForFlag('name')?.rule})`,
       required: false,
+      ignoreStdin: true, // src/core/argv.ts never reads a missing argument from stdin
     }),
   }
 

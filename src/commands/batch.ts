@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { Args, Flags, Parser } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
 import { batchLines } from '../core/batch-lines.js'
-import { fastParse } from '../core/fast-parse.js'
+import { argvInput, parseArgv } from '../core/argv.js'
 import { NlmonctlError, usageError } from '../core/errors.js'
 import { SessionPool } from '../core/link-api.js'
 import { checkNetns } from '../core/native.js'
@@ -35,8 +35,6 @@ const LINE_COMMANDS = {
     },
   },
 } as const
-
-const JSON_FLAG = Flags.boolean()
 
 interface Parsed {
   args: Record<string, unknown>
@@ -164,14 +162,8 @@ async function prepareLine(
       throw usageError(`"${name}" is not a command a batch line can run (${Object.keys(LINE_COMMANDS).join(', ')})`)
     }
     const entry = LINE_COMMANDS[name as keyof typeof LINE_COMMANDS]
-    const command = entry.command
-    const flagDefs = { ...command.baseFlags, json: JSON_FLAG, ...command.flags }
-    const argDefs = command.args ?? {}
-    const strict = command.strict ?? true
-    // The same flag definitions either way; oclif's parser for anything but the plain shapes (and errors).
-    const result: Parsed =
-      fastParse(rest, flagDefs, argDefs, strict) ??
-      ((await Parser.parse(rest, { flags: flagDefs, args: argDefs, strict })) as unknown as Parsed)
+    // The commands' own parser and definitions (src/core/argv.ts): a line reads as the command would.
+    const result = (await parseArgv(rest, argvInput(entry.command))) as Parsed
     const flags = result.flags
     const netns = (flags.netns as string | undefined) ?? defaultNetns
     checkNetns(netns)

@@ -16,7 +16,7 @@ export default class SetCommand extends BaseCommand {
   ]
 
   static args = {
-    link: Args.string({ description: 'Link name or ifindex.', required: true }),
+    link: Args.string({ description: 'Link name or ifindex.', required: true, ignoreStdin: true }),
   }
 
   static flags = {

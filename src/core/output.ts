@@ -1,5 +1,7 @@
 // Plain-text output for people at a terminal; nothing decorative when stdout is not one.
 
+import type { Outcome } from './operations.js'
+
 export function colorEnabled(stream: NodeJS.WriteStream): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
   return Boolean(stream.isTTY)
@@ -90,5 +92,20 @@ export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[],
   write(bold(line(columns.map((c) => c.header))) + '\n')
   for (let i = 0; i < cells.length; i += CHUNK) {
     write(cells.slice(i, i + CHUNK).map(line).join('\n') + '\n')
+  }
+}
+
+const stdoutWrite = (chunk: string) => {
+  process.stdout.write(chunk)
+}
+
+/** An operation's outcome on stdout: its JSON under --json, otherwise its table or text. */
+export function writeOutcome(outcome: Outcome, json: boolean, write: (chunk: string) => void = stdoutWrite): void {
+  if (json) {
+    writeJson(outcome.json, write)
+  } else if (outcome.table) {
+    writeTable(outcome.table.rows, outcome.table.columns, write)
+  } else if (outcome.text !== undefined && outcome.text !== '') {
+    write(outcome.text + '\n')
   }
 }
