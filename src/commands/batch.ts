@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { Args, Flags } from '@oclif/core'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
 import { batchLines } from '../core/batch-lines.js'
 import { argvInput, parseArgv } from '../core/argv.js'
@@ -19,6 +18,7 @@ import Del from './del.js'
 import List from './list.js'
 import SetCommand from './set.js'
 import Stats from './stats.js'
+import { batchSpec } from '../specs/batch.js'
 
 /** The commands a batch line may run, with how a parsed line becomes an operation. */
 const LINE_COMMANDS = {
@@ -53,33 +53,12 @@ interface Prepared {
 }
 
 export default class Batch extends BaseCommand {
-  static summary = 'Run many commands, one per line, in one process over one netlink socket.'
-
-  static description = `Each line is one nlmonctl command with the same words and flags as on the command line (add, del, list, set, stats), without the leading "nlmonctl". Blank lines and # comments are ignored; words are split and quoted as in a shell ('…', "…", \\), with no expansion. Every line is parsed and validated (the same attribute table as the commands) before any runs, and a refused line sends nothing. All lines share one netlink socket per network namespace (a line's --netns, else batch's --netns, else this one). The batch stops at the first failing line, like ip -batch; with --continue (ip -batch -force) it runs every valid line. The exit code is 0 when every line succeeded, otherwise the exit code of the first line that failed. A line's output is what the command prints; with --json, one JSON object per line: {"line":N,"command":"…","exitCode":0,"result":…}, or {"line":N,"command":"…","exitCode":E,"error":{…}} for a failed line. Lines may not run batch, or stats --watch.`
-
-  static examples = [
-    {
-      description: 'Create, change and delete a link over one socket',
-      command: `printf 'add mon0 --down\\nset mon0 --mtu 4096 --alias "ci capture"\\ndel mon0\\n' | <%= config.bin %> batch`,
-    },
-    {
-      description: 'Run every line even when some fail, as JSON lines; the exit code is the first failure\'s',
-      command: `printf 'add mon1\\ndel no-such-link\\ndel mon1\\n' | <%= config.bin %> batch --continue --json || echo "first failure: exit $?"`,
-    },
-    {
-      description: 'From a file',
-      command: `printf '# setup\\nadd mon2\\nlist\\ndel mon2\\n' > /tmp/links.batch && <%= config.bin %> batch -f /tmp/links.batch`,
-    },
-  ]
-
-  static args = {
-    file: Args.string({ description: 'Read the lines from FILE ("-": standard input, the default); same as -f.', required: false, ignoreStdin: true }),
-  }
-
-  static flags = {
-    file: Flags.string({ char: 'f', summary: 'Read the lines from FILE ("-": standard input, the default).', helpValue: 'FILE' }),
-    continue: Flags.boolean({ summary: 'Run every line even after a failure (like ip -batch -force).' }),
-  }
+  static summary = batchSpec.summary
+  static description = batchSpec.description
+  static examples = batchSpec.examples
+  static args = batchSpec.args
+  static flags = batchSpec.flags
+  static strict = batchSpec.strict
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Batch)
