@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { oneShotApi } from '../core/link-api.js'
-import { prepareAdd } from '../core/operations.js'
+import { VERBS } from '../core/verbs.js'
 import { addSpec } from '../specs/add.js'
 
 export default class Add extends BaseCommand {
@@ -12,8 +12,7 @@ export default class Add extends BaseCommand {
   static strict = addSpec.strict
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Add)
-    const operation = prepareAdd(args.name, flags)
-    this.emitOutcome(await operation.run(oneShotApi(flags.netns)))
+    const parsed = await this.parse(Add)
+    this.emitOutcome(await VERBS.add.prepare(parsed).run(oneShotApi(parsed.flags.netns)))
   }
 }

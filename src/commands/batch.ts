@@ -1,46 +1,13 @@
 import { readFileSync } from 'node:fs'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
+import { parseArgv } from '../core/argv.js'
 import { batchLines } from '../core/batch-lines.js'
-import { argvInput, parseArgv } from '../core/argv.js'
 import { NlmonctlError, usageError } from '../core/errors.js'
 import { SessionPool } from '../core/link-api.js'
 import { checkNetns } from '../core/native.js'
-import {
-  prepareAdd,
-  prepareDel,
-  prepareList,
-  prepareSet,
-  prepareStats,
-  type Operation,
-} from '../core/operations.js'
-import Add from './add.js'
-import Del from './del.js'
-import List from './list.js'
-import SetCommand from './set.js'
-import Stats from './stats.js'
+import type { Operation } from '../core/operations.js'
+import { isVerb, VERBS } from '../core/verbs.js'
 import { batchSpec } from '../specs/batch.js'
-
-/** The commands a batch line may run, with how a parsed line becomes an operation. */
-const LINE_COMMANDS = {
-  add: { command: Add, prepare: (p: Parsed) => prepareAdd(p.args.name as string | undefined, p.flags) },
-  del: { command: Del, prepare: (p: Parsed) => prepareDel(p.argv, p.flags) },
-  list: { command: List, prepare: () => prepareList() },
-  set: { command: SetCommand, prepare: (p: Parsed) => prepareSet(p.args.link as string, p.flags) },
-  stats: {
-    command: Stats,
-    prepare: (p: Parsed) => {
-      if (p.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
-      if (p.flags.count !== undefined) throw usageError('--count goes with --watch')
-      return prepareStats(p.argv)
-    },
-  },
-} as const
-
-interface Parsed {
-  args: Record<string, unknown>
-  argv: string[]
-  flags: Record<string, unknown>
-}
 
 interface Prepared {
   line: number
@@ -137,16 +104,16 @@ async function prepareLine(
   const [name, ...rest] = line.words
   try {
     if (name === 'batch') throw usageError('a batch line cannot run batch')
-    if (!Object.hasOwn(LINE_COMMANDS, name)) {
-      throw usageError(`"${name}" is not a command a batch line can run (${Object.keys(LINE_COMMANDS).join(', ')})`)
+    if (!isVerb(name)) {
+      throw usageError(`"${name}" is not a command a batch line can run (${Object.keys(VERBS).join(', ')})`)
     }
-    const entry = LINE_COMMANDS[name as keyof typeof LINE_COMMANDS]
-    // The commands' own parser and definitions (src/core/argv.ts): a line reads as the command would.
-    const result = (await parseArgv(rest, argvInput(entry.command))) as Parsed
-    const flags = result.flags
-    const netns = (flags.netns as string | undefined) ?? defaultNetns
+    // The parser and the checks of the command itself (src/core/verbs.ts), in the same order.
+    const verb = VERBS[name]
+    const parsed = await parseArgv(rest, verb.input)
+    const netns = (parsed.flags.netns as string | undefined) ?? defaultNetns
     checkNetns(netns)
-    return { ...base, netns, json: flags.json === true, operation: entry.prepare(result) }
+    if (name === 'stats' && parsed.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
+    return { ...base, netns, json: parsed.flags.json === true, operation: verb.prepare(parsed) }
   } catch (error) {
     return { ...base, error: toNlmonctlError(error) }
   }

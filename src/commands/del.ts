@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { oneShotApi } from '../core/link-api.js'
-import { prepareDel } from '../core/operations.js'
+import { VERBS } from '../core/verbs.js'
 import { delSpec } from '../specs/del.js'
 
 export default class Del extends BaseCommand {
@@ -12,8 +12,7 @@ export default class Del extends BaseCommand {
   static strict = delSpec.strict
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Del)
-    const operation = prepareDel(argv as string[], flags)
-    this.emitOutcome(await operation.run(oneShotApi(flags.netns)))
+    const parsed = await this.parse(Del)
+    this.emitOutcome(await VERBS.del.prepare(parsed).run(oneShotApi(parsed.flags.netns)))
   }
 }

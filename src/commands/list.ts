@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { oneShotApi } from '../core/link-api.js'
-import { prepareList } from '../core/operations.js'
+import { VERBS } from '../core/verbs.js'
 import { listSpec } from '../specs/list.js'
 
 export default class List extends BaseCommand {
@@ -12,7 +12,7 @@ export default class List extends BaseCommand {
   static strict = listSpec.strict
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(List)
-    this.emitOutcome(await prepareList().run(oneShotApi(flags.netns)))
+    const parsed = await this.parse(List)
+    this.emitOutcome(await VERBS.list.prepare(parsed).run(oneShotApi(parsed.flags.netns)))
   }
 }

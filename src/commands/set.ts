@@ -1,6 +1,6 @@
 import { BaseCommand } from '../base-command.js'
 import { oneShotApi } from '../core/link-api.js'
-import { prepareSet } from '../core/operations.js'
+import { VERBS } from '../core/verbs.js'
 import { setSpec } from '../specs/set.js'
 
 export default class SetCommand extends BaseCommand {
@@ -12,8 +12,7 @@ export default class SetCommand extends BaseCommand {
   static strict = setSpec.strict
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(SetCommand)
-    const operation = prepareSet(args.link, flags)
-    this.emitOutcome(await operation.run(oneShotApi(flags.netns)))
+    const parsed = await this.parse(SetCommand)
+    this.emitOutcome(await VERBS.set.prepare(parsed).run(oneShotApi(parsed.flags.netns)))
   }
 }

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BaseCommand } from '../base-command.js'
-import { usageError } from '../core/errors.js'
 import { oneShotApi, type LinkApi } from '../core/link-api.js'
 import type { LinkInfo } from '../core/native.js'
-import { checkStatsArgs, LinkArray, COUNTER_COLUMNS, sampleStats } from '../core/operations.js'
+import { sampleStats } from '../core/operations.js'
 import { renderTable } from '../core/output.js'
 import { rates, type LinkRate } from '../core/rates.js'
+import { statsTiming, VERBS } from '../core/verbs.js'
 import { statsSpec } from '../specs/stats.js'
 
 export default class Stats extends BaseCommand {
@@ -19,26 +19,18 @@ export default class Stats extends BaseCommand {
   private links: string[] = []
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Stats)
-    this.links = argv as string[]
-    checkStatsArgs(this.links)
-    const interval = Number(flags.interval)
-    if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
-      throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
-    }
-    const count = flags.count === undefined ? Infinity : Number(flags.count)
-    if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
-      throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
-    }
-    if (!flags.watch && flags.count !== undefined) throw usageError('--count goes with --watch')
-
+    const parsed = await this.parse(Stats)
+    const { flags } = parsed
+    this.links = parsed.argv as string[]
+    // Every check, as the lean path and batch lines make them (the links, --interval, --count).
+    const operation = VERBS.stats.prepare(parsed)
     const api = oneShotApi(flags.netns)
-    const first = await sampleStats(api, this.links)
     if (!flags.watch) {
-      this.emitOutcome({ json: new LinkArray(first), table: first.length === 0 ? undefined : { rows: first, columns: COUNTER_COLUMNS } })
+      this.emitOutcome(await operation.run(api))
       return
     }
-    await this.watch(first, interval, count, api)
+    const { interval, count } = statsTiming(flags)
+    await this.watch(await sampleStats(api, this.links), interval, count, api)
   }
 
   private async watch(first: LinkInfo[], interval: number, count: number, api: LinkApi): Promise<void> {

@@ -3,6 +3,7 @@
 // honour is refused rather than half-read.
 import { Args, Flags } from '@oclif/core'
 import { argvInput, commandProblems, definitionProblems, parseArgv, type ArgvInput } from '../../src/core/argv.js'
+import { VERBS } from '../../src/core/verbs.js'
 import { COMMANDS } from '../../src/index.js'
 import { addSpec } from '../../src/specs/add.js'
 import { batchSpec } from '../../src/specs/batch.js'
@@ -33,6 +34,13 @@ test('the oclif classes show the specs: help, completion and the manifest come f
     expect(command.args).toBe(spec.args)
     expect(command.baseFlags).toBe(GLOBALS.baseFlags)
     expect(command.enableJsonFlag).toBe(GLOBALS.enableJsonFlag)
+  }
+})
+
+test('the verbs (lean path, batch lines) parse the very definitions the oclif classes parse', () => {
+  for (const [id, verb] of Object.entries(VERBS)) {
+    expect(verb.spec).toBe({ add: addSpec, del: delSpec, list: listSpec, set: setSpec, stats: statsSpec }[id])
+    expect(verb.input).toEqual(argvInput(COMMANDS[id as keyof typeof COMMANDS]))
   }
 })
 
