@@ -7,11 +7,16 @@
 // positionals, the same values and types, the same refusals in the same order, phrased as oclif
 // phrases them, folded onto one line — so a usage error reads the same wherever it is found.
 // test/unit/argv-oclif.test.ts generates argv for every command and compares with oclif's Parser.
-// Two deliberate differences, both tested:
+// Deliberate differences, each tested as such:
 //  - `--boolean=VALUE` is refused. oclif reads it as `--boolean VALUE`: the flag is set and VALUE
 //    becomes a positional argument, so `del --if-exists=no x` would also delete a link named "no".
 //  - only a definition's own flags are flags: oclif takes --constructor, --toString, … (names
-//    inherited from Object.prototype) as flags and silently drops them.
+//    inherited from Object.prototype) for flags, drops some silently and refuses others as
+//    "Unexpected flag Object"; here they are nonexistent flags like any other.
+//  - when several values are wrong at once, oclif checks them concurrently and reports whichever
+//    promise rejects first; here: flags' options, then flags' parse(), then the arguments, in order.
+//  - a missing argument is never read from standard input (oclif does unless ignoreStdin: every
+//    definition must say ignoreStdin: true, so that both agree).
 // Definitions it cannot honour are refused up front (definitionProblems, run over every command by
 // test/unit/argv-definitions.test.ts): env, dependsOn, relationships, stdin, delimiters, …
 
@@ -52,7 +57,7 @@ export interface ArgvInput {
 
 export interface Parsed {
   args: Record<string, unknown>
-  /** The positional words (parsed values of the arguments first), as oclif's argv. */
+  /** The positional words (the arguments' parsed values), in oclif's order: by place among the words. */
   argv: unknown[]
   flags: Record<string, unknown>
 }
