@@ -12,6 +12,7 @@ import { oneShotApi } from './core/link-api.js'
 import { checkNetns, loadAddon, setAddonImporter, target } from './core/native.js'
 import { writeOutcome } from './core/output.js'
 import { asNlmonctlError, jsonRequested, reportFailure } from './core/report.js'
+import { fdStdio, type Stdio } from './core/stdio.js'
 import { isVerb, VERBS, type Verb } from './core/verbs.js'
 
 export interface Entry {
@@ -25,7 +26,8 @@ export async function main(argv: string[], entry: Entry = {}): Promise<boolean> 
   if (!isVerb(id) || helpRequested(argv)) return false
   if (entry.importAddon) setAddonImporter(entry.importAddon)
   const verb = VERBS[id]
-  if (unknownCommand(id, words, verb)) return true
+  const io = fdStdio()
+  if (unknownCommand(id, words, verb, io)) return true
   const json = jsonRequested(words)
   try {
     const parsed = await parseArgv(words, verb.input)
@@ -33,12 +35,11 @@ export async function main(argv: string[], entry: Entry = {}): Promise<boolean> 
     checkNetns(netns)
     if (id === 'stats' && parsed.flags.watch === true) return false // runs until interrupted: the full CLI's
     const operation = verb.prepare(parsed)
-    process.stdout.on('error', ignoreEpipe)
     const everyLink = id === 'list' || (id === 'stats' && parsed.argv.length === 0)
-    if (json && everyLink && !process.stdout.isTTY && (await printListing(netns))) return true
-    writeOutcome(await operation.run(oneShotApi(netns)), json)
+    if (json && everyLink && !io.isTTY && (await printListing(netns, io))) return true
+    writeOutcome(await operation.run(oneShotApi(netns)), json, io.out, io)
   } catch (error) {
-    reportFailure(id, asNlmonctlError(error), json)
+    reportFailure(id, asNlmonctlError(error), json, io)
   }
   return true
 }
@@ -57,7 +58,7 @@ function helpRequested(argv: readonly string[]): boolean {
  * first flag (or word with '=') are read as a longer command id, `list x` as the command "list:x",
  * which does not exist. Reported as src/index.ts reports it; true when it did.
  */
-function unknownCommand(id: string, words: readonly string[], verb: Verb): boolean {
+function unknownCommand(id: string, words: readonly string[], verb: Verb, io: Stdio): boolean {
   if (Object.keys(verb.spec.args).length > 0 || !verb.spec.strict) return false
   const more: string[] = []
   for (const word of words) {
@@ -66,14 +67,10 @@ function unknownCommand(id: string, words: readonly string[], verb: Verb): boole
   }
   if (!more.some(Boolean)) return false
   const failure = usageError(`command ${[id, ...more].filter(Boolean).join(':')} not found (see --help)`)
-  process.stderr.write(`nlmonctl: ${failure.toLine()}\n`)
-  if (words.includes('--json')) process.stdout.write(JSON.stringify(failure.toJSON()) + '\n')
+  io.err(`nlmonctl: ${failure.toLine()}\n`)
+  if (words.includes('--json')) io.out(JSON.stringify(failure.toJSON()) + '\n')
   process.exitCode = failure.exitCode
   return true
-}
-
-function ignoreEpipe(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EPIPE') throw error // a reader that stops early (| head) is not an error
 }
 
 /**
@@ -82,7 +79,7 @@ function ignoreEpipe(error: NodeJS.ErrnoException): void {
  * and a guest test compare both byte for byte). False when the addon failed: the operation then
  * runs the ordinary way and reports the failure.
  */
-async function printListing(netns: string | undefined): Promise<boolean> {
+async function printListing(netns: string | undefined, io: Stdio): Promise<boolean> {
   let chunks: Array<string | Uint8Array>
   try {
     const native = await loadAddon()
@@ -91,6 +88,6 @@ async function printListing(netns: string | undefined): Promise<boolean> {
   } catch {
     return false
   }
-  for (const chunk of chunks) process.stdout.write(chunk)
+  for (const chunk of chunks) io.out(chunk)
   return true
 }

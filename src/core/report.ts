@@ -4,6 +4,7 @@
 
 import { NlmonctlError } from './errors.js'
 import { formatJson } from './output.js'
+import { processStdio, type Stdio } from './stdio.js'
 
 /** Anything thrown that is not already an NlmonctlError is an internal error (exit 1). */
 export function asNlmonctlError(error: unknown): NlmonctlError {
@@ -12,10 +13,10 @@ export function asNlmonctlError(error: unknown): NlmonctlError {
   return new NlmonctlError('KERNEL_ERROR', `internal error: ${message}`)
 }
 
-export function reportFailure(command: string | undefined, failure: NlmonctlError, json: boolean): void {
+export function reportFailure(command: string | undefined, failure: NlmonctlError, json: boolean, io: Stdio = processStdio): void {
   process.exitCode = failure.exitCode
-  process.stderr.write(`nlmonctl ${command ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
-  if (json) process.stdout.write(formatJson(failure.toJSON()) + '\n')
+  io.err(`nlmonctl ${command ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
+  if (json) io.out(formatJson(failure.toJSON(), io) + '\n')
 }
 
 /**

@@ -91,6 +91,16 @@ describe('a refusal by a script verb: the full CLI\'s output, exit code and stde
   })
 })
 
+test('on a terminal (a pseudo-terminal from script(1)) too: indented JSON, as the full CLI prints it', async () => {
+  const { execa } = await import('execa')
+  const { BIN } = await import('../helpers/cli.js')
+  const onTerminal = async (env: string) =>
+    String((await execa('script', ['-qec', `${env} ${process.execPath} ${BIN} add --json --mtu 1`, '/dev/null'], { reject: false, env: { NO_COLOR: '1' } })).stdout)
+  const lean = await onTerminal('')
+  expect(lean).toEqual(await onTerminal('NLMONCTL_FAST_PATH=0'))
+  expect(lean).toMatch(/^\{\r?\n {2}"error": \{/m)
+})
+
 describe('what the full CLI runs', () => {
   test.each([
     [['--version']],
