@@ -1,36 +1,52 @@
 #!/usr/bin/env node
-// nlmonctl's entry. The CLI is one CommonJS bundle (dist/index.cjs, scripts/bundle.js); compiling it
-// is a large part of every call's start-up, so it runs as a node:vm script with a V8 code cache kept
-// in $XDG_CACHE_HOME/nlmonctl (~/.cache/nlmonctl), one per command (the code a command runs is what
-// its cache holds), written after a run that had none (or a stale one) and then reused: V8 checks it
-// against the bundle and this Node and throws away one that does not match. NLMONCTL_CODE_CACHE=0
-// turns it off; a cache that cannot be read or written is simply not used.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+// nlmonctl's entry. The CLI is two CommonJS bundles (scripts/bundle.js): dist/lean.cjs runs the script
+// verbs (add, del, list, set, stats, their refusals and their exit codes) without oclif, and says when
+// argv is for the full CLI, dist/index.cjs (help, --version, batch, capture, trace, prune,
+// autocomplete, stats --watch, unknown commands). NLMONCTL_FAST_PATH=0 skips the lean one.
+// Compiling a bundle is a large part of every call's start-up, so each runs as a node:vm script with a
+// V8 code cache kept in $XDG_CACHE_HOME/nlmonctl (~/.cache/nlmonctl), one per bundle and command (the
+// code a command runs is what its cache holds), written after a run that had none (or a stale one) and
+// then reused: V8 checks it against the bundle and this Node and throws away one that does not match.
+// NLMONCTL_CODE_CACHE=0 turns it off; a cache that cannot be read or written is simply not used.
 import { createRequire, Module } from 'node:module'
-import { homedir } from 'node:os'
-import { isatty } from 'node:tty'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import vm from 'node:vm'
 
-const bundle = fileURLToPath(new URL('../dist/index.cjs', import.meta.url))
+// Node's built-ins through require(), not import: an ES import of one builds a facade of all its
+// exports, which for node:fs loads its streams — milliseconds that every call would pay.
+const require = createRequire(import.meta.url)
+const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs')
+const { homedir } = require('node:os')
+const { dirname, join } = require('node:path')
+const { fileURLToPath } = require('node:url')
+const vm = require('node:vm')
+
+const LEAN = { file: fileURLToPath(new URL('../dist/lean.cjs', import.meta.url)), prefix: 'lean' }
+const FULL = { file: fileURLToPath(new URL('../dist/index.cjs', import.meta.url)), prefix: 'code' }
 const useCache = process.env.NLMONCTL_CODE_CACHE !== '0'
 
 const MAX_CACHE_FILES = 32
 
-/** The cache of this bundle build and Node for this command: each command caches the code it runs. */
-function cacheFile(argv) {
+/** @typedef {{ file: string, prefix: string }} Bundle */
+/** @typedef {{ dir: string, prefix: string, build: string, file: string }} CacheFile */
+
+/**
+ * The cache of this bundle build and Node for this command: each command caches the code it runs.
+ * @param {Bundle} bundle @param {string[]} argv @returns {CacheFile}
+ */
+function cacheFile(bundle, argv) {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  const { size, mtimeMs } = statSync(bundle)
+  const { size, mtimeMs } = statSync(bundle.file)
   const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : '-'
-  const build = `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`
-  return { dir: join(base, 'nlmonctl'), build, file: join(base, 'nlmonctl', `${build}-${command}.bin`) }
+  const build = `${bundle.prefix}-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`
+  return { dir: join(base, 'nlmonctl'), prefix: bundle.prefix, build, file: join(base, 'nlmonctl', `${build}-${command}.bin`) }
 }
 
-/** Write the cache; drop those of other builds; never more than MAX_CACHE_FILES. */
-function saveCache({ dir, build, file }, data) {
+/**
+ * Write the cache; drop those of this bundle's other builds; never more than MAX_CACHE_FILES.
+ * @param {CacheFile} cache @param {Buffer} data
+ */
+function saveCache({ dir, prefix, build, file }, data) {
   mkdirSync(dir, { recursive: true })
-  const others = readdirSync(dir).filter((name) => name.startsWith('code-'))
+  const others = readdirSync(dir).filter((name) => name.startsWith(`${prefix}-`))
   for (const name of others.filter((name) => !name.startsWith(`${build}-`))) rmSync(join(dir, name), { force: true })
   if (others.filter((name) => name.startsWith(`${build}-`)).length >= MAX_CACHE_FILES) return
   const temp = `${file}.${process.pid}`
@@ -38,8 +54,10 @@ function saveCache({ dir, build, file }, data) {
   renameSync(temp, file)
 }
 
-function load(argv) {
-  const cache = useCache ? cacheFile(argv) : undefined
+/** @param {Bundle} bundle @param {string[]} argv */
+function load(bundle, argv) {
+  const cache = useCache ? cacheFile(bundle, argv) : undefined
+  /** @type {Buffer | undefined} */
   let cachedData
   try {
     if (cache) cachedData = readFileSync(cache.file)
@@ -47,15 +65,17 @@ function load(argv) {
     // no cache yet
   }
   // Module.wrap's function, plus the importer for oclif's import() calls (see scripts/bundle.js).
-  const source = `(function (exports, require, module, __filename, __dirname, __nlmonctlImportHost) { ${readFileSync(bundle, 'utf8')}\n})`
-  const script = new vm.Script(source, { filename: bundle, cachedData })
-  const module = new Module(bundle)
-  module.filename = bundle
-  module.paths = Module._nodeModulePaths(dirname(bundle))
+  const source = `(function (exports, require, module, __filename, __dirname, __nlmonctlImportHost) { ${readFileSync(bundle.file, 'utf8')}\n})`
+  const script = new vm.Script(source, { filename: bundle.file, cachedData })
+  // Node's own loader internals, which the typings do not declare.
+  const NodeModule = /** @type {any} */ (Module)
+  const module = new Module(bundle.file)
+  module.filename = bundle.file
+  module.paths = NodeModule._nodeModulePaths(dirname(bundle.file))
   // oclif loads the commands from this same file (package.json oclif.commands.target): it gets this instance.
-  Module._cache[bundle] = module
-  const importer = (specifier) => import(specifier)
-  script.runInThisContext().call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle), importer)
+  NodeModule._cache[bundle.file] = module
+  const importer = (/** @type {string} */ specifier) => import(specifier)
+  script.runInThisContext().call(module.exports, module.exports, createRequire(bundle.file), module, bundle.file, dirname(bundle.file), importer)
   module.loaded = true
   const save = () => {
     if (!cache || (cachedData && !script.cachedDataRejected)) return
@@ -65,52 +85,20 @@ function load(argv) {
       // a read-only home: no cache, same behaviour
     }
   }
-  return { cli: module.exports, save }
-}
-
-/**
- * `list --json` / `stats --json` (in any order, with or without --netns NS) into a pipe or a file: what
- * scripts poll thousands of links with. Starting oclif costs more than the dump, so these print the
- * addon's bytes straight away: the same dump, shaped by native/src/ip_json.rs, the twin of
- * src/core/link-json.ts (a guest test compares both paths byte for byte). Any other words, a terminal,
- * or any failure go the normal way, which then reports the failure (both paths only read).
- * NLMONCTL_FAST_PATH=0 turns it off.
- * @returns {{ netns?: string } | undefined}
- */
-function fastListing(argv) {
-  if (process.env.NLMONCTL_FAST_PATH === '0' || isatty(1)) return undefined
-  const [command, ...rest] = argv
-  if (command !== 'list' && command !== 'stats') return undefined
-  let json = false
-  let netns
-  for (let i = 0; i < rest.length; i++) {
-    const word = rest[i]
-    if (word === '--json' && !json) json = true
-    else if (word === '--netns' && netns === undefined && /^[^-]/.test(rest[i + 1] ?? '')) netns = rest[++i]
-    else if (word.startsWith('--netns=') && netns === undefined && word.length > 8) netns = word.slice(8)
-    else return undefined
-  }
-  return json ? { netns } : undefined
-}
-
-async function printListing({ netns }) {
-  let bytes
-  try {
-    const { listLinksIpJson } = await import('#native')
-    bytes = await listLinksIpJson('nlmon', netns === undefined ? undefined : { netns })
-  } catch {
-    return false
-  }
-  process.stdout.on('error', () => {}) // a reader that stops early (| head) is not an error
-  process.stdout.write(bytes)
-  return true
+  return { exports: module.exports, save }
 }
 
 const argv = process.argv.slice(2)
-const fast = fastListing(argv)
-if (!fast || !(await printListing(fast))) {
-  const { cli, save } = load(argv)
-  await cli.main(argv, import.meta.url, { importAddon: () => import('#native') })
+const importAddon = () => import('#native')
+let done = false
+if (process.env.NLMONCTL_FAST_PATH !== '0') {
+  const lean = load(LEAN, argv)
+  done = await lean.exports.main(argv, { importAddon })
   // After the run, so that the functions it compiled are in the cache too.
-  save()
+  lean.save()
+}
+if (!done) {
+  const full = load(FULL, argv)
+  await full.exports.main(argv, import.meta.url, { importAddon })
+  full.save()
 }

@@ -24,7 +24,7 @@ const platform = JSON.parse(readFileSync(`${platformDir}/package.json`, 'utf8'))
 if (platform.version !== main.version) {
   throw new Error(`version mismatch: nlmonctl ${main.version}, ${platform.name} ${platform.version}`)
 }
-for (const built of ['dist/index.cjs', 'oclif.manifest.json', `native/${addon}`, 'native/index.js']) {
+for (const built of ['dist/lean.cjs', 'dist/index.cjs', 'oclif.manifest.json', `native/${addon}`, 'native/index.js']) {
   if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing: run \`npm run build\` first`)
 }
 copyFileSync(`${root}native/${addon}`, `${platformDir}/${addon}`)

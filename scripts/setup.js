@@ -65,6 +65,6 @@ if (addon.length === 0 || newest(['native/src', 'native/Cargo.toml', 'native/bui
   step('building the native addon (cargo, release)', npm, ['run', '--silent', 'build:native'])
 }
 
-if (newest(['src', 'tsconfig.json', 'package.json']) > oldest(['dist/index.cjs', 'oclif.manifest.json'])) {
+if (newest(['src', 'tsconfig.json', 'package.json']) > oldest(['dist/lean.cjs', 'dist/index.cjs', 'oclif.manifest.json'])) {
   step('compiling TypeScript and the oclif manifest', npm, ['run', '--silent', 'build:ts'])
 }

@@ -1,48 +1,13 @@
 import { readFileSync } from 'node:fs'
-import { Args, Flags, Parser } from '@oclif/core'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
+import { parseArgv } from '../core/argv.js'
 import { batchLines } from '../core/batch-lines.js'
-import { fastParse } from '../core/fast-parse.js'
 import { NlmonctlError, usageError } from '../core/errors.js'
 import { SessionPool } from '../core/link-api.js'
 import { checkNetns } from '../core/native.js'
-import {
-  prepareAdd,
-  prepareDel,
-  prepareList,
-  prepareSet,
-  prepareStats,
-  type Operation,
-} from '../core/operations.js'
-import Add from './add.js'
-import Del from './del.js'
-import List from './list.js'
-import SetCommand from './set.js'
-import Stats from './stats.js'
-
-/** The commands a batch line may run, with how a parsed line becomes an operation. */
-const LINE_COMMANDS = {
-  add: { command: Add, prepare: (p: Parsed) => prepareAdd(p.args.name as string | undefined, p.flags) },
-  del: { command: Del, prepare: (p: Parsed) => prepareDel(p.argv, p.flags) },
-  list: { command: List, prepare: () => prepareList() },
-  set: { command: SetCommand, prepare: (p: Parsed) => prepareSet(p.args.link as string, p.flags) },
-  stats: {
-    command: Stats,
-    prepare: (p: Parsed) => {
-      // The one refusal that is batch's own; prepareStats() checks the rest as for the command.
-      if (p.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
-      return prepareStats(p.argv, p.flags)
-    },
-  },
-} as const
-
-const JSON_FLAG = Flags.boolean()
-
-interface Parsed {
-  args: Record<string, unknown>
-  argv: string[]
-  flags: Record<string, unknown>
-}
+import type { Operation } from '../core/operations.js'
+import { isVerb, VERBS } from '../core/verbs.js'
+import { batchSpec } from '../specs/batch.js'
 
 interface Prepared {
   line: number
@@ -55,33 +20,12 @@ interface Prepared {
 }
 
 export default class Batch extends BaseCommand {
-  static summary = 'Run many commands, one per line, in one process over one netlink socket.'
-
-  static description = `Each line is one nlmonctl command with the same words and flags as on the command line (add, del, list, set, stats), without the leading "nlmonctl". Blank lines and # comments are ignored; words are split and quoted as in a shell ('…', "…", \\), with no expansion. Every line is parsed and validated (the same attribute table as the commands) before any runs, and a refused line sends nothing. All lines share one netlink socket per network namespace (a line's --netns, else batch's --netns, else this one). The batch stops at the first failing line, like ip -batch; with --continue (ip -batch -force) it runs every valid line. The exit code is 0 when every line succeeded, otherwise the exit code of the first line that failed. A line's output is what the command prints; with --json, one JSON object per line: {"line":N,"command":"…","exitCode":0,"result":…}, or {"line":N,"command":"…","exitCode":E,"error":{…}} for a failed line. Lines may not run batch, or stats --watch.`
-
-  static examples = [
-    {
-      description: 'Create, change and delete a link over one socket',
-      command: `printf 'add mon0 --down\\nset mon0 --mtu 4096 --alias "ci capture"\\ndel mon0\\n' | <%= config.bin %> batch`,
-    },
-    {
-      description: 'Run every line even when some fail, as JSON lines; the exit code is the first failure\'s',
-      command: `printf 'add mon1\\ndel no-such-link\\ndel mon1\\n' | <%= config.bin %> batch --continue --json || echo "first failure: exit $?"`,
-    },
-    {
-      description: 'From a file',
-      command: `printf '# setup\\nadd mon2\\nlist\\ndel mon2\\n' > /tmp/links.batch && <%= config.bin %> batch -f /tmp/links.batch`,
-    },
-  ]
-
-  static args = {
-    file: Args.string({ description: 'Read the lines from FILE ("-": standard input, the default); same as -f.', required: false, ignoreStdin: true }),
-  }
-
-  static flags = {
-    file: Flags.string({ char: 'f', summary: 'Read the lines from FILE ("-": standard input, the default).', helpValue: 'FILE' }),
-    continue: Flags.boolean({ summary: 'Run every line even after a failure (like ip -batch -force).' }),
-  }
+  static summary = batchSpec.summary
+  static description = batchSpec.description
+  static examples = batchSpec.examples
+  static args = batchSpec.args
+  static flags = batchSpec.flags
+  static strict = batchSpec.strict
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Batch)
@@ -160,22 +104,16 @@ async function prepareLine(
   const [name, ...rest] = line.words
   try {
     if (name === 'batch') throw usageError('a batch line cannot run batch')
-    if (!Object.hasOwn(LINE_COMMANDS, name)) {
-      throw usageError(`"${name}" is not a command a batch line can run (${Object.keys(LINE_COMMANDS).join(', ')})`)
+    if (!isVerb(name)) {
+      throw usageError(`"${name}" is not a command a batch line can run (${Object.keys(VERBS).join(', ')})`)
     }
-    const entry = LINE_COMMANDS[name as keyof typeof LINE_COMMANDS]
-    const command = entry.command
-    const flagDefs = { ...command.baseFlags, json: JSON_FLAG, ...command.flags }
-    const argDefs = command.args ?? {}
-    const strict = command.strict ?? true
-    // The same flag definitions either way; oclif's parser for anything but the plain shapes (and errors).
-    const result: Parsed =
-      fastParse(rest, flagDefs, argDefs, strict) ??
-      ((await Parser.parse(rest, { flags: flagDefs, args: argDefs, strict })) as unknown as Parsed)
-    const flags = result.flags
-    const netns = (flags.netns as string | undefined) ?? defaultNetns
+    // The parser and the checks of the command itself (src/core/verbs.ts), in the same order.
+    const verb = VERBS[name]
+    const parsed = await parseArgv(rest, verb.input)
+    const netns = (parsed.flags.netns as string | undefined) ?? defaultNetns
     checkNetns(netns)
-    return { ...base, netns, json: flags.json === true, operation: entry.prepare(result) }
+    if (name === 'stats' && parsed.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
+    return { ...base, netns, json: parsed.flags.json === true, operation: verb.prepare(parsed) }
   } catch (error) {
     return { ...base, error: toNlmonctlError(error) }
   }

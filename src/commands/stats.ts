@@ -1,31 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { oneShotApi, type LinkApi } from '../core/link-api.js'
 import { prepareStats, type StatsOperation } from '../core/operations.js'
 import { renderTable } from '../core/output.js'
 import { rates, type LinkRate } from '../core/rates.js'
+import { statsSpec } from '../specs/stats.js'
 
 export default class Stats extends BaseCommand {
-  static summary = 'Show the traffic counters (IFLA_STATS64) of nlmon links.'
-
-  static description = `Without arguments, every nlmon link in the namespace. On the kernel's C nlmon driver, captured netlink traffic is counted as rx_packets/rx_bytes, one packet per tapped skb (one skb may carry several netlink messages, e.g. a dump part); tx stays 0. A link counts only while it is UP. With --json, an array of link objects whose stats64.rx / stats64.tx match \`ip -s -j link show\`.
-
---watch prints, every --interval seconds, the packets and bytes of each link during that interval and their per-second rates (JSON lines with --json), until interrupted (exit 0) or --count intervals have passed.`
-
-  static examples = [
-    '<%= config.bin %> stats',
-    { description: 'Packets captured so far by one link', command: "<%= config.bin %> stats nlmon0 --json | jq '.[0].stats64.rx.packets'" },
-    { description: 'Live rates every half second', command: '<%= config.bin %> stats --watch --interval 0.5' },
-  ]
-
-  static strict = false
-
-  static flags = {
-    watch: Flags.boolean({ char: 'w', summary: 'Print per-interval rates until interrupted.' }),
-    interval: Flags.string({ summary: 'Seconds between samples with --watch (0.1 to 3600).', default: '1', helpValue: 'SECONDS' }),
-    count: Flags.string({ summary: 'With --watch, stop after this many intervals.', helpValue: 'N' }),
-  }
+  static summary = statsSpec.summary
+  static description = statsSpec.description
+  static examples = statsSpec.examples
+  static args = statsSpec.args
+  static flags = statsSpec.flags
+  static strict = statsSpec.strict
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Stats)

@@ -1,6 +1,8 @@
-// oclif flags generated from the attribute table, so flags, help and validation never drift apart.
+// oclif-shaped flags generated from the attribute table, so flags, help and validation never drift
+// apart. Built without oclif (src/specs/define.ts): the lean start-up path reads them too.
 
-import { Flags, type Interfaces } from '@oclif/core'
+import type { Interfaces } from '@oclif/core'
+import { flag } from '../specs/define.js'
 import { attributesFor, type Command } from './attributes.js'
 
 type StringFlag = Interfaces.OptionFlag<string | undefined>
@@ -9,7 +11,7 @@ export function attributeFlags(command: Command): Record<string, StringFlag> {
   const flags: Record<string, StringFlag> = {}
   for (const rule of attributesFor(command)) {
     if (rule.flag === 'name' && command === 'add') continue // `add` takes the name as its argument
-    flags[rule.flag] = Flags.string({
+    flags[rule.flag] = flag.string({
       summary: rule.summary,
       description: `${rule.ifla}: ${rule.rule}`,
       helpValue: rule.valueName,

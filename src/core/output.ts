@@ -1,11 +1,18 @@
 // Plain-text output for people at a terminal; nothing decorative when stdout is not one.
 
-export function colorEnabled(stream: NodeJS.WriteStream): boolean {
+import type { Outcome } from './operations.js'
+
+/** Where output goes, as far as its format is concerned (process.stdout, or src/core/stdio.ts's). */
+export interface Terminal {
+  isTTY?: boolean
+}
+
+export function colorEnabled(stream: Terminal): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
   return Boolean(stream.isTTY)
 }
 
-export function bold(text: string, stream: NodeJS.WriteStream = process.stdout): string {
+export function bold(text: string, stream: Terminal = process.stdout): string {
   return colorEnabled(stream) ? `\u001B[1m${text}\u001B[22m` : text
 }
 
@@ -28,7 +35,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 }
 
 /** Compact JSON for pipes (one document per line), indented on a terminal. */
-export function formatJson(value: unknown, stream: NodeJS.WriteStream = process.stdout): string {
+export function formatJson(value: unknown, stream: Terminal = process.stdout): string {
   return stream.isTTY ? JSON.stringify(value, null, 2) : JSON.stringify(value)
 }
 
@@ -40,7 +47,7 @@ const CHUNK = 256
  * LinkArray) of many elements is written element by element in chunks, so that thousands of
  * links never become one giant string. The bytes are those of formatJson().
  */
-export function writeJson(value: unknown, write: (chunk: string) => void, stream: NodeJS.WriteStream = process.stdout): void {
+export function writeJson(value: unknown, write: (chunk: string) => void, stream: Terminal = process.stdout): void {
   const items = streamableItems(value)
   if (items === undefined || stream.isTTY) {
     write(formatJson(value, stream) + '\n')
@@ -63,7 +70,7 @@ function streamableItems(value: unknown): readonly unknown[] | undefined {
 }
 
 /** renderTable(), written a chunk of rows at a time (the widths still come from every row). */
-export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[], write: (chunk: string) => void): void {
+export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[], write: (chunk: string) => void, stream: Terminal = process.stdout): void {
   const widths = columns.map((c) => c.header.length)
   const cells: string[][] = new Array(rows.length)
   for (let r = 0; r < rows.length; r++) {
@@ -76,8 +83,23 @@ export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[],
       .map((value, i) => (columns[i].align === 'right' ? value.padStart(widths[i]) : value.padEnd(widths[i])))
       .join('  ')
       .trimEnd()
-  write(bold(line(columns.map((c) => c.header))) + '\n')
+  write(bold(line(columns.map((c) => c.header)), stream) + '\n')
   for (let i = 0; i < cells.length; i += CHUNK) {
     write(cells.slice(i, i + CHUNK).map(line).join('\n') + '\n')
+  }
+}
+
+const stdoutWrite = (chunk: string) => {
+  process.stdout.write(chunk)
+}
+
+/** An operation's outcome on stdout: its JSON under --json, otherwise its table or text. */
+export function writeOutcome(outcome: Outcome, json: boolean, write: (chunk: string) => void = stdoutWrite, stream: Terminal = process.stdout): void {
+  if (json) {
+    writeJson(outcome.json, write, stream)
+  } else if (outcome.table) {
+    writeTable(outcome.table.rows, outcome.table.columns, write, stream)
+  } else if (outcome.text !== undefined && outcome.text !== '') {
+    write(outcome.text + '\n')
   }
 }

@@ -1,5 +1,6 @@
-// bin/run.js runs the bundle with a V8 code cache under $XDG_CACHE_HOME/nlmonctl: the first run
-// writes it, later runs use it, a damaged one is replaced, and none of that changes what nlmonctl does.
+// bin/run.js runs each bundle (dist/lean.cjs for the script verbs, dist/index.cjs for the full CLI)
+// with a V8 code cache under $XDG_CACHE_HOME/nlmonctl: the first run writes it, later runs use it, a
+// damaged one is replaced, and none of that changes what nlmonctl does.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,9 +12,9 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(home, { recursive: true, force: true }))
 
-const cacheFiles = () => {
+const cacheFiles = (prefix = 'code-') => {
   try {
-    return readdirSync(join(home, 'nlmonctl')).filter((f) => f.startsWith('code-'))
+    return readdirSync(join(home, 'nlmonctl')).filter((f) => f.startsWith(prefix))
   } catch {
     return []
   }
@@ -68,4 +69,26 @@ test('a damaged cache is thrown away and replaced; an unwritable cache directory
   expect(result.exitCode).toBe(0)
   expect(result.stdout).toMatch(/^nlmonctl\//)
   expect(result.stderr).toBe('')
+})
+
+test('the lean bundle has caches of its own: written, reused, a damaged one replaced, the full CLI\'s left alone', async () => {
+  const env = { XDG_CACHE_HOME: home, HOME: home }
+  const args = ['add', '--json', '--mtu', '1'] // a refusal: no kernel needed
+  const without = same(await nlmonctl(args, { env: { ...env, NLMONCTL_CODE_CACHE: '0' } }))
+  expect(without.exitCode).toBe(2)
+  expect(cacheFiles('')).toEqual([])
+  expect(same(await nlmonctl(args, { env }))).toEqual(without)
+  expect(cacheFiles('')).toEqual(cacheFiles('lean-'))
+  expect(cacheFiles('lean-').map((f) => f.replace(/^lean-.*-\d+-\d+-/, ''))).toEqual(['add.bin'])
+  const [file] = cacheFiles('lean-')
+  const written = readFileSync(join(home, 'nlmonctl', file))
+  expect(same(await nlmonctl(args, { env }))).toEqual(without)
+  expect(readFileSync(join(home, 'nlmonctl', file)).equals(written)).toBe(true)
+  writeFileSync(join(home, 'nlmonctl', file), Buffer.from('not a V8 code cache'.repeat(100)))
+  expect(same(await nlmonctl(args, { env }))).toEqual(without)
+  expect(readFileSync(join(home, 'nlmonctl', file)).toString()).not.toContain('not a V8 code cache')
+  // the full CLI's caches and the lean ones do not remove each other (their builds differ)
+  await nlmonctl(['--version'], { env })
+  expect(cacheFiles('code-')).toHaveLength(1)
+  expect(cacheFiles('lean-')).toContain(file)
 })

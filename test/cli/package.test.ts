@@ -33,7 +33,7 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
     `nlmonctl-native-linux-x64-gnu-${version}.tgz`,
   ])
   const listing = String((await execa('tar', ['tzf', tarballs[0]])).stdout).split('\n')
-  for (const needed of ['package/bin/run.js', 'package/dist/index.cjs', 'package/oclif.manifest.json', 'package/native/index.js']) {
+  for (const needed of ['package/bin/run.js', 'package/dist/lean.cjs', 'package/dist/index.cjs', 'package/oclif.manifest.json', 'package/native/index.js']) {
     expect(listing).toContain(needed)
   }
   expect(listing.filter((f) => f.endsWith('.node') || f.includes('/src/') || f.endsWith('.rs'))).toEqual([])

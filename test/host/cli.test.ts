@@ -1,6 +1,9 @@
 // The CLI against this machine's real kernel, in throwaway network namespaces. This kernel has no nlmon
 // driver (CONFIG_NLMON unset), so creating fails with its own code; tests that need a real nlmon link
 // run in the guest kernels (test/kernel/).
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { execa } from 'execa'
 import { createNetns, type Netns } from '../helpers/netns.js'
 import { expectOneLineError, nlmonctl } from '../helpers/cli.js'
@@ -171,5 +174,73 @@ describe('stats --watch', () => {
     const result = await nlmonctl(['stats', '--watch', '--interval', '0.1', '--count', '3', '--json'], { netns: ns.name })
     expect(result.exitCode).toBe(0)
     expect(result.stdout.trim().split('\n')).toHaveLength(3)
+  })
+})
+
+describe('the script verbs run without oclif (dist/lean.cjs) and print what the full CLI prints', () => {
+  let home: string
+  beforeAll(() => {
+    home = mkdtempSync(join(tmpdir(), 'nlmonctl-lean-host-'))
+  })
+  afterAll(() => rmSync(home, { recursive: true, force: true }))
+
+  // Each verb's outcomes on this kernel: success, kernel refusals, missing links and namespaces, --json.
+  const cases: string[][] = [
+    ['add', 'mon0'],
+    ['add', '--json'],
+    ['add', 'veth-a'],
+    ['add', 'veth-a', '--if-not-exists', '--json'],
+    ['del', 'lo'],
+    ['del', 'veth-a', '--json'],
+    ['del', 'veth-b', 'br-x'],
+    ['del', 'ghost0'],
+    ['del', 'ghost0', '--if-exists', '--json'],
+    ['del', 'g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8', 'g9', '--if-exists'],
+    ['del', '--all', '--json'],
+    ['set', 'veth-a', '--mtu', '1400'],
+    ['set', 'ghost0', '--up', '--json'],
+    ['set', '1', '--alias', 'x'],
+    ['list'],
+    ['list', '--json'],
+    ['list', '--netns', 'nlmonctl-no-such-ns'],
+    ['list', '--json', '--netns', 'nlmonctl-no-such-ns'],
+    ['list', '--json', '--netns', '/etc/hostname'],
+    ['stats'],
+    ['stats', '--json'],
+    ['stats', '--json', '--interval', '2'],
+    ['stats', 'lo'],
+    ['stats', 'veth-a', 'br-x', '--json'],
+    ['stats', 'ghost0', '--json'],
+  ]
+
+  let runs = 0
+  const run = async (args: string[], env: Record<string, string>, wrap?: string[]) => {
+    const cache = join(home, String(runs++))
+    const result = await nlmonctl(args, { netns: ns.name, wrap, env: { XDG_CACHE_HOME: cache, HOME: home, ...env } })
+    const bundles = new Set(readdirSync(join(cache, 'nlmonctl')).map((f) => f.split('-')[0]))
+    return { result, bundles: [...bundles].sort() }
+  }
+
+  test.each(cases.map((args) => [args]))('%j', async (args) => {
+    const before = await linkTable()
+    const lean = await run(args, {})
+    const full = await run(args, { NLMONCTL_FAST_PATH: '0' })
+    expect(lean.result).toEqual(full.result)
+    expect(lean.bundles).toEqual(['lean'])
+    expect(full.bundles).toEqual(['code'])
+    expect(await linkTable()).toEqual(before)
+  })
+
+  test('without CAP_NET_ADMIN too', async () => {
+    const lean = await run(['add', 'mon0', '--json'], {}, DROP_NET_ADMIN)
+    expect(lean.result.exitCode).toBe(6)
+    expect(lean.result).toEqual((await run(['add', 'mon0', '--json'], { NLMONCTL_FAST_PATH: '0' }, DROP_NET_ADMIN)).result)
+  })
+
+  test('stats --watch is left to the full CLI', async () => {
+    const watch = await run(['stats', '--watch', '--interval', '0.1', '--count', '1', '--json'], {})
+    expect(watch.result.exitCode).toBe(0)
+    expect(JSON.parse(watch.result.stdout)).toMatchObject({ links: [] })
+    expect(watch.bundles).toEqual(['code', 'lean'])
   })
 })

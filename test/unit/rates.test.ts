@@ -1,5 +1,4 @@
 // The watch command's rates: per-second deltas between two listings.
-// (Moved out of link-json.test.ts, deleted with the TS twin of the ip -j shaper.)
 import { rates } from '../../src/core/rates.js'
 import type { IpLink } from '../../src/core/ip-link.js'
 
