@@ -90,7 +90,9 @@ export class ArgvError extends NlmonctlError {
  */
 export function foldParserMessage(message: string): string {
   const text = message
-    .replace(/\u001B\[[0-9;]*m/g, '') // oclif dims the list of failed validations on a colour terminal
+    // oclif dims the list of failed validations on a colour terminal: drop its SGR escapes.
+    // eslint-disable-next-line no-control-regex -- matching the ESC byte is the point
+    .replace(/\u001B\[[0-9;]*m/g, '')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('See more help') && line !== 'The following errors occurred:')
