@@ -6,7 +6,7 @@
 //                                                 optionalDependency of nlmonctl (os/cpu/libc-gated)
 // The loader tries ./nlmonctl.linux-x64-gnu.node next to itself (a source checkout), then the platform
 // package. Installing needs no cargo and runs no install script:
-//   npm install -g nlmonctl-0.1.0.tgz nlmonctl-native-linux-x64-gnu-0.1.0.tgz
+//   npm install -g ./packed/nlmonctl-0.1.0.tgz ./packed/nlmonctl-native-linux-x64-gnu-0.1.0.tgz
 // Needs a build first (npm run build): this script packs, it does not compile.
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

@@ -1,7 +1,7 @@
 // What a user gets from `npm install -g`: the packed tarballs (scripts/pack.js: nlmonctl + the
 // @nlmonctl/native-linux-x64-gnu platform package napi-rs style) installed into a temporary prefix,
 // with cargo off the PATH and HOME/npm cache in temporary folders, then run from there.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { execa } from 'execa'
@@ -39,11 +39,17 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
   expect(listing.filter((f) => f.endsWith('.node') || f.includes('/src/') || f.endsWith('.rs'))).toEqual([])
   expect(String((await execa('tar', ['tzf', tarballs[1]])).stdout)).toContain('package/nlmonctl.linux-x64-gnu.node')
 
-  const install = await execa(
-    'npm',
-    ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...tarballs],
-    { env, extendEnv: true, reject: false },
-  )
+  // The README's install line, run as written (from a folder holding packed/; -g goes to npm_config_prefix).
+  const readmeLine = readFileSync(join(ROOT, 'README.md'), 'utf8').match(/^npm install -g \.\/packed\/\S+ \.\/packed\/\S+$/m)?.[0]
+  expect(readmeLine).toBe(`npm install -g ./packed/nlmonctl-${version}.tgz ./packed/nlmonctl-native-linux-x64-gnu-${version}.tgz`)
+  mkdirSync(join(dir, 'packed'))
+  for (const tarball of tarballs) copyFileSync(tarball, join(dir, 'packed', tarball.slice(tarball.lastIndexOf('/') + 1)))
+  const install = await execa('sh', ['-c', readmeLine as string], {
+    env: { ...env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' },
+    extendEnv: true,
+    reject: false,
+    cwd: dir,
+  })
   expect({ exitCode: install.exitCode, stderr: install.stderr }).toMatchObject({ exitCode: 0 })
   const installed = join(prefix, 'lib', 'node_modules')
   expect(readdirSync(join(installed, 'nlmonctl', 'native')).filter((f) => f.endsWith('.node'))).toEqual([])
