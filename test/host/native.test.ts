@@ -7,28 +7,10 @@
 import { readdirSync, readlinkSync, statSync } from 'node:fs'
 import { execa } from 'execa'
 import { createNetns, type Netns } from '../helpers/netns.js'
+import type { IpLink as Link } from '../../src/core/ip-link.js'
 import { createLink, deleteLink, getLink, listLinks as listLinksBytes, setLink, type Target } from '../../native/index.js'
 
 const HOST_NETNS = readlinkSync('/proc/self/ns/net')
-
-/** A link as the native layer hands it out: the keys of `ip -j -s -d link show` that nlmonctl shows. */
-interface Link {
-  ifindex: number
-  ifname: string
-  flags: string[]
-  mtu: number
-  qdisc?: string
-  operstate: string
-  linkmode: string
-  group: string
-  txqlen: number
-  link_type: string
-  ifalias?: string
-  min_mtu?: number
-  max_mtu?: number
-  linkinfo?: { info_kind: string }
-  stats64?: { rx: Record<string, number>; tx: Record<string, number> }
-}
 
 /** The bytes a native call resolves to: UTF-8 JSON in a Buffer, no trailing newline. */
 function parsed<T>(bytes: Buffer): T {
