@@ -1,0 +1,59 @@
+// Inputs an adversarial run found mishandled: each case failed on the code before its fix.
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { execa } from 'execa'
+import { createNetns, type Netns } from '../helpers/netns.js'
+import { BIN, expectOneLineError, type CliResult } from '../helpers/cli.js'
+
+let ns: Netns
+let dir: string
+beforeAll(async () => {
+  ns = await createNetns()
+  dir = mkdtempSync(join(tmpdir(), 'nlmonctl-hardening-'))
+})
+afterAll(async () => {
+  await ns?.remove()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+/** Runs nlmonctl with a bound: a hang fails the test with what it wrote, instead of timing the suite out. */
+async function run(args: string[], options: { input?: string; timeout?: number } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], {
+    reject: false,
+    timeout: options.timeout ?? 20_000,
+    env: { NO_COLOR: '1' },
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+  })
+  if (r.timedOut) throw new Error(`nlmonctl ${args.join(' ')} hung; stderr: ${String(r.stderr)}`)
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 }
+}
+
+describe('--netns paths that are not a network namespace: exit 8, never a hang', () => {
+  test.each([
+    [
+      'a symlink loop',
+      () => {
+        const loop = join(dir, 'loop')
+        symlinkSync(loop, loop)
+        return loop
+      },
+    ],
+    ['a file used as a directory (ENOTDIR)', () => '/etc/passwd/x'],
+    ['a 5,000-character path', () => `/${'a'.repeat(5000)}`],
+    [
+      'a FIFO',
+      () => {
+        const fifo = join(dir, 'fifo')
+        execFileSync('mkfifo', [fifo])
+        return fifo
+      },
+    ],
+  ])('%s', async (_what, make) => {
+    const path = make()
+    const result = await run(['list', '--netns', path])
+    expect(result.exitCode).toBe(8)
+    expectOneLineError(result, /is not a network namespace/)
+  })
+})
