@@ -31,9 +31,9 @@ export default class Batch extends BaseCommand {
     const { args, flags } = await this.parse(Batch)
     if (args.file !== undefined && flags.file !== undefined) throw usageError('give FILE or -f FILE, not both')
     const source = flags.file ?? args.file ?? '-'
-    let input: string
+    let input: Buffer
     try {
-      input = readFileSync(source === '-' ? 0 : source, 'utf8')
+      input = readFileSync(source === '-' ? 0 : source)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO'
       throw usageError(`cannot read ${source === '-' ? 'standard input' : `"${source}"`} (${code})`)

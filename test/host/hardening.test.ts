@@ -57,3 +57,36 @@ describe('--netns paths that are not a network namespace: exit 8, never a hang',
     expectOneLineError(result, /is not a network namespace/)
   })
 })
+
+/** Runs `nlmonctl ARGS` through sh, with printf-built (raw byte) arguments and stdin. */
+async function runSh(script: string): Promise<CliResult> {
+  const r = await execa('sh', ['-c', script, 'sh', process.execPath, BIN], {
+    reject: false,
+    timeout: 20_000,
+    env: { NO_COLOR: '1' },
+  })
+  return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 }
+}
+
+describe('names that are not valid UTF-8 are refused (exit 2), never rewritten', () => {
+  test('an argument', async () => {
+    const before = await ns.links()
+    const result = await runSh(`"$1" "$2" add --netns ${ns.name} "$(printf 'a\\240b')"`)
+    expect(result.exitCode).toBe(2)
+    expectOneLineError(result, /^nlmonctl add: argument "a\\xa0b" is not valid UTF-8$/)
+    expect(await ns.links()).toEqual(before)
+  })
+
+  test('an argument, under --json', async () => {
+    const result = await runSh(`"$1" "$2" add --json --netns ${ns.name} "$(printf 'mon\\377')"`)
+    expect(result.exitCode).toBe(2)
+    expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'INVALID_INPUT', exitCode: 2 })
+  })
+
+  test('a batch line, named', async () => {
+    const result = await runSh(`printf 'list\\nadd mon\\3770\\n' | "$1" "$2" batch --netns ${ns.name}`)
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toMatch(/^nlmonctl batch: line 2 \(.*\): not valid UTF-8/)
+    expect(result.stderr).toMatch(/nothing was run/)
+  })
+})
