@@ -4,7 +4,8 @@
 // summary, and always put the link back as it was — on a normal end, --count, --duration, SIGINT,
 // SIGTERM, SIGHUP or an error.
 
-import { lstatSync } from 'node:fs'
+import { lstatSync, statSync, type Stats } from 'node:fs'
+import { dirname } from 'node:path'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
@@ -51,15 +52,38 @@ export interface CaptureResult {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
-/** Refuse an existing output file before creating anything (the native open refuses it again, atomically). */
+/**
+ * Refuse a -w path that cannot be written before creating anything (the native open refuses it again,
+ * atomically): an empty name, a symlink (never written through, even with --force), a directory that is
+ * missing or not one (exit 2), an existing file without --force (exit 4).
+ */
 export function checkOutput(write: string | undefined, force: boolean): void {
-  if (write === undefined || write === '-' || force) return
+  if (write === undefined || write === '-') return
+  if (write === '') throw usageError('-w needs a file name (or - for stdout)')
+  let stat: Stats | undefined
   try {
-    lstatSync(write)
-  } catch {
+    stat = lstatSync(write)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') checkOutputDir(write)
     return
   }
-  throw outputExists(write)
+  if (stat.isSymbolicLink()) throw usageError(`${write} is a symbolic link: captures are never written through one`)
+  if (!force) throw outputExists(write)
+}
+
+function checkOutputDir(write: string): void {
+  const dir = dirname(write)
+  let stat: Stats
+  try {
+    stat = statSync(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO'
+    if (code === 'ENOENT') throw usageError(`cannot write ${write}: its directory ${dir} does not exist`)
+    if (code === 'ENOTDIR') throw usageError(`cannot write ${write}: ${dir} is not a directory`)
+    return // EACCES and the like: the native open says so, with its own code
+  }
+  if (!stat.isDirectory()) throw usageError(`cannot write ${write}: ${dir} is not a directory`)
 }
 
 /** Write to stdout, waiting when the pipe is full; false once stdout is gone (EPIPE). */

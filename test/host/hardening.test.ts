@@ -90,3 +90,41 @@ describe('names that are not valid UTF-8 are refused (exit 2), never rewritten',
     expect(result.stderr).toMatch(/nothing was run/)
   })
 })
+
+describe('capture -w paths that cannot be written: exit 2 before any link is created', () => {
+  test('a symlink at the path, with or without --force', async () => {
+    const link = join(dir, 'planted.pcap')
+    symlinkSync(join(dir, 'target.pcap'), link)
+    for (const force of [[], ['--force']]) {
+      const result = await run(['capture', '--netns', ns.name, '-w', link, ...force])
+      expect(result.exitCode).toBe(2)
+      expectOneLineError(result, /^nlmonctl capture: .*planted\.pcap is a symbolic link/)
+    }
+  })
+
+  test.each([
+    ['an empty name', '', /^nlmonctl capture: -w needs a file name/],
+    [
+      'a missing directory',
+      '/nonexistent-dir/x.pcap',
+      /^nlmonctl capture: cannot write \/nonexistent-dir\/x\.pcap: its directory \/nonexistent-dir does not exist$/,
+    ],
+    [
+      'a file as directory',
+      '/etc/passwd/x.pcap',
+      /^nlmonctl capture: cannot write \/etc\/passwd\/x\.pcap: \/etc\/passwd is not a directory$/,
+    ],
+  ])('%s', async (_what, file, pattern) => {
+    const before = await ns.links()
+    for (const verb of [['capture'], ['trace']]) {
+      const args =
+        verb[0] === 'trace'
+          ? ['trace', '--netns', ns.name, '-w', file, '--', 'true']
+          : ['capture', '--netns', ns.name, '-w', file]
+      const result = await run(args)
+      expect(result.exitCode).toBe(2)
+      expectOneLineError(result, verb[0] === 'trace' ? new RegExp(pattern.source.replace('capture', 'trace')) : pattern)
+    }
+    expect(await ns.links()).toEqual(before)
+  })
+})
