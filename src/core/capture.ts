@@ -95,9 +95,19 @@ class Out {
     })
   }
   async write(text: string): Promise<void> {
+    // A stream destroyed by EPIPE emits neither drain nor error again: waiting for one would never end.
+    if (process.stdout.destroyed) this.closed = true
     if (this.closed || text === '') return
     if (!process.stdout.write(text)) {
-      await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]).catch(() => undefined)
+      if (process.stdout.destroyed) {
+        this.closed = true
+        return
+      }
+      const waited = new AbortController() // removes the listeners of the events that did not come
+      const signal = waited.signal
+      await Promise.race(['drain', 'error', 'close'].map((event) => once(process.stdout, event, { signal }))).catch(() => undefined)
+      waited.abort()
+      if (process.stdout.destroyed) this.closed = true
     }
   }
 }
@@ -245,7 +255,9 @@ export function printSummary(result: CaptureResult, req: { json: boolean; write?
   if (req.json) {
     const line = JSON.stringify({ summary: { ...result.summary, ...(shown === undefined ? {} : { shown }) } }) + '\n'
     if (req.write === '-') process.stderr.write(line)
-    else process.stdout.write(line)
+    // A reader that went away (`--json | head -1`) is a clean end: a write to the destroyed stream would
+    // leave oclif's flush waiting for a drain that never comes (node exits 13, an unsettled await).
+    else if (!process.stdout.destroyed) process.stdout.write(line)
     return
   }
   process.stderr.write(formatSummary(result.summary, shown) + '\n')

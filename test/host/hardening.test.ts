@@ -1,5 +1,5 @@
 // Inputs an adversarial run found mishandled: each case failed on the code before its fix.
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -126,5 +126,70 @@ describe('capture -w paths that cannot be written: exit 2 before any link is cre
       expectOneLineError(result, verb[0] === 'trace' ? new RegExp(pattern.source.replace('capture', 'trace')) : pattern)
     }
     expect(await ns.links()).toEqual(before)
+  })
+})
+
+/** A pcap (LINKTYPE_NETLINK) of n RTM_GETLINK dump requests, each behind its 16-byte cooked header. */
+function netlinkPcap(n: number): Buffer {
+  const header = Buffer.alloc(24)
+  header.writeUInt32LE(0xa1b2c3d4, 0)
+  header.writeUInt16LE(2, 4)
+  header.writeUInt16LE(4, 6)
+  header.writeUInt32LE(65535, 16)
+  header.writeUInt32LE(253, 20)
+  const records: Buffer[] = [header]
+  for (let i = 0; i < n; i++) {
+    const rec = Buffer.alloc(16 + 16 + 16)
+    rec.writeUInt32LE(1_700_000_000, 0)
+    rec.writeUInt32LE(i, 4)
+    rec.writeUInt32LE(32, 8)
+    rec.writeUInt32LE(32, 12)
+    rec.writeUInt16BE(4, 16) // cooked header: outgoing
+    rec.writeUInt16BE(824, 18) // ARPHRD_NETLINK
+    rec.writeUInt32LE(16, 32) // nlmsghdr: len, RTM_GETLINK, REQUEST|DUMP, seq
+    rec.writeUInt16LE(18, 36)
+    rec.writeUInt16LE(0x301, 38)
+    rec.writeUInt32LE(i, 40)
+    records.push(rec)
+  }
+  return Buffer.concat(records)
+}
+
+describe('a reader that goes away is a clean end (exit 0)', () => {
+  /** `nlmonctl ARGS | head -1` under bash: nlmonctl's own exit status and what head printed. */
+  async function headed(args: string): Promise<{ status: number; line: string; stderr: string }> {
+    const r = await execa(
+      'bash',
+      ['-c', `"$1" "$2" ${args} | head -1; echo "status=\${PIPESTATUS[0]}"`, 'bash', process.execPath, BIN],
+      {
+        reject: false,
+        timeout: 30_000,
+      },
+    )
+    if (r.timedOut) throw new Error(`nlmonctl ${args} | head -1 did not end; stderr: ${String(r.stderr)}`)
+    const lines = String(r.stdout).split('\n')
+    return {
+      status: Number(/status=(\d+)/.exec(String(r.stdout))?.[1] ?? -1),
+      line: lines[0],
+      stderr: String(r.stderr),
+    }
+  }
+
+  test('capture -r FILE --json | head -1', async () => {
+    const file = join(dir, 'many.pcap')
+    writeFileSync(file, netlinkPcap(20_000))
+    for (const json of ['--json', '']) {
+      const r = await headed(`capture -r ${file} ${json}`)
+      expect(r.status).toBe(0)
+      expect(r.line).toMatch(/RTM_GETLINK/)
+    }
+  })
+
+  test('stats --watch | head -1 ends once its reader has gone', async () => {
+    for (const json of ['--json', '']) {
+      const r = await headed(`stats --watch --interval 0.1 --netns ${ns.name} ${json}`)
+      expect(r.status).toBe(0)
+      expect(r.line).not.toBe('')
+    }
   })
 })
