@@ -11,6 +11,7 @@ import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
 import { fromNative, NlmonctlError, outputExists, parseNativeError, usageError, type OperationContext } from './errors.js'
 import type { LinkApi } from './link-api.js'
+import { DECIMAL_OR_HEX } from './attributes.js'
 import { checkLinkArg } from './link-args.js'
 import type { IpLink } from './ip-link.js'
 import { call, loadAddon, target } from './native.js'
@@ -359,7 +360,8 @@ function parseFamilies(value: string | undefined): string[] | undefined {
 
 function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined
-  const n = Number(value)
+  // Plain decimal or 0x digits (a decimal fraction where one is allowed): Number() would take ' 1', '1e3', '0b1'.
+  const n = (integer ? DECIMAL_OR_HEX : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/).test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
   }
