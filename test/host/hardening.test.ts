@@ -193,3 +193,26 @@ describe('a reader that goes away is a clean end (exit 0)', () => {
     }
   })
 })
+
+describe('batch input: bounded lines, escaped and truncated echoes', () => {
+  test('batch -f /dev/zero: exit 2, the line too long, without reading on', async () => {
+    const result = await run(['batch', '--netns', ns.name, '-f', '/dev/zero'])
+    expect(result.exitCode).toBe(2)
+    expectOneLineError(result, /^nlmonctl batch: line 1 of "\/dev\/zero" is longer than 65536 bytes$/)
+  })
+
+  test('a refused line is echoed with its control characters escaped', async () => {
+    const result = await run(['batch', '--netns', ns.name], { input: 'list\nbogus\r\u001b[31m\u0000x\n' })
+    expect(result.exitCode).toBe(2)
+    // eslint-disable-next-line no-control-regex
+    expect(result.stderr).not.toMatch(/[\r\u001b\u0000]/)
+    expect(result.stderr).toContain('line 2 (bogus\\x0d\\x1b[31m\\x00x)')
+  })
+
+  test('a long refused line is echoed truncated to 200 characters', async () => {
+    const result = await run(['batch', '--netns', ns.name], { input: `list --netns ${'z'.repeat(50_000)}\n` })
+    expect(result.exitCode).not.toBe(0)
+    const echoed = /line 1 \(([^)]*)\)/.exec(result.stderr)?.[1] ?? ''
+    expect(echoed).toBe(`list --netns ${'z'.repeat(200 - 'list --netns '.length)}…`)
+  })
+})
