@@ -13,7 +13,7 @@ import { createRequire, Module } from 'node:module'
 // Node's built-ins through require(), not import: an ES import of one builds a facade of all its
 // exports, which for node:fs loads its streams — milliseconds that every call would pay.
 const require = createRequire(import.meta.url)
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs')
+const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs')
 const { homedir } = require('node:os')
 const { dirname, join } = require('node:path')
 const { fileURLToPath } = require('node:url')
@@ -54,13 +54,27 @@ function saveCache({ dir, prefix, build, file }, data) {
   renameSync(temp, file)
 }
 
+/**
+ * A cache file's bytes, or undefined unless it is a regular file: opened O_NONBLOCK, since a FIFO
+ * planted at the path would block a plain open (every run) forever.
+ * @param {string} file @returns {Buffer | undefined}
+ */
+function readCache(file) {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd) : undefined
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** @param {Bundle} bundle @param {string[]} argv */
 function load(bundle, argv) {
   const cache = useCache ? cacheFile(bundle, argv) : undefined
   /** @type {Buffer | undefined} */
   let cachedData
   try {
-    if (cache) cachedData = readFileSync(cache.file)
+    if (cache) cachedData = readCache(cache.file)
   } catch {
     // no cache yet
   }
