@@ -248,6 +248,12 @@ function linkError(info: NativeErrorInfo, ctx: OperationContext, kernel: ErrorDe
       return new NlmonctlError('NOT_FOUND', `${link} not found`, kernel)
     case 'EEXIST':
       return new NlmonctlError('ALREADY_EXISTS', `${link} already exists`, kernel)
+    case 'ENFILE':
+      // dev_alloc_name: every number a NAME with %d can take (the kernel tries 0..limit) is in use.
+      if (ctx.action === 'create' && ctx.link?.includes('%d')) {
+        return new NlmonctlError('ALREADY_EXISTS', `no free name for ${ctx.link}: every number it can take is in use`, kernel)
+      }
+      return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
     case 'EPERM':
     case 'EACCES':
       return new NlmonctlError('PERMISSION_DENIED', `cannot ${ctx.action} ${link}: permission denied`, {
