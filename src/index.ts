@@ -2,7 +2,7 @@
 // error handling, so that even errors outside a command (unknown command) are one line with a documented
 // exit code. COMMANDS is how oclif finds the commands in the bundle (the "explicit" strategy).
 
-import { flush, run } from '@oclif/core'
+import { run } from '@oclif/core'
 import type * as Addon from '#native'
 import { toNlmonctlError } from './base-command.js'
 import { setAddonImporter } from './core/native.js'
@@ -23,11 +23,28 @@ export interface Entry {
   importAddon?: () => Promise<typeof Addon>
 }
 
+/**
+ * Wait until what stdout holds is written, or until its reader has gone. oclif's flush() waits for a
+ * drain only: when the reader went away (`capture --json | head -1`) the pending write ends in EPIPE, no
+ * drain comes, and node exited 13 (an unsettled top-level await) instead of the command's own code.
+ */
+async function flushStdout(): Promise<void> {
+  const out = process.stdout
+  if (out.destroyed || out.writableLength === 0) return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done).off('close', done).off('error', done)
+      resolve()
+    }
+    out.on('drain', done).on('close', done).on('error', done)
+  })
+}
+
 export async function main(argv: string[], root: string, entry: Entry = {}): Promise<void> {
   if (entry.importAddon) setAddonImporter(entry.importAddon)
   try {
     await run(argv, root)
-    await flush()
+    await flushStdout()
   } catch (error) {
     const failure = toNlmonctlError(error)
     process.stderr.write(`nlmonctl: ${failure.toLine()}\n`)

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
 import { parseArgv } from '../core/argv.js'
 import { batchLines } from '../core/batch-lines.js'
@@ -31,13 +31,7 @@ export default class Batch extends BaseCommand {
     const { args, flags } = await this.parse(Batch)
     if (args.file !== undefined && flags.file !== undefined) throw usageError('give FILE or -f FILE, not both')
     const source = flags.file ?? args.file ?? '-'
-    let input: string
-    try {
-      input = readFileSync(source === '-' ? 0 : source, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'EIO'
-      throw usageError(`cannot read ${source === '-' ? 'standard input' : `"${source}"`} (${code})`)
-    }
+    const input = readInput(source)
 
     const json = this.jsonEnabled()
     const keepGoing = flags.continue
@@ -48,7 +42,7 @@ export default class Batch extends BaseCommand {
     const report = (line: Prepared, error: NlmonctlError) => {
       failed++
       firstFailure ??= error.exitCode
-      process.stderr.write(`nlmonctl batch: line ${line.line} (${line.text}): ${error.toLine()}\n`)
+      process.stderr.write(`nlmonctl batch: line ${line.line} (${echo(line.text)}): ${error.toLine()}\n`)
       if (json) {
         process.stdout.write(
           JSON.stringify({ line: line.line, command: line.text, exitCode: error.exitCode, ...error.toJSON() }) + '\n',
@@ -93,6 +87,58 @@ export default class Batch extends BaseCommand {
       process.exitCode = firstFailure
     }
   }
+}
+
+/** The longest batch line, in bytes: a longer one (or input without newlines, /dev/zero) is refused as it is read. */
+export const MAX_LINE_BYTES = 64 * 1024
+const ECHO_CHARS = 200
+
+/** A line's text as echoed on stderr: control characters escaped (no raw CR, ESC or NUL), at most 200 characters. */
+export function echo(text: string): string {
+  const short = text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text
+  // eslint-disable-next-line no-control-regex
+  return short.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** Read the input incrementally, refusing a line longer than MAX_LINE_BYTES as soon as it is seen. */
+function readInput(source: string): Buffer {
+  const what = source === '-' ? 'standard input' : `"${source}"`
+  const chunks: Buffer[] = []
+  let fd: number | undefined
+  try {
+    fd = source === '-' ? 0 : openSync(source, 'r')
+    let line = 1
+    let lineBytes = 0
+    const buffer = Buffer.alloc(MAX_LINE_BYTES)
+    for (;;) {
+      let n: number
+      try {
+        n = readSync(fd, buffer, 0, buffer.length, null)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue // a non-blocking stdin: wait for more
+        throw error
+      }
+      if (n === 0) break
+      const chunk = Buffer.from(buffer.subarray(0, n))
+      for (let start = 0; ; ) {
+        const newline = chunk.indexOf(0x0a, start)
+        lineBytes += (newline === -1 ? n : newline) - start
+        if (lineBytes > MAX_LINE_BYTES) throw usageError(`line ${line} of ${what} is longer than ${MAX_LINE_BYTES} bytes`)
+        if (newline === -1) break
+        line++
+        lineBytes = 0
+        start = newline + 1
+      }
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    if (error instanceof NlmonctlError) throw error
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO'
+    throw usageError(`cannot read ${what} (${code})`)
+  } finally {
+    if (fd !== undefined && fd !== 0) closeSync(fd)
+  }
+  return Buffer.concat(chunks)
 }
 
 async function prepareLine(

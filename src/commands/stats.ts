@@ -31,10 +31,12 @@ export default class Stats extends BaseCommand {
     const onSignal = () => stop.abort()
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    // A reader that went away (`stats --watch | head -1`) ends the watch: EPIPE on stdout is a normal end.
+    process.stdout.on('error', onSignal).on('close', onSignal)
     try {
       let previous = first
       let previousAt = performance.now()
-      for (let tick = 0; tick < count && !stop.signal.aborted; tick++) {
+      for (let tick = 0; tick < count && !stop.signal.aborted && !process.stdout.destroyed; tick++) {
         try {
           await sleep(interval * 1000, undefined, { signal: stop.signal })
         } catch {
@@ -52,6 +54,7 @@ export default class Stats extends BaseCommand {
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      process.stdout.off('error', onSignal).off('close', onSignal)
     }
   }
 }

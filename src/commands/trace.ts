@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { accessSync, constants as fsConstants, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { constants, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import type { ResultPromise } from 'execa'
@@ -81,7 +81,7 @@ export default class Trace extends BaseCommand {
 }
 
 /** CMD's run: started through execa (inside --netns), its process tree sampled for --only-cmd. */
-class CommandRun {
+export class CommandRun {
   status = 0
   startError: string | undefined
   private child: ResultPromise | undefined
@@ -92,19 +92,35 @@ class CommandRun {
     private readonly owned: Ports | undefined,
   ) {}
 
+  /** A signal that came before CMD started (while the link was being set up): CMD never starts. */
+  private pending: NodeJS.Signals | undefined
+
   kill(signal: NodeJS.Signals): void {
-    this.child?.kill(signal)
+    if (this.child) this.child.kill(signal)
+    else this.pending ??= signal
   }
 
   async run(): Promise<void> {
+    // --netns runs CMD through ip netns exec / nsenter, which exit 1 when CMD cannot start: find CMD here
+    // first, so that a missing CMD is 127 with the same line as without --netns.
+    const missing = this.netns === undefined ? undefined : cannotStart(this.command)
+    if (missing !== undefined) {
+      this.status = 127
+      this.startError = missing
+      return
+    }
+    // execa is imported here, not at start-up: only trace needs it, and the bundle runs its module code on first use.
+    const { execa } = await import('execa')
+    if (this.pending !== undefined) {
+      this.status = 128 + (constants.signals[this.pending] ?? 0)
+      return
+    }
     const [file, ...args] =
       this.netns === undefined
         ? this.command
         : this.netns.includes('/')
           ? ['nsenter', `--net=${this.netns}`, '--', ...this.command]
           : ['ip', 'netns', 'exec', this.netns, ...this.command]
-    // execa is imported here, not at start-up: only trace needs it, and the bundle runs its module code on first use.
-    const { execa } = await import('execa')
     const proc = execa(file, args, { stdio: 'inherit', reject: false })
     this.child = proc
     let running = true
@@ -127,6 +143,27 @@ class CommandRun {
       this.startError = done.shortMessage ?? done.message
     }
   }
+}
+
+/** Why CMD cannot be started (execa's words for it, as without --netns), or undefined when it can. */
+function cannotStart(command: string[]): string | undefined {
+  const cmd = command[0]
+  const candidates = cmd.includes('/') ? [cmd] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir || '.', cmd))
+  let code = 'ENOENT'
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isDirectory()) {
+        code = 'EACCES'
+        continue
+      }
+      accessSync(candidate, fsConstants.X_OK)
+      return undefined
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code
+      if (reason === 'EACCES') code = 'EACCES'
+    }
+  }
+  return `Command failed with ${code}: ${command.join(' ')}`
 }
 
 /** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */

@@ -97,9 +97,12 @@ export function checkIfname(name: string): string | undefined {
   return undefined
 }
 
-/** Unsigned decimal or 0x-hex, as iproute2 accepts; undefined if it is not a u32. */
+/** Unsigned decimal or 0x-hex digits only, as iproute2 accepts; undefined if it is not a u32. */
+export const DECIMAL_OR_HEX = /^(?:[0-9]+|0x[0-9a-f]+)$/i
+
 export function parseU32(raw: string): number | undefined {
-  const text = raw.trim()
+  // No trimming: iproute2 refuses '16 ' (strtoul leaves a rest), and so does the table.
+  const text = raw
   let value: number
   if (/^0x[0-9a-f]+$/i.test(text)) value = Number.parseInt(text.slice(2), 16)
   else if (/^[0-9]+$/.test(text)) value = Number(text)

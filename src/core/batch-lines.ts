@@ -68,12 +68,40 @@ export interface BatchLine {
   words: string[]
 }
 
+/** Splits raw input into lines: a line that is not valid UTF-8 is kept as an Error (its text decoded lossily). */
+function splitLines(input: string | Uint8Array): Array<string | { lossy: string; error: Error }> {
+  if (typeof input === 'string') return input.split('\n')
+  const strict = new TextDecoder('utf-8', { fatal: true })
+  const lossy = new TextDecoder('utf-8')
+  const lines: Array<string | { lossy: string; error: Error }> = []
+  let start = 0
+  for (;;) {
+    const end = input.indexOf(0x0a, start)
+    const bytes = input.subarray(start, end === -1 ? input.length : end)
+    try {
+      lines.push(strict.decode(bytes))
+    } catch {
+      // Never decode it lossily and run it: a name would reach the kernel with U+FFFD in place of its bytes.
+      lines.push({ lossy: lossy.decode(bytes), error: new Error('not valid UTF-8') })
+    }
+    if (end === -1) break
+    start = end + 1
+  }
+  return lines
+}
+
 /** The command lines of a batch input: comments and blank lines dropped, numbers kept. */
-export function batchLines(input: string): Array<BatchLine | { line: number; text: string; error: Error }> {
-  const lines = input.split('\n')
+export function batchLines(
+  input: string | Uint8Array,
+): Array<BatchLine | { line: number; text: string; error: Error }> {
+  const lines = splitLines(input)
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
   const out: Array<BatchLine | { line: number; text: string; error: Error }> = []
   lines.forEach((raw, index) => {
+    if (typeof raw !== 'string') {
+      out.push({ line: index + 1, text: raw.lossy.trim(), error: raw.error })
+      return
+    }
     const text = raw.trim()
     try {
       const words = tokenize(text)

@@ -4,12 +4,14 @@
 // summary, and always put the link back as it was — on a normal end, --count, --duration, SIGINT,
 // SIGTERM, SIGHUP or an error.
 
-import { lstatSync } from 'node:fs'
+import { lstatSync, statSync, type Stats } from 'node:fs'
+import { dirname } from 'node:path'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
 import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
 import { fromNative, NlmonctlError, outputExists, parseNativeError, usageError, type OperationContext } from './errors.js'
 import type { LinkApi } from './link-api.js'
+import { DECIMAL_OR_HEX } from './attributes.js'
 import { checkLinkArg } from './link-args.js'
 import type { IpLink } from './ip-link.js'
 import { call, loadAddon, target } from './native.js'
@@ -51,15 +53,38 @@ export interface CaptureResult {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
-/** Refuse an existing output file before creating anything (the native open refuses it again, atomically). */
+/**
+ * Refuse a -w path that cannot be written before creating anything (the native open refuses it again,
+ * atomically): an empty name, a symlink (never written through, even with --force), a directory that is
+ * missing or not one (exit 2), an existing file without --force (exit 4).
+ */
 export function checkOutput(write: string | undefined, force: boolean): void {
-  if (write === undefined || write === '-' || force) return
+  if (write === undefined || write === '-') return
+  if (write === '') throw usageError('-w needs a file name (or - for stdout)')
+  let stat: Stats | undefined
   try {
-    lstatSync(write)
-  } catch {
+    stat = lstatSync(write)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') checkOutputDir(write)
     return
   }
-  throw outputExists(write)
+  if (stat.isSymbolicLink()) throw usageError(`${write} is a symbolic link: captures are never written through one`)
+  if (!force) throw outputExists(write)
+}
+
+function checkOutputDir(write: string): void {
+  const dir = dirname(write)
+  let stat: Stats
+  try {
+    stat = statSync(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO'
+    if (code === 'ENOENT') throw usageError(`cannot write ${write}: its directory ${dir} does not exist`)
+    if (code === 'ENOTDIR') throw usageError(`cannot write ${write}: ${dir} is not a directory`)
+    return // EACCES and the like: the native open says so, with its own code
+  }
+  if (!stat.isDirectory()) throw usageError(`cannot write ${write}: ${dir} is not a directory`)
 }
 
 /** Write to stdout, waiting when the pipe is full; false once stdout is gone (EPIPE). */
@@ -71,9 +96,19 @@ class Out {
     })
   }
   async write(text: string): Promise<void> {
+    // A stream destroyed by EPIPE emits neither drain nor error again: waiting for one would never end.
+    if (process.stdout.destroyed) this.closed = true
     if (this.closed || text === '') return
     if (!process.stdout.write(text)) {
-      await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'error')]).catch(() => undefined)
+      if (process.stdout.destroyed) {
+        this.closed = true
+        return
+      }
+      const waited = new AbortController() // removes the listeners of the events that did not come
+      const signal = waited.signal
+      await Promise.race(['drain', 'error', 'close'].map((event) => once(process.stdout, event, { signal }))).catch(() => undefined)
+      waited.abort()
+      if (process.stdout.destroyed) this.closed = true
     }
   }
 }
@@ -221,7 +256,9 @@ export function printSummary(result: CaptureResult, req: { json: boolean; write?
   if (req.json) {
     const line = JSON.stringify({ summary: { ...result.summary, ...(shown === undefined ? {} : { shown }) } }) + '\n'
     if (req.write === '-') process.stderr.write(line)
-    else process.stdout.write(line)
+    // A reader that went away (`--json | head -1`) is a clean end: a write to the destroyed stream would
+    // leave oclif's flush waiting for a drain that never comes (node exits 13, an unsettled await).
+    else if (!process.stdout.destroyed) process.stdout.write(line)
     return
   }
   process.stderr.write(formatSummary(result.summary, shown) + '\n')
@@ -323,7 +360,8 @@ function parseFamilies(value: string | undefined): string[] | undefined {
 
 function parsePositive(flag: string, value: string | undefined, integer: boolean): number | undefined {
   if (value === undefined) return undefined
-  const n = Number(value)
+  // Plain decimal or 0x digits (a decimal fraction where one is allowed): Number() would take ' 1', '1e3', '0b1'.
+  const n = (integer ? DECIMAL_OR_HEX : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/).test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
   }

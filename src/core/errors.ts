@@ -188,6 +188,9 @@ function pcapFileError(info: NativeErrorInfo, file: string, kernel: ErrorDetails
   }
 }
 
+/** EINVAL, ELOOP, ENOTDIR, ENAMETOOLONG: the --netns path names no network namespace. */
+const NOT_A_NETNS_ERRNOS = new Set([22, 40, 20, 36])
+
 function netnsError(info: NativeErrorInfo, ctx: OperationContext): NlmonctlError {
   const ns = info.netns ?? ctx.netns ?? ''
   if (info.errno === 2) {
@@ -202,8 +205,9 @@ function netnsError(info: NativeErrorInfo, ctx: OperationContext): NlmonctlError
       hint: 'entering a network namespace needs CAP_SYS_ADMIN',
     })
   }
-  if (info.errno === 22) {
-    // setns() on a file that is not a network namespace (a directory, /etc/hostname, a pid ns…)
+  if (NOT_A_NETNS_ERRNOS.has(info.errno ?? 0)) {
+    // a file that is not a network namespace (a directory, /etc/hostname, a FIFO, a pid ns: EINVAL), or a
+    // path that cannot name one at all (a symlink loop, a file used as a directory, a path too long)
     return new NlmonctlError('NETNS_NOT_FOUND', `"${ns}" is not a network namespace`, {
       hint: 'list them with `ip netns list`, or give a path such as /proc/PID/ns/net',
     })
@@ -244,6 +248,12 @@ function linkError(info: NativeErrorInfo, ctx: OperationContext, kernel: ErrorDe
       return new NlmonctlError('NOT_FOUND', `${link} not found`, kernel)
     case 'EEXIST':
       return new NlmonctlError('ALREADY_EXISTS', `${link} already exists`, kernel)
+    case 'ENFILE':
+      // dev_alloc_name: every number a NAME with %d can take (the kernel tries 0..limit) is in use.
+      if (ctx.action === 'create' && ctx.link?.includes('%d')) {
+        return new NlmonctlError('ALREADY_EXISTS', `no free name for ${ctx.link}: every number it can take is in use`, kernel)
+      }
+      return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
     case 'EPERM':
     case 'EACCES':
       return new NlmonctlError('PERMISSION_DENIED', `cannot ${ctx.action} ${link}: permission denied`, {

@@ -6,7 +6,7 @@
 // then run. A prepare() that throws has sent nothing.
 
 import { attributeValues } from './attribute-flags.js'
-import { validateAttributes } from './attributes.js'
+import { DECIMAL_OR_HEX, validateAttributes } from './attributes.js'
 import { NlmonctlError, notNlmon, usageError, type NotNlmonWording } from './errors.js'
 import { EPHEMERAL_NAME, ephemeralAlias, orphans, selfOwner } from './ephemeral.js'
 import type { LinkApi } from './link-api.js'
@@ -215,11 +215,12 @@ export interface StatsOperation extends Operation {
 export function prepareStats(args: readonly string[], flags: FlagValues): StatsOperation {
   for (const arg of args) checkLinkArg(arg)
   // The flag's default is '1'; a parser that leaves it out means the same.
-  const interval = flags.interval === undefined ? 1 : Number(flags.interval)
+  // Plain digits only: Number() would take ' 1', '1e3', '0b1', 'Infinity'.
+  const interval = flags.interval === undefined ? 1 : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(String(flags.interval)) ? Number(flags.interval) : NaN
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
     throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
   }
-  const count = flags.count === undefined ? Infinity : Number(flags.count)
+  const count = flags.count === undefined ? Infinity : DECIMAL_OR_HEX.test(String(flags.count)) ? Number(flags.count) : NaN
   if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
     throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
   }

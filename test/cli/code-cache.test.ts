@@ -1,10 +1,11 @@
 // bin/run.js runs each bundle (dist/lean.cjs for the script verbs, dist/index.cjs for the full CLI)
 // with a V8 code cache under $XDG_CACHE_HOME/nlmonctl: the first run writes it, later runs use it, a
 // damaged one is replaced, and none of that changes what nlmonctl does.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { nlmonctl } from '../helpers/cli.js'
+import { BIN, nlmonctl } from '../helpers/cli.js'
 
 let home: string
 beforeEach(() => {
@@ -91,4 +92,22 @@ test('the lean bundle has caches of its own: written, reused, a damaged one repl
   await nlmonctl(['--version'], { env })
   expect(cacheFiles('code-')).toHaveLength(1)
   expect(cacheFiles('lean-')).toContain(file)
+})
+
+test('a FIFO planted at the cache path is not read (no hang): the run is as without a cache', async () => {
+  const env = { XDG_CACHE_HOME: home, HOME: home }
+  await nlmonctl(['add', '--mtu', '1'], { env })
+  const [file] = cacheFiles('lean-')
+  const path = join(home, 'nlmonctl', file)
+  rmSync(path)
+  execFileSync('mkfifo', [path])
+  const { execa } = await import('execa')
+  const r = await execa(process.execPath, [BIN, 'add', '--mtu', '1'], {
+    reject: false,
+    timeout: 20_000,
+    env: { ...env, NO_COLOR: '1' },
+    stdin: 'ignore',
+  })
+  expect(r.timedOut).toBe(false)
+  expect(r.exitCode).toBe(2)
 })

@@ -27,7 +27,7 @@ describe('refused before any link is created (exit 2, not this kernel\'s 7)', ()
     [['capture', '--family', 'route,65536'], /unknown netlink family "65536"/],
     [['capture', '--buffer-size', '5000'], /^nlmonctl capture: buffer size must be 1 to 4096 MiB, got 5000$/],
     [['capture', '--buffer-size', '4294967297'], /buffer size must be 1 to 4096 MiB, got 4294967297/],
-    [['capture', '--count', '1e16'], /count must be a whole number ≥ 1, got 10000000000000000/],
+    [['capture', '--count', '10000000000000000'], /count must be a whole number ≥ 1, got 10000000000000000/],
     [['capture', '--link', 'lo', '--family', 'bogus'], /unknown netlink family "bogus"/],
     [['capture', '-r', '/nonexistent/in.pcap', '--family', 'bogus'], /unknown netlink family "bogus"/],
     [['trace', '--family', 'bogus', '--', 'true'], /^nlmonctl trace: unknown netlink family "bogus"$/],
@@ -57,7 +57,7 @@ describe('refused before any link is created (exit 2, not this kernel\'s 7)', ()
   })
 
   test('valid options reach the kernel: this one has no nlmon (exit 7)', async () => {
-    const result = await nlmonctl(['capture', '--family', 'route,Generic,+16,65535', '--buffer-size', '4096', '--count', '9e15'], {
+    const result = await nlmonctl(['capture', '--family', 'route,Generic,+16,65535', '--buffer-size', '4096', '--count', '9000000000000000'], {
       netns: ns.name,
     })
     expect(result.exitCode).toBe(7)

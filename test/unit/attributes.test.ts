@@ -50,7 +50,7 @@ describe('parseU32', () => {
     ['0x10', 16],
     ['0XfF', 255],
   ])('%s → %d', (raw, value) => expect(parseU32(raw)).toBe(value))
-  test.each(['4294967296', '-1', '1.5', '', 'abc', '1e3', '0x', '99999999999999999999'])('%j is not a u32', (raw) =>
+  test.each(['4294967296', '-1', '1.5', '', 'abc', '1e3', '0x', '99999999999999999999', '16 ', ' 16', '\t16', '16\n'])('%j is not a u32', (raw) =>
     expect(parseU32(raw)).toBeUndefined(),
   )
 })

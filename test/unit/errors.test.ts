@@ -21,6 +21,9 @@ describe('native error mapping', () => {
     [{ code: 'ENETNS', errno: 1, message: 'Operation not permitted', netns: 'blue' }, 'list', 'PERMISSION_DENIED', 6],
     [{ code: 'ENETNS', errno: 22, message: 'cannot setns network namespace /etc/hostname: Invalid argument', netns: '/etc/hostname' }, 'list', 'NETNS_NOT_FOUND', 8],
     [{ code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' }, 'list', 'KERNEL_ERROR', 1],
+    [{ code: 'ENETNS', errno: 40, message: 'cannot open network namespace /l: Too many levels of symbolic links', netns: '/l' }, 'list', 'NETNS_NOT_FOUND', 8],
+    [{ code: 'ENETNS', errno: 20, message: 'cannot open network namespace /etc/passwd/x: Not a directory', netns: '/etc/passwd/x' }, 'list', 'NETNS_NOT_FOUND', 8],
+    [{ code: 'ENETNS', errno: 36, message: 'cannot open network namespace /a: File name too long', netns: '/a' }, 'list', 'NETNS_NOT_FOUND', 8],
     [{ code: 'EINVAL', errno: 22, message: 'Invalid argument', extack: 'mtu less than device minimum.' }, 'create', 'KERNEL_ERROR', 1],
     [{ code: 'EBUSY', errno: 16, message: 'Device or resource busy' }, 'change', 'KERNEL_ERROR', 1],
   ] as const)('%j during %s → %s (exit %d)', (info, action, code, exit) => {
@@ -29,6 +32,14 @@ describe('native error mapping', () => {
     expect(error.exitCode).toBe(exit)
     expect(ExitCode[code]).toBe(exit)
     expect(error.toLine()).not.toContain('\n')
+  })
+
+  test('a NAME with %d whose numbers are all taken: no free name, exit 4 (the kernel says ENFILE)', () => {
+    const info = { code: 'ENFILE', errno: 23, message: 'Too many open files in system', op: 'RTM_NEWLINK' }
+    const error = fromNative(nativeError(info), { action: 'create', link: 'abcdefghijklm%d' })
+    expect(error.exitCode).toBe(4)
+    expect(error.toLine()).toBe('no free name for abcdefghijklm%d: every number it can take is in use (ENFILE)')
+    expect(fromNative(nativeError(info), { action: 'create', link: 'mon0' }).exitCode).toBe(1)
   })
 
   test('a namespace that cannot be entered is named once, with the reason', () => {

@@ -158,6 +158,11 @@ describe('stats: prepareStats() owns every check, for the command and a batch li
     [{ interval: 'soon' }, /^invalid --interval "soon"/],
     [{ watch: true, count: '0' }, /^invalid --count "0": must be a whole number of at least 1$/],
     [{ watch: true, count: '1.5' }, /^invalid --count "1.5"/],
+    [{ watch: true, count: '1e3' }, /^invalid --count "1e3"/],
+    [{ watch: true, count: ' 2' }, /^invalid --count " 2"/],
+    [{ watch: true, count: 'Infinity' }, /^invalid --count "Infinity"/],
+    [{ interval: '1e0' }, /^invalid --interval "1e0"/],
+    [{ interval: '0b1' }, /^invalid --interval "0b1"/],
     [{ count: '2' }, /^--count goes with --watch$/],
   ])('%j is refused', (flags, message) => {
     expect(() => prepareStats([], { interval: '1', ...flags })).toThrow(message)

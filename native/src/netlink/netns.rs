@@ -4,8 +4,9 @@
 //! a fresh `std::thread` that enters the namespace first and exits when done; the netlink socket
 //! is opened on that thread, so it belongs to the target namespace.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::thread;
 
 use super::error::{guarded, panic_message, Error, Result};
@@ -19,6 +20,37 @@ pub fn netns_path(netns: &str) -> String {
     }
 }
 
+/// `statfs.f_type` of nsfs, the file system of `/proc/PID/ns/*` and of `ip netns` bind mounts.
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// Open a namespace file without ever blocking (a FIFO planted at the path would block a plain
+/// open forever) and refuse, as EINVAL, any file that is not on nsfs, before setns sees it.
+fn open_netns(netns: &str) -> Result<File> {
+    let fail = |errno: i32| Error::Netns {
+        errno,
+        netns: netns.to_string(),
+        step: "open",
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(netns_path(netns))
+        .map_err(|e| fail(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    // SAFETY: fstatfs fills a zeroed statfs from a valid fd.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        let errno = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO);
+        return Err(fail(errno));
+    }
+    #[allow(clippy::unnecessary_cast)]
+    if st.f_type as i64 != NSFS_MAGIC {
+        return Err(fail(libc::EINVAL));
+    }
+    Ok(file)
+}
+
 /// Run `work` in the namespace `netns`, or right here when there is none.
 pub fn run_in<T, F>(netns: Option<&str>, work: F) -> Result<T>
 where
@@ -28,11 +60,7 @@ where
     let Some(netns) = netns else {
         return work();
     };
-    let file = File::open(netns_path(netns)).map_err(|e| Error::Netns {
-        errno: e.raw_os_error().unwrap_or(libc::EIO),
-        netns: netns.to_string(),
-        step: "open",
-    })?;
+    let file = open_netns(netns)?;
     let name = netns.to_string();
     let handle = thread::Builder::new()
         .name("nlmonctl-netns".into())
@@ -89,6 +117,19 @@ mod tests {
     #[test]
     fn not_a_namespace_is_enetns() {
         let err = run_in(Some("/dev/null"), || Ok(())).err();
+        assert!(
+            matches!(
+                err,
+                Some(Error::Netns {
+                    errno: libc::EINVAL,
+                    step: "open",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        // nsfs, but a pid namespace: setns refuses it
+        let err = run_in(Some("/proc/self/ns/pid"), || Ok(())).err();
         assert!(
             matches!(
                 err,
