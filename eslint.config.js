@@ -7,17 +7,35 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'target/', 'packed/', 'coverage/', 'native/index.js', 'native/index.d.ts', 'native/npm/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'target/',
+      'packed/',
+      'coverage/',
+      'native/index.js',
+      'native/index.d.ts',
+      'native/npm/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2022, sourceType: 'module' },
     rules: {
       // `_` marks a deliberately unused binding (a destructured rest, a callback's position).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   { files: ['test/**/*.ts'], languageOptions: { globals: { ...globals.jest } } },
   prettier,
 )

@@ -31,7 +31,8 @@ try {
   const ipAdd = await timeInGuest(guest, 'ip -batch /tmp/ip-add')
   const nlAdd = await timeInGuest(guest, `${cli} batch -f /tmp/nl-add`)
   const counts = await guest.run('ip -o link show type nlmon | wc -l')
-  if (Number(counts.stdout.trim()) !== 2 * n) throw new Error(`expected ${2 * n} nlmon links, found ${counts.stdout.trim()}`)
+  if (Number(counts.stdout.trim()) !== 2 * n)
+    throw new Error(`expected ${2 * n} nlmon links, found ${counts.stdout.trim()}`)
   const ipDel = await timeInGuest(guest, 'ip -batch /tmp/ip-del')
   const nlDel = await timeInGuest(guest, `${cli} batch -f /tmp/nl-del`)
   const left = await guest.run('ip -o link show type nlmon | wc -l')
@@ -41,13 +42,21 @@ try {
   const ip = ipAdd + ipDel
   const nl = nlAdd + nlDel
   console.log(`bench/batch: kernel ${guest.release} (${kernel}) under QEMU/TCG, ${n} add + ${n} del, one run`)
-  console.log(`ip -batch        add ${ipAdd.toFixed(0).padStart(7)} ms ${per(ipAdd)}   del ${ipDel.toFixed(0).padStart(7)} ms ${per(ipDel)}`)
-  console.log(`nlmonctl batch   add ${nlAdd.toFixed(0).padStart(7)} ms ${per(nlAdd)}   del ${nlDel.toFixed(0).padStart(7)} ms ${per(nlDel)}`)
+  console.log(
+    `ip -batch        add ${ipAdd.toFixed(0).padStart(7)} ms ${per(ipAdd)}   del ${ipDel.toFixed(0).padStart(7)} ms ${per(ipDel)}`,
+  )
+  console.log(
+    `nlmonctl batch   add ${nlAdd.toFixed(0).padStart(7)} ms ${per(nlAdd)}   del ${nlDel.toFixed(0).padStart(7)} ms ${per(nlDel)}`,
+  )
   console.log(`nlmonctl start-up (--version) ${startup.toFixed(0)} ms, paid once per batch (included above)`)
-  console.log(`nlmonctl batch parsing + validating ${n} add lines, nothing sent: ${parseOnly.toFixed(0)} ms (start-up included)`)
+  console.log(
+    `nlmonctl batch parsing + validating ${n} add lines, nothing sent: ${parseOnly.toFixed(0)} ms (start-up included)`,
+  )
   const ratio = nl / ip
   const net = (nl - 2 * startup) / ip
-  console.log(`per-operation ratio nlmonctl batch / ip -batch: ${ratio.toFixed(2)}× (add ${(nlAdd / ipAdd).toFixed(2)}×, del ${(nlDel / ipDel).toFixed(2)}×); without the two start-ups ${net.toFixed(2)}×`)
+  console.log(
+    `per-operation ratio nlmonctl batch / ip -batch: ${ratio.toFixed(2)}× (add ${(nlAdd / ipAdd).toFixed(2)}×, del ${(nlDel / ipDel).toFixed(2)}×); without the two start-ups ${net.toFixed(2)}×`,
+  )
   console.log(`target ≤ 1.50×: ${ratio <= 1.5 ? 'met' : 'NOT met'}`)
 } finally {
   await guest.close()

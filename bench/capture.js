@@ -73,13 +73,29 @@ ${count}
 
 const rounds = Number(values.rounds)
 const round = (/** @type {number} */ r) => `
-${run(`tcpdump#${r}`, `tcpdump -i bench0 -B ${tcpdumpKiB} ${discard ? '-w /dev/null' : `-w ${dir}/b.pcap`}`, `
+${run(
+  `tcpdump#${r}`,
+  `tcpdump -i bench0 -B ${tcpdumpKiB} ${discard ? '-w /dev/null' : `-w ${dir}/b.pcap`}`,
+  `
   echo "tcpdump#${r} $(grep -E 'captured|dropped by kernel|received by filter' /tmp/b.err | tr '\\n' ' ')"
-  ${discard ? '' : `echo "tcpdump#${r} decoded=$(${cli} capture -r ${dir}/b.pcap --json | tail -n 1)"`}`)}
-${run(`nlmonctl#${r}`, `${cli} capture --link bench0${ring} --json ${pcapOut}`, `
-  echo "nlmonctl#${r} summary=$(grep '^{"summary"' ${discard ? '/tmp/b.err' : '/tmp/b.out'} | tail -n 1)"`)}
-${slow ? '' : run(`nlmonctl-decode#${r}`, `${cli} capture --link bench0${ring} --json ${decodeOut}`, `
-  sleep 0.5; echo "nlmonctl-decode#${r} summary=$(grep '^{"summary"' /tmp/b.out | tail -n 1)"`)}
+  ${discard ? '' : `echo "tcpdump#${r} decoded=$(${cli} capture -r ${dir}/b.pcap --json | tail -n 1)"`}`,
+)}
+${run(
+  `nlmonctl#${r}`,
+  `${cli} capture --link bench0${ring} --json ${pcapOut}`,
+  `
+  echo "nlmonctl#${r} summary=$(grep '^{"summary"' ${discard ? '/tmp/b.err' : '/tmp/b.out'} | tail -n 1)"`,
+)}
+${
+  slow
+    ? ''
+    : run(
+        `nlmonctl-decode#${r}`,
+        `${cli} capture --link bench0${ring} --json ${decodeOut}`,
+        `
+  sleep 0.5; echo "nlmonctl-decode#${r} summary=$(grep '^{"summary"' /tmp/b.out | tail -n 1)"`,
+      )
+}
 `
 
 const script = `
@@ -106,64 +122,74 @@ const clk = Number(grab(/clk_tck=(\d+)/) ?? 100)
 const rows = []
 const tools = slow ? ['tcpdump', 'nlmonctl'] : ['tcpdump', 'nlmonctl', 'nlmonctl-decode']
 for (const tool of tools) {
- for (let r = 1; r <= rounds; r++) {
-  const name = `${tool}#${r}`
-  const genLine = grab(new RegExp(`^${name} gen=(.*)$`, 'm'))
-  const gen = genLine ? JSON.parse(genLine) : { seconds: NaN, reply_messages: NaN }
-  const ticks = Number(grab(new RegExp(`^${name} cpu_ticks=(\\d+)`, 'm')))
-  const hwm = Number(grab(new RegExp(`^${name} cpu_ticks=\\d+ hwm_kib=(\\d+)`, 'm')))
-  const tapped = Number(grab(new RegExp(`^${name} tapped=(\\d+)`, 'm')))
-  let seen, kept, messages, drops, queueDrops, queuePeak
-  if (tool === 'tcpdump') {
-    kept = Number(grab(new RegExp(`^${name} (\\d+) packets captured`, 'm')))
-    const line = grab(new RegExp(`^${name} (\\d+ packets captured.*)$`, 'm')) ?? ''
-    drops = Number(line.match(/(\d+) packets dropped by kernel/)?.[1])
-    seen = Number(line.match(/(\d+) packets received by filter/)?.[1])
-    // tcpdump counts packets only: its messages come from decoding its file (not with --discard).
-    messages = discard ? NaN : JSON.parse(grab(new RegExp(`^${name} decoded=(.*)$`, 'm')) ?? '{"summary":{}}').summary.messages
-  } else {
-    const s = JSON.parse(grab(new RegExp(`^${name} summary=(.*)$`, 'm')) ?? '{"summary":{}}').summary
-    seen = s.kernel_packets
-    kept = s.packets
-    messages = s.messages
-    drops = s.kernel_drops
-    queueDrops = s.queue_drops
-    queuePeak = (s.queue_peak_bytes / 1048576).toFixed(1)
-    if (s.user_drops) drops = `${drops} (+${s.user_drops} msgs userspace)`
+  for (let r = 1; r <= rounds; r++) {
+    const name = `${tool}#${r}`
+    const genLine = grab(new RegExp(`^${name} gen=(.*)$`, 'm'))
+    const gen = genLine ? JSON.parse(genLine) : { seconds: NaN, reply_messages: NaN }
+    const ticks = Number(grab(new RegExp(`^${name} cpu_ticks=(\\d+)`, 'm')))
+    const hwm = Number(grab(new RegExp(`^${name} cpu_ticks=\\d+ hwm_kib=(\\d+)`, 'm')))
+    const tapped = Number(grab(new RegExp(`^${name} tapped=(\\d+)`, 'm')))
+    let seen, kept, messages, drops, queueDrops, queuePeak
+    if (tool === 'tcpdump') {
+      kept = Number(grab(new RegExp(`^${name} (\\d+) packets captured`, 'm')))
+      const line = grab(new RegExp(`^${name} (\\d+ packets captured.*)$`, 'm')) ?? ''
+      drops = Number(line.match(/(\d+) packets dropped by kernel/)?.[1])
+      seen = Number(line.match(/(\d+) packets received by filter/)?.[1])
+      // tcpdump counts packets only: its messages come from decoding its file (not with --discard).
+      messages = discard
+        ? NaN
+        : JSON.parse(grab(new RegExp(`^${name} decoded=(.*)$`, 'm')) ?? '{"summary":{}}').summary.messages
+    } else {
+      const s = JSON.parse(grab(new RegExp(`^${name} summary=(.*)$`, 'm')) ?? '{"summary":{}}').summary
+      seen = s.kernel_packets
+      kept = s.packets
+      messages = s.messages
+      drops = s.kernel_drops
+      queueDrops = s.queue_drops
+      queuePeak = (s.queue_peak_bytes / 1048576).toFixed(1)
+      if (s.user_drops) drops = `${drops} (+${s.user_drops} msgs userspace)`
+    }
+    const cpuMs = (ticks / clk) * 1000
+    rows.push({
+      tool,
+      round: r,
+      'gen s': gen.seconds,
+      'pkts seen': seen,
+      'pkts kept': kept,
+      'kept %': ((100 * kept) / seen).toFixed(1),
+      'kernel drops': drops,
+      'queue drops': queueDrops ?? '',
+      'queue peak MiB': queuePeak ?? '',
+      'link tapped': tapped,
+      messages,
+      'msgs/s': Math.round(messages / gen.seconds),
+      'CPU ms': Math.round(cpuMs),
+      'CPU µs/msg': ((cpuMs * 1000) / messages).toFixed(2),
+      'CPU µs/pkt': ((cpuMs * 1000) / kept).toFixed(2),
+      'peak RSS MiB': (hwm / 1024).toFixed(1),
+    })
   }
-  const cpuMs = (ticks / clk) * 1000
-  rows.push({
-    tool,
-    round: r,
-    'gen s': gen.seconds,
-    'pkts seen': seen,
-    'pkts kept': kept,
-    'kept %': ((100 * kept) / seen).toFixed(1),
-    'kernel drops': drops,
-    'queue drops': queueDrops ?? '',
-    'queue peak MiB': queuePeak ?? '',
-    'link tapped': tapped,
-    messages,
-    'msgs/s': Math.round(messages / gen.seconds),
-    'CPU ms': Math.round(cpuMs),
-    'CPU µs/msg': (cpuMs * 1000 / messages).toFixed(2),
-    'CPU µs/pkt': ((cpuMs * 1000) / kept).toFixed(2),
-    'peak RSS MiB': (hwm / 1024).toFixed(1),
-  })
- }
 }
-console.log(`kernel ${guest.release ?? kernel}, ${grab(/links=(\d+)/)} links, ${dumps} RTM_GETLINK dumps per run, tcpdump -B ${tcpdumpKiB} KiB` +
-  (slow ? ', pcap files on the 9p shared folder' : ''))
+console.log(
+  `kernel ${guest.release ?? kernel}, ${grab(/links=(\d+)/)} links, ${dumps} RTM_GETLINK dumps per run, tcpdump -B ${tcpdumpKiB} KiB` +
+    (slow ? ', pcap files on the 9p shared folder' : ''),
+)
 console.table(rows)
 if (slow) {
   // Kept out of what each tool's socket saw, round by round, both tools side by side.
   for (let r = 1; r <= rounds; r++) {
-    const [td, nl] = ['tcpdump', 'nlmonctl'].map((tool) => rows.find((row) => row.tool === tool && row.round === r) ?? {})
-    console.log(`round ${r}: tcpdump kept ${td['kept %']}% (${td['pkts kept']}/${td['pkts seen']}, kernel drops ${td['kernel drops']}); ` +
-      `nlmonctl kept ${nl['kept %']}% (${nl['pkts kept']}/${nl['pkts seen']}, kernel drops ${nl['kernel drops']}, queue drops ${nl['queue drops']}, queue peak ${nl['queue peak MiB']} MiB)`)
+    const [td, nl] = ['tcpdump', 'nlmonctl'].map(
+      (tool) => rows.find((row) => row.tool === tool && row.round === r) ?? {},
+    )
+    console.log(
+      `round ${r}: tcpdump kept ${td['kept %']}% (${td['pkts kept']}/${td['pkts seen']}, kernel drops ${td['kernel drops']}); ` +
+        `nlmonctl kept ${nl['kept %']}% (${nl['pkts kept']}/${nl['pkts seen']}, kernel drops ${nl['kernel drops']}, queue drops ${nl['queue drops']}, queue peak ${nl['queue peak MiB']} MiB)`,
+    )
   }
   const all = rows.filter((row) => row.tool === 'nlmonctl').every((row) => row['pkts kept'] === row['pkts seen'])
-  console.log(`nlmonctl -w, default settings, on 9p: ${all ? '100% kept in every round: target met' : 'NOT 100% kept: target NOT met'}`)
+  console.log(
+    `nlmonctl -w, default settings, on 9p: ${all ? '100% kept in every round: target met' : 'NOT 100% kept: target NOT met'}`,
+  )
   process.exit(0)
 }
 // Per tool: total CPU over all rounds per message (or per packet with --discard, where tcpdump's
@@ -176,4 +202,6 @@ const per = (/** @type {string} */ tool) => {
 }
 const unit = discard ? 'packet' : 'message'
 const [theirs, ours] = [per('tcpdump'), per('nlmonctl')]
-console.log(`all ${rounds} rounds: CPU per ${unit} tcpdump -w ${theirs.toFixed(2)} µs, nlmonctl -w ${ours.toFixed(2)} µs = ${(ours / theirs).toFixed(2)}× (target ≤ 1.00×: ${ours <= theirs ? 'met' : 'NOT met'}); nlmonctl decoding ${per('nlmonctl-decode').toFixed(2)} µs`)
+console.log(
+  `all ${rounds} rounds: CPU per ${unit} tcpdump -w ${theirs.toFixed(2)} µs, nlmonctl -w ${ours.toFixed(2)} µs = ${(ours / theirs).toFixed(2)}× (target ≤ 1.00×: ${ours <= theirs ? 'met' : 'NOT met'}); nlmonctl decoding ${per('nlmonctl-decode').toFixed(2)} µs`,
+)

@@ -30,7 +30,11 @@ if (process.argv[2] !== '--inside') {
   }
   let status = 1
   try {
-    const inside = spawnSync('ip', ['netns', 'exec', netns, process.execPath, fileURLToPath(import.meta.url), '--inside', netns], { stdio: 'inherit' })
+    const inside = spawnSync(
+      'ip',
+      ['netns', 'exec', netns, process.execPath, fileURLToPath(import.meta.url), '--inside', netns],
+      { stdio: 'inherit' },
+    )
     status = inside.status ?? 1
   } finally {
     spawnSync('ip', ['netns', 'del', netns], { stdio: 'inherit' })
@@ -82,12 +86,18 @@ const median = (/** @type {number[]} */ values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 const baseline = median(samples['node -e 0'])
-console.log(`bench/startup: ${bin}, ${runs} interleaved rounds in network namespace ${process.argv[3]}, medians (exit code)`)
+console.log(
+  `bench/startup: ${bin}, ${runs} interleaved rounds in network namespace ${process.argv[3]}, medians (exit code)`,
+)
 let worst = 0
 for (const [name, values] of Object.entries(samples)) {
   const m = median(values)
   const ratio = Number((m / baseline).toFixed(2)) // judged as printed
   if (name !== 'node -e 0') worst = Math.max(worst, ratio)
-  console.log(`${name.padEnd(34)} ${m.toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}× node -e 0  (exit ${exitCodes[name]})`)
+  console.log(
+    `${name.padEnd(34)} ${m.toFixed(1).padStart(7)} ms  ${ratio.toFixed(2)}× node -e 0  (exit ${exitCodes[name]})`,
+  )
 }
-console.log(`target every verb ≤ ${TARGET.toFixed(2)}× node -e 0: worst ${worst.toFixed(2)}× ${worst <= TARGET ? 'met' : 'NOT met'}`)
+console.log(
+  `target every verb ≤ ${TARGET.toFixed(2)}× node -e 0: worst ${worst.toFixed(2)}× ${worst <= TARGET ? 'met' : 'NOT met'}`,
+)

@@ -21,16 +21,23 @@ try {
   // Warm the page cache and nlmonctl's code cache (written by each command's first run, see bin/run.js).
   await timeInGuest(guest, `${cli} list`)
   await timeInGuest(guest, `${cli} --version`)
-  const three = async (/** @type {string} */ command) => median([await timeInGuest(guest, command), await timeInGuest(guest, command), await timeInGuest(guest, command)])
+  const three = async (/** @type {string} */ command) =>
+    median([await timeInGuest(guest, command), await timeInGuest(guest, command), await timeInGuest(guest, command)])
   const startup = await three('node -e 0')
   const cliStartup = await three(`${cli} --version`)
   let have = 0
   for (const size of sizes) {
     // Grow to `size` links (DOWN, like ip's default) with ip -batch.
-    await guest.run(`seq ${have} ${size - 1} | sed 's/.*/link add s& type nlmon/' | ip -batch -`, { timeoutMs: 1_800_000 })
+    await guest.run(`seq ${have} ${size - 1} | sed 's/.*/link add s& type nlmon/' | ip -batch -`, {
+      timeoutMs: 1_800_000,
+    })
     have = size
-    const count = await guest.run(`${cli} stats --json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).length)'`, { timeoutMs: 300_000 })
-    if (Number(count.stdout.trim()) !== size) throw new Error(`stats saw ${count.stdout.trim()} links, expected ${size}`)
+    const count = await guest.run(
+      `${cli} stats --json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0)).length)'`,
+      { timeoutMs: 300_000 },
+    )
+    if (Number(count.stdout.trim()) !== size)
+      throw new Error(`stats saw ${count.stdout.trim()} links, expected ${size}`)
     const ours = []
     const ips = []
     for (let i = 0; i < runs; i++) {
@@ -40,7 +47,9 @@ try {
     results.push({ size, ip: median(ips), ours: median(ours) })
   }
   console.log(`bench/stats: kernel ${guest.release} (${kernel}) under QEMU/TCG, medians of ${runs} interleaved runs`)
-  console.log(`node start-up (node -e 0): ${startup.toFixed(0)} ms (included below); the full CLI's (nlmonctl --version): ${cliStartup.toFixed(0)} ms`)
+  console.log(
+    `node start-up (node -e 0): ${startup.toFixed(0)} ms (included below); the full CLI's (nlmonctl --version): ${cliStartup.toFixed(0)} ms`,
+  )
   for (const r of results) {
     console.log(
       `${String(r.size).padStart(6)} links: ip -s -j ${r.ip.toFixed(0).padStart(6)} ms   nlmonctl stats --json ${r.ours.toFixed(0).padStart(6)} ms   ratio ${(r.ours / r.ip).toFixed(2)}×   without start-up ${((r.ours - startup) / r.ip).toFixed(2)}×`,

@@ -13,7 +13,19 @@ import { createRequire, Module } from 'node:module'
 // Node's built-ins through require(), not import: an ES import of one builds a facade of all its
 // exports, which for node:fs loads its streams — milliseconds that every call would pay.
 const require = createRequire(import.meta.url)
-const { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs')
+const {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs')
 const { homedir } = require('node:os')
 const { dirname, join } = require('node:path')
 const { fileURLToPath } = require('node:url')
@@ -37,7 +49,12 @@ function cacheFile(bundle, argv) {
   const { size, mtimeMs } = statSync(bundle.file)
   const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : '-'
   const build = `${bundle.prefix}-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`
-  return { dir: join(base, 'nlmonctl'), prefix: bundle.prefix, build, file: join(base, 'nlmonctl', `${build}-${command}.bin`) }
+  return {
+    dir: join(base, 'nlmonctl'),
+    prefix: bundle.prefix,
+    build,
+    file: join(base, 'nlmonctl', `${build}-${command}.bin`),
+  }
 }
 
 /**
@@ -89,7 +106,17 @@ function load(bundle, argv) {
   // oclif loads the commands from this same file (package.json oclif.commands.target): it gets this instance.
   NodeModule._cache[bundle.file] = module
   const importer = (/** @type {string} */ specifier) => import(specifier)
-  script.runInThisContext().call(module.exports, module.exports, createRequire(bundle.file), module, bundle.file, dirname(bundle.file), importer)
+  script
+    .runInThisContext()
+    .call(
+      module.exports,
+      module.exports,
+      createRequire(bundle.file),
+      module,
+      bundle.file,
+      dirname(bundle.file),
+      importer,
+    )
   module.loaded = true
   const save = () => {
     if (!cache || (cachedData && !script.cachedDataRejected)) return

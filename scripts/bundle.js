@@ -50,10 +50,16 @@ const common = {
 }
 
 /** The lean bundle's options (test/unit/lean-bundle.test.ts builds it in memory with them). */
-export const leanOptions = { ...common, entryPoints: [`${root}src/lean.ts`], outfile: `${root}dist/lean.cjs`, external: ['#native'] }
+export const leanOptions = {
+  ...common,
+  entryPoints: [`${root}src/lean.ts`],
+  outfile: `${root}dist/lean.cjs`,
+  external: ['#native'],
+}
 
 /** The inputs of a bundle that come from an @oclif package (none may be in the lean one). */
-export const oclifInputs = (/** @type {import('esbuild').Metafile} */ metafile) => Object.keys(metafile.inputs).filter((path) => /(^|[/\\])@oclif[/\\]/.test(path))
+export const oclifInputs = (/** @type {import('esbuild').Metafile} */ metafile) =>
+  Object.keys(metafile.inputs).filter((path) => /(^|[/\\])@oclif[/\\]/.test(path))
 
 async function bundle() {
   await rm(`${root}dist`, { recursive: true, force: true })

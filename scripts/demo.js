@@ -11,7 +11,9 @@ const script = `${root}scripts/demo.sh`
 
 /** @param {string} netns */
 async function hostHasNlmon(netns) {
-  const probe = await execa(process.execPath, [`${root}bin/run.js`, 'add', 'nlmon-probe', '--netns', netns], { reject: false })
+  const probe = await execa(process.execPath, [`${root}bin/run.js`, 'add', 'nlmon-probe', '--netns', netns], {
+    reject: false,
+  })
   return probe.exitCode === 0
 }
 
@@ -35,7 +37,9 @@ async function inGuest() {
   const kernel = process.env.NLMONCTL_KERNEL || newestKernel(kernelsFromEnv())
   const release = (await execa('uname', ['-r'])).stdout
   console.log(`# this kernel (${release}) has no nlmon driver (CONFIG_NLMON is not set);`)
-  console.log(`# running the demonstration in a QEMU guest with Debian's "${kernel}" kernel instead (first run fetches it)`)
+  console.log(
+    `# running the demonstration in a QEMU guest with Debian's "${kernel}" kernel instead (first run fetches it)`,
+  )
   const guest = await bootGuest({ kernel })
   try {
     console.log(`# guest kernel ${guest.release}`)

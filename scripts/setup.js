@@ -57,14 +57,25 @@ if (['fmt', 'clippy'].some((tool) => spawnSync('cargo', [tool, '--version'], { s
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 if (newest(['package.json', 'package-lock.json']) > oldest(['node_modules/.package-lock.json'])) {
-  step('installing npm dependencies', npm, [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'])
+  step('installing npm dependencies', npm, [
+    existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install',
+    '--no-audit',
+    '--no-fund',
+  ])
 }
 
-const addon = readdirSync(join(root, 'native')).filter((file) => file.endsWith('.node')).map((file) => join('native', file))
-if (addon.length === 0 || newest(['native/src', 'native/Cargo.toml', 'native/build.rs', 'Cargo.toml', 'Cargo.lock']) > oldest(addon)) {
+const addon = readdirSync(join(root, 'native'))
+  .filter((file) => file.endsWith('.node'))
+  .map((file) => join('native', file))
+if (
+  addon.length === 0 ||
+  newest(['native/src', 'native/Cargo.toml', 'native/build.rs', 'Cargo.toml', 'Cargo.lock']) > oldest(addon)
+) {
   step('building the native addon (cargo, release)', npm, ['run', '--silent', 'build:native'])
 }
 
-if (newest(['src', 'tsconfig.json', 'package.json']) > oldest(['dist/lean.cjs', 'dist/index.cjs', 'oclif.manifest.json'])) {
+if (
+  newest(['src', 'tsconfig.json', 'package.json']) > oldest(['dist/lean.cjs', 'dist/index.cjs', 'oclif.manifest.json'])
+) {
   step('compiling TypeScript and the oclif manifest', npm, ['run', '--silent', 'build:ts'])
 }

@@ -19,7 +19,9 @@ export { writeOutcome } from './core/output.js'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ParserOutputShape = { [name: string]: any }
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 export abstract class BaseCommand extends Command {
   static enableJsonFlag = true
@@ -36,7 +38,11 @@ export abstract class BaseCommand extends Command {
     this.parsed = true
     const parsed = await parseArgv(argv, argvInput(command))
     checkNetns(parsed.flags.netns as string | undefined)
-    return { ...parsed, metadata: { flags: {} }, nonExistentFlags: [], raw: [] } as unknown as Interfaces.ParserOutput<F, B, A>
+    return { ...parsed, metadata: { flags: {} }, nonExistentFlags: [], raw: [] } as unknown as Interfaces.ParserOutput<
+      F,
+      B,
+      A
+    >
   }
 
   /** Print a result: JSON under --json, otherwise the text the command renders. */

@@ -16,7 +16,17 @@ import SetCommand from './commands/set.js'
 import Stats from './commands/stats.js'
 import Trace from './commands/trace.js'
 
-export const COMMANDS = { add: Add, batch: Batch, capture: Capture, del: Del, list: List, prune: Prune, set: SetCommand, stats: Stats, trace: Trace }
+export const COMMANDS = {
+  add: Add,
+  batch: Batch,
+  capture: Capture,
+  del: Del,
+  list: List,
+  prune: Prune,
+  set: SetCommand,
+  stats: Stats,
+  trace: Trace,
+}
 
 export interface Entry {
   /** The addon's loader, from an ES module (see setAddonImporter). */

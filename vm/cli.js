@@ -24,7 +24,9 @@ async function main() {
   while (args.length > 0 && args[0].startsWith('-')) {
     const arg = /** @type {string} */ (args.shift())
     if (arg === '--') break
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined]
     const value = () => {
       const v = inline ?? args.shift()
       if (v === undefined) throw new UsageError(`${flag} needs a value`)
@@ -55,7 +57,9 @@ async function main() {
   if (args.length === 0) throw new UsageError('no command given')
   const command = args.join(' ')
   const name = kernel ?? newestKernel(kernelsFromEnv())
-  const log = verbose ? progress : (/** @type {string} */ line) => /^(downloading|installed|.*not found)/.test(line) && progress(line)
+  const log = verbose
+    ? progress
+    : (/** @type {string} */ line) => /^(downloading|installed|.*not found)/.test(line) && progress(line)
   const guest = await bootGuest({ kernel: name, log })
   try {
     const result = await guest.run(command, {

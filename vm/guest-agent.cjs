@@ -67,7 +67,9 @@ function describeGroup(pgid) {
     if (Number(fields[2]) !== pgid) continue
     const cmdline = read(`/proc/${pid}/cmdline`).split('\0').join(' ').trim().slice(0, 200)
     const stack = read(`/proc/${pid}/stack`).trim().split('\n').slice(0, 12).join(' < ')
-    lines.push(`  ${pid} ${fields[0]} wchan=${read(`/proc/${pid}/wchan`) || '-'} ${cmdline}\n    kernel stack: ${stack || '-'}`)
+    lines.push(
+      `  ${pid} ${fields[0]} wchan=${read(`/proc/${pid}/wchan`) || '-'} ${cmdline}\n    kernel stack: ${stack || '-'}`,
+    )
   }
   return `${lines.join('\n') || '  (none left)'}\n`
 }
@@ -153,7 +155,7 @@ function run(req) {
   /** @type {[number, string | null] | undefined} */
   let status
   child.on('exit', (code, signal) => {
-    status = [code ?? 128 + (signal ? os.constants.signals[/** @type {NodeJS.Signals} */ (signal)] ?? 0 : 0), signal]
+    status = [code ?? 128 + (signal ? (os.constants.signals[/** @type {NodeJS.Signals} */ (signal)] ?? 0) : 0), signal]
     // Background processes may still hold the pipes: give them a moment, then stop reading.
     grace = setTimeout(() => {
       child.stdout?.destroy()
@@ -169,7 +171,11 @@ function run(req) {
       timedOut = true
       if (!child.pid) return
       // Say where the command was stuck before it goes: a hang in CI is otherwise a bare timeout.
-      err.push(Buffer.from(`\n--- nlmonctl guest agent: timed out after ${req.timeoutMs} ms; its processes:\n${describeGroup(child.pid)}`))
+      err.push(
+        Buffer.from(
+          `\n--- nlmonctl guest agent: timed out after ${req.timeoutMs} ms; its processes:\n${describeGroup(child.pid)}`,
+        ),
+      )
       killGroup(child.pid)
     }, req.timeoutMs)
   }

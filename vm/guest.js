@@ -211,7 +211,13 @@ export class Guest {
       )
       return
     }
-    entry.resolve({ stdout, stderr, exitCode: message.exitCode, signal: message.signal ?? null, durationMs: message.ms })
+    entry.resolve({
+      stdout,
+      stderr,
+      exitCode: message.exitCode,
+      signal: message.signal ?? null,
+      durationMs: message.ms,
+    })
   }
 
   /** @param {string} why */
@@ -221,7 +227,12 @@ export class Guest {
     for (const [id, entry] of this.#pending) {
       this.#pending.delete(id)
       clearTimeout(entry.timer)
-      entry.reject(new GuestCommandError(`${why} (${this.kernel} guest): ${entry.command}\nlast console lines (${this.consoleLog}):\n${log}`, {}))
+      entry.reject(
+        new GuestCommandError(
+          `${why} (${this.kernel} guest): ${entry.command}\nlast console lines (${this.consoleLog}):\n${log}`,
+          {},
+        ),
+      )
     }
   }
 
@@ -391,11 +402,23 @@ async function bootOnce({
       ...['-accel', 'tcg,thread=multi', '-cpu', 'max', '-m', String(memoryMiB), '-smp', String(cpus)],
       ...['-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none', '-serial', `file:${consoleLog}`],
       ...['-kernel', files.kernel.vmlinuz, '-initrd', initramfs],
-      ...['-append', [...KERNEL_ARGS, ...kernelArgs, ...(process.env.NLMONCTL_VM_KERNEL_ARGS ?? '').split(/\s+/).filter(Boolean)].join(' ')],
+      ...[
+        '-append',
+        [
+          ...KERNEL_ARGS,
+          ...kernelArgs,
+          ...(process.env.NLMONCTL_VM_KERNEL_ARGS ?? '').split(/\s+/).filter(Boolean),
+        ].join(' '),
+      ],
       ...['-virtfs', `local,path=/,mount_tag=${ROOT_TAG},security_model=none,readonly=on,multidevs=remap`],
       ...['-virtfs', `local,path=${qemuOpt(shareDir)},mount_tag=${SHARE_TAG},security_model=none,multidevs=remap`],
       ...['-chardev', `socket,id=ctl,path=${qemuOpt(socketPath)}`],
-      ...['-device', 'virtio-serial-pci,id=vser0', '-device', `virtserialport,bus=vser0.0,chardev=ctl,name=${PORT_NAME}`],
+      ...[
+        '-device',
+        'virtio-serial-pci,id=vser0',
+        '-device',
+        `virtserialport,bus=vser0.0,chardev=ctl,name=${PORT_NAME}`,
+      ],
     ]
     const started = Date.now()
     log(`booting ${kernel} (${files.kernel.release}) under TCG; console: ${consoleLog}`)
@@ -471,7 +494,10 @@ async function bootOnce({
         await qemuExited
         throw await fail(`no answer from the agent within ${timeoutMs} ms`)
       }
-      throw await fail(`QEMU exited (code ${o.exited?.exitCode ?? '?'}${o.exited?.signal ? `, ${o.exited.signal}` : ''}) before the agent was ready`, true)
+      throw await fail(
+        `QEMU exited (code ${o.exited?.exitCode ?? '?'}${o.exited?.signal ? `, ${o.exited.signal}` : ''}) before the agent was ready`,
+        true,
+      )
     }
     const bootMs = Date.now() - started
     log(`${kernel} guest ready in ${bootMs} ms (guest uptime ${o.ready.uptime} s): ${o.ready.release}`)
@@ -500,4 +526,3 @@ async function bootOnce({
     throw error
   }
 }
-

@@ -18,10 +18,18 @@ export const DEFAULT_KERNELS = Object.freeze(['bookworm', 'sid'])
  */
 export function kernelsFromEnv(env = process.env) {
   const raw = env.NLMONCTL_KERNELS
-  const names = raw === undefined || raw.trim() === '' ? [...DEFAULT_KERNELS] : raw.split(',').map((n) => n.trim()).filter(Boolean)
+  const names =
+    raw === undefined || raw.trim() === ''
+      ? [...DEFAULT_KERNELS]
+      : raw
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
   const unknown = names.filter((n) => !Object.hasOwn(KERNELS, n))
   if (unknown.length > 0) {
-    throw new Error(`NLMONCTL_KERNELS names unknown kernel(s) ${unknown.join(', ')}: use a comma-separated list of ${Object.keys(KERNELS).join(', ')}`)
+    throw new Error(
+      `NLMONCTL_KERNELS names unknown kernel(s) ${unknown.join(', ')}: use a comma-separated list of ${Object.keys(KERNELS).join(', ')}`,
+    )
   }
   return [...new Set(names)]
 }
@@ -62,7 +70,13 @@ export async function prepare(kernels = kernelsFromEnv(), options = {}) {
   for (const name of kernels) {
     const { kernel, busybox } = await fetchKernel(name, { log })
     const initramfs = await buildInitramfs(kernel, busybox)
-    prepared.push({ name, release: kernel.release, packageVersion: kernel.packageVersion, vmlinuz: kernel.vmlinuz, initramfs })
+    prepared.push({
+      name,
+      release: kernel.release,
+      packageVersion: kernel.packageVersion,
+      vmlinuz: kernel.vmlinuz,
+      initramfs,
+    })
   }
   return prepared
 }

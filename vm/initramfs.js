@@ -50,7 +50,21 @@ export function newcArchive(entries) {
    */
   const entry = (name, mode, data, rdev) => {
     const nameBytes = Buffer.from(`${name}\0`)
-    const fields = [ino++, mode, 0, 0, mode & 0o040000 ? 2 : 1, 0, data.length, 0, 0, rdev[0], rdev[1], nameBytes.length, 0]
+    const fields = [
+      ino++,
+      mode,
+      0,
+      0,
+      mode & 0o040000 ? 2 : 1,
+      0,
+      data.length,
+      0,
+      0,
+      rdev[0],
+      rdev[1],
+      nameBytes.length,
+      0,
+    ]
     push(Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`, 'ascii'))
     push(nameBytes)
     pad()
@@ -159,10 +173,15 @@ export async function buildInitramfs(kernel, busybox) {
     { name: 'init', type: 'file', mode: 0o755, data: script },
   ]
   for (const m of kernel.modules) {
-    entries.push({ name: `modules/${m.file}`, type: 'file', data: await readFile(path.join(kernel.dir, 'modules', m.file)) })
+    entries.push({
+      name: `modules/${m.file}`,
+      type: 'file',
+      data: await readFile(path.join(kernel.dir, 'modules', m.file)),
+    })
   }
   for (const old of await readdir(kernel.dir)) {
-    if (/^initramfs-.*\.cpio$/.test(old) && old !== path.basename(file)) await rm(path.join(kernel.dir, old), { force: true })
+    if (/^initramfs-.*\.cpio$/.test(old) && old !== path.basename(file))
+      await rm(path.join(kernel.dir, old), { force: true })
   }
   await writeAtomic(file, newcArchive(entries))
   return file

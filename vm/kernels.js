@@ -173,7 +173,8 @@ async function withCacheLock(dir, fn) {
         await rm(lock, { recursive: true, force: true })
         continue
       }
-      if (Date.now() - started > 30 * 60_000) throw new Error(`gave up waiting for the VM cache lock ${lock} (held by pid ${owner})`)
+      if (Date.now() - started > 30 * 60_000)
+        throw new Error(`gave up waiting for the VM cache lock ${lock} (held by pid ${owner})`)
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
   }
@@ -276,7 +277,16 @@ function parseControl(text) {
  */
 function dependsNames(field) {
   if (!field) return []
-  return field.split(',').map((part) => part.split('|')[0].trim().split(/[\s(:]/)[0]).filter(Boolean)
+  return field
+    .split(',')
+    .map(
+      (part) =>
+        part
+          .split('|')[0]
+          .trim()
+          .split(/[\s(:]/)[0],
+    )
+    .filter(Boolean)
 }
 
 /**
@@ -288,7 +298,10 @@ function dependsNames(field) {
 async function resolveKernelPackages(run, name) {
   const meta = parseControl(await run('apt-cache', ['show', '--no-all-versions', 'linux-image-amd64']))
   const image = dependsNames(meta.Depends).find((n) => /^linux-image-\d/.test(n))
-  if (!image) throw new Error(`linux-image-amd64 ${meta.Version ?? ''} of ${name} depends on no versioned linux-image package (Depends: ${meta.Depends})`)
+  if (!image)
+    throw new Error(
+      `linux-image-amd64 ${meta.Version ?? ''} of ${name} depends on no versioned linux-image package (Depends: ${meta.Depends})`,
+    )
   const abi = image.slice('linux-image-'.length).replace(/-unsigned$/, '')
   /** @type {Map<string, string>} */
   const packages = new Map()
@@ -356,7 +369,9 @@ async function readModule(file) {
   const tool = file.endsWith('.xz') ? 'xz' : file.endsWith('.zst') ? 'zstd' : undefined
   if (!tool) throw new Error(`unknown module compression: ${file}`)
   if (!(await which(tool))) {
-    throw new Error(`${tool} is needed to decompress ${path.basename(file)}; install it with: apt-get install -y ${tool === 'xz' ? 'xz-utils' : 'zstd'}`)
+    throw new Error(
+      `${tool} is needed to decompress ${path.basename(file)}; install it with: apt-get install -y ${tool === 'xz' ? 'xz-utils' : 'zstd'}`,
+    )
   }
   const result = await execa(tool, ['-dc', file], { encoding: 'buffer', stdin: 'ignore', maxBuffer: 512 * 1024 * 1024 })
   return Buffer.from(result.stdout)
@@ -369,7 +384,8 @@ async function readModule(file) {
  * @returns {string[]}
  */
 export function moduleDepends(elf, label) {
-  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1) throw new Error(`${label}: not a little-endian ELF64 module`)
+  if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1)
+    throw new Error(`${label}: not a little-endian ELF64 module`)
   const shoff = Number(elf.readBigUInt64LE(0x28))
   const shentsize = elf.readUInt16LE(0x3a)
   const shnum = elf.readUInt16LE(0x3c)
@@ -377,7 +393,11 @@ export function moduleDepends(elf, label) {
   /** @param {number} i */
   const section = (i) => {
     const base = shoff + i * shentsize
-    return { name: elf.readUInt32LE(base), offset: Number(elf.readBigUInt64LE(base + 0x18)), size: Number(elf.readBigUInt64LE(base + 0x20)) }
+    return {
+      name: elf.readUInt32LE(base),
+      offset: Number(elf.readBigUInt64LE(base + 0x18)),
+      size: Number(elf.readBigUInt64LE(base + 0x20)),
+    }
   }
   const names = section(shstrndx)
   for (let i = 0; i < shnum; i++) {
@@ -386,7 +406,12 @@ export function moduleDepends(elf, label) {
     const end = elf.indexOf(0, start)
     if (elf.toString('latin1', start, end) !== '.modinfo') continue
     for (const entry of elf.toString('latin1', s.offset, s.offset + s.size).split('\0')) {
-      if (entry.startsWith('depends=')) return entry.slice('depends='.length).split(',').map((d) => d.trim().replace(/-/g, '_')).filter(Boolean)
+      if (entry.startsWith('depends='))
+        return entry
+          .slice('depends='.length)
+          .split(',')
+          .map((d) => d.trim().replace(/-/g, '_'))
+          .filter(Boolean)
     }
     return []
   }
@@ -408,7 +433,17 @@ async function collectModules(modulesDir, dest, release) {
     if (m) byName.set(m[1].replace(/-/g, '_'), file)
   }
   const builtinText = await readFile(path.join(modulesDir, 'modules.builtin'), 'utf8').catch(() => '')
-  const builtin = new Set(builtinText.split('\n').filter(Boolean).map((l) => path.basename(l).replace(/\.ko.*$/, '').replace(/-/g, '_')))
+  const builtin = new Set(
+    builtinText
+      .split('\n')
+      .filter(Boolean)
+      .map((l) =>
+        path
+          .basename(l)
+          .replace(/\.ko.*$/, '')
+          .replace(/-/g, '_'),
+      ),
+  )
 
   /** @type {ModuleEntry[]} */
   const order = []
@@ -434,7 +469,8 @@ async function collectModules(modulesDir, dest, release) {
     visiting.add(name)
     const elf = await readModule(file)
     for (const dep of moduleDepends(elf, path.basename(file))) {
-      if (!(await load(dep, [...chain, name]))) throw new Error(`${release}: module ${name} depends on ${dep}, which is neither a module nor built in`)
+      if (!(await load(dep, [...chain, name])))
+        throw new Error(`${release}: module ${name} depends on ${dep}, which is neither a module nor built in`)
     }
     visiting.delete(name)
     done.add(name)
@@ -451,7 +487,8 @@ async function collectModules(modulesDir, dest, release) {
       continue
     }
     if (!(await load(name, []))) {
-      if (required) throw new Error(`kernel ${release} has no ${name} (neither a module nor built in); the guest needs it`)
+      if (required)
+        throw new Error(`kernel ${release} has no ${name} (neither a module nor built in); the guest needs it`)
       missing.push(name)
     }
   }
@@ -477,7 +514,9 @@ async function extractKernel(cache, name, resolved, run, log) {
   await mkdir(path.join(work, 'debs'), { recursive: true })
   try {
     const wanted = [...resolved.packages].map(([pkg, version]) => `${pkg}=${version}`)
-    log(`downloading ${name} kernel ${resolved.abi} (${resolved.packageVersion}): ${[...resolved.packages.keys()].join(', ')}`)
+    log(
+      `downloading ${name} kernel ${resolved.abi} (${resolved.packageVersion}): ${[...resolved.packages.keys()].join(', ')}`,
+    )
     await run('apt-get', ['-q', 'download', ...wanted], path.join(work, 'debs'))
     const tree = path.join(work, 'tree')
     await mkdir(tree)
@@ -495,11 +534,18 @@ async function extractKernel(cache, name, resolved, run, log) {
     }
     // the folder's name is the kernel's `uname -r`; prefer the one named like the package
     const modulesDir = moduleDirs.find((d) => path.basename(d) === resolved.abi) ?? moduleDirs[0]
-    if (!modulesDir) throw new Error(`the ${name} kernel packages (${[...resolved.packages.keys()].join(', ')}) hold no lib/modules/*/kernel`)
+    if (!modulesDir)
+      throw new Error(
+        `the ${name} kernel packages (${[...resolved.packages.keys()].join(', ')}) hold no lib/modules/*/kernel`,
+      )
     const release = path.basename(modulesDir)
-    const vmlinuz = [path.join(modulesDir, 'vmlinuz'), path.join(tree, 'boot', `vmlinuz-${release}`)].find((f) => existsSync(f))
+    const vmlinuz = [path.join(modulesDir, 'vmlinuz'), path.join(tree, 'boot', `vmlinuz-${release}`)].find((f) =>
+      existsSync(f),
+    )
     if (!vmlinuz) throw new Error(`the ${name} kernel packages hold no vmlinuz (looked in ${modulesDir} and boot/)`)
-    const config = [path.join(modulesDir, 'config'), path.join(tree, 'boot', `config-${release}`)].find((f) => existsSync(f))
+    const config = [path.join(modulesDir, 'config'), path.join(tree, 'boot', `config-${release}`)].find((f) =>
+      existsSync(f),
+    )
 
     const staging = path.join(work, 'out')
     await mkdir(path.join(staging, 'modules'), { recursive: true })
@@ -579,7 +625,8 @@ function busyboxFiles(cache, version) {
  */
 export function kernelSpec(name) {
   const spec = Object.hasOwn(KERNELS, name) ? KERNELS[name] : undefined
-  if (!spec) throw new Error(`unknown kernel name ${JSON.stringify(name)}: use one of ${Object.keys(KERNELS).join(', ')}`)
+  if (!spec)
+    throw new Error(`unknown kernel name ${JSON.stringify(name)}: use one of ${Object.keys(KERNELS).join(', ')}`)
   return spec
 }
 
@@ -641,7 +688,9 @@ export async function fetchKernel(name, options = {}) {
     } catch (error) {
       if (refresh) throw error
       // lists up to an hour old may name a version the archive no longer has: refresh once and retry
-      log(`fetching the ${name} kernel failed (${/** @type {Error} */ (error).message.split('\n')[0]}); refreshing the lists and retrying`)
+      log(
+        `fetching the ${name} kernel failed (${/** @type {Error} */ (error).message.split('\n')[0]}); refreshing the lists and retrying`,
+      )
       await rm(path.join(root, 'updated'), { force: true })
       await updateLists(root, run, true, log)
       resolved = await resolveKernelPackages(run, name)

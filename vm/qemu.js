@@ -13,7 +13,9 @@ const QEMU_PACKAGE = 'qemu-system-x86'
  * @returns {Promise<string | undefined>}
  */
 export async function which(name) {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])
+  const dirs = (process.env.PATH ?? '')
+    .split(':')
+    .concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])
   for (const dir of dirs) {
     if (!dir) continue
     const candidate = path.join(dir, name)
@@ -54,14 +56,22 @@ async function findOrInstallQemu(log) {
 
   const howTo = `install it with: apt-get update && apt-get install -y --no-install-recommends ${QEMU_PACKAGE}`
   const aptGet = await which('apt-get')
-  if (!aptGet) throw new Error(`${QEMU_BINARY} is missing and this machine has no apt-get to install ${QEMU_PACKAGE}; ${howTo} (Debian) or put ${QEMU_BINARY} on PATH`)
+  if (!aptGet)
+    throw new Error(
+      `${QEMU_BINARY} is missing and this machine has no apt-get to install ${QEMU_PACKAGE}; ${howTo} (Debian) or put ${QEMU_BINARY} on PATH`,
+    )
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new Error(`${QEMU_BINARY} is missing and installing ${QEMU_PACKAGE} needs root; as root, ${howTo}`)
   }
 
   const env = { DEBIAN_FRONTEND: 'noninteractive' }
   const install = () =>
-    execa(aptGet, ['install', '-y', '-q', '--no-install-recommends', QEMU_PACKAGE], { env, reject: false, stdin: 'ignore', all: true })
+    execa(aptGet, ['install', '-y', '-q', '--no-install-recommends', QEMU_PACKAGE], {
+      env,
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+    })
   const update = () => execa(aptGet, ['update', '-q'], { env, reject: false, stdin: 'ignore', all: true })
 
   log(`${QEMU_BINARY} not found: installing ${QEMU_PACKAGE}`)
@@ -86,7 +96,9 @@ async function findOrInstallQemu(log) {
   }
   const installed = await which(QEMU_BINARY)
   if (result.exitCode !== 0 || !installed) {
-    throw new Error(`${QEMU_BINARY} is missing and installing Debian's ${QEMU_PACKAGE} failed; ${howTo}\n${transcript.join('\n')}`)
+    throw new Error(
+      `${QEMU_BINARY} is missing and installing Debian's ${QEMU_PACKAGE} failed; ${howTo}\n${transcript.join('\n')}`,
+    )
   }
   log(`installed ${installed}`)
   return installed

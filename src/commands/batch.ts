@@ -70,7 +70,9 @@ export default class Batch extends BaseCommand {
           const api = await pool.api(line.netns)
           const outcome = await (line.operation as Operation).run(api)
           if (json) {
-            process.stdout.write(JSON.stringify({ line: line.line, command: line.text, exitCode: 0, result: outcome.json }) + '\n')
+            process.stdout.write(
+              JSON.stringify({ line: line.line, command: line.text, exitCode: 0, result: outcome.json }) + '\n',
+            )
           } else {
             writeOutcome(outcome, line.json === true)
           }
@@ -120,10 +122,11 @@ function readInput(source: string): Buffer {
       }
       if (n === 0) break
       const chunk = Buffer.from(buffer.subarray(0, n))
-      for (let start = 0; ; ) {
+      for (let start = 0; ;) {
         const newline = chunk.indexOf(0x0a, start)
         lineBytes += (newline === -1 ? n : newline) - start
-        if (lineBytes > MAX_LINE_BYTES) throw usageError(`line ${line} of ${what} is longer than ${MAX_LINE_BYTES} bytes`)
+        if (lineBytes > MAX_LINE_BYTES)
+          throw usageError(`line ${line} of ${what} is longer than ${MAX_LINE_BYTES} bytes`)
         if (newline === -1) break
         line++
         lineBytes = 0
@@ -158,7 +161,8 @@ async function prepareLine(
     const parsed = await parseArgv(rest, verb.input)
     const netns = (parsed.flags.netns as string | undefined) ?? defaultNetns
     checkNetns(netns)
-    if (name === 'stats' && parsed.flags.watch === true) throw usageError('stats --watch does not end: it cannot be a batch line')
+    if (name === 'stats' && parsed.flags.watch === true)
+      throw usageError('stats --watch does not end: it cannot be a batch line')
     return { ...base, netns, json: parsed.flags.json === true, operation: verb.prepare(parsed) }
   } catch (error) {
     return { ...base, error: toNlmonctlError(error) }

@@ -15,27 +15,51 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
   static examples = [
     { description: 'Watch rtnetlink traffic until Ctrl-C', command: '<%= config.bin %> capture --family route' },
     { description: 'Ten seconds into a private pcap', command: '<%= config.bin %> capture -w nl.pcap --duration 10' },
-    { description: 'Decode a pcap written by tcpdump -i nlmon0', command: '<%= config.bin %> capture -r nl.pcap --json' },
-    { description: 'Test fixtures: the bytes of the next 5 messages', command: '<%= config.bin %> capture --count 5 --hex' },
+    {
+      description: 'Decode a pcap written by tcpdump -i nlmon0',
+      command: '<%= config.bin %> capture -r nl.pcap --json',
+    },
+    {
+      description: 'Test fixtures: the bytes of the next 5 messages',
+      command: '<%= config.bin %> capture --count 5 --hex',
+    },
   ]
 
   static flags = {
-    link: Flags.string({ summary: 'Capture on this existing nlmon link (name or ifindex) instead of an ephemeral one.', helpValue: 'NAME' }),
-    write: Flags.string({ char: 'w', summary: 'Write pcap to FILE ("-": standard output) instead of printing.', helpValue: 'FILE' }),
+    link: Flags.string({
+      summary: 'Capture on this existing nlmon link (name or ifindex) instead of an ephemeral one.',
+      helpValue: 'NAME',
+    }),
+    write: Flags.string({
+      char: 'w',
+      summary: 'Write pcap to FILE ("-": standard output) instead of printing.',
+      helpValue: 'FILE',
+    }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     read: Flags.string({ char: 'r', summary: 'Decode a pcap file instead of capturing.', helpValue: 'FILE' }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
-    family: Flags.string({ summary: 'Only these netlink families, comma-separated (route, generic, netfilter, sock_diag, xfrm, … or numbers).', helpValue: 'LIST' }),
+    family: Flags.string({
+      summary:
+        'Only these netlink families, comma-separated (route, generic, netfilter, sock_diag, xfrm, … or numbers).',
+      helpValue: 'LIST',
+    }),
     count: Flags.string({ char: 'c', summary: 'Stop after N messages.', helpValue: 'N' }),
     duration: Flags.string({ summary: 'Stop after S seconds.', helpValue: 'S' }),
     'buffer-size': Flags.string({ summary: 'Kernel ring size in MiB (default 64).', helpValue: 'MIB' }),
-    'queue-size': Flags.string({ summary: 'Cap of the memory queue between the ring and the file, in MiB (default ¼ of available memory, at most 1024).', helpValue: 'MIB' }),
+    'queue-size': Flags.string({
+      summary:
+        'Cap of the memory queue between the ring and the file, in MiB (default ¼ of available memory, at most 1024).',
+      helpValue: 'MIB',
+    }),
   }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Capture)
     const plan = await prepareCapture(flags, this.jsonEnabled())
-    const result = plan.read === undefined ? await runCapture(oneShotApi(flags.netns), plan) : await readCapture({ ...plan, read: plan.read })
+    const result =
+      plan.read === undefined
+        ? await runCapture(oneShotApi(flags.netns), plan)
+        : await readCapture({ ...plan, read: plan.read })
     printSummary(result, plan)
   }
 }

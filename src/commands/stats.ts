@@ -25,7 +25,11 @@ export default class Stats extends BaseCommand {
     await this.watch(stats, stats.watch, api)
   }
 
-  private async watch(stats: StatsOperation, { interval, count }: { interval: number; count: number }, api: LinkApi): Promise<void> {
+  private async watch(
+    stats: StatsOperation,
+    { interval, count }: { interval: number; count: number },
+    api: LinkApi,
+  ): Promise<void> {
     const first = await stats.sample(api)
     const stop = new AbortController()
     const onSignal = () => stop.abort()
@@ -46,7 +50,11 @@ export default class Stats extends BaseCommand {
         const now = performance.now()
         const seconds = (now - previousAt) / 1000
         const linkRates = rates(previous, current, seconds)
-        const record = { time: new Date().toISOString(), interval_sec: Math.round(seconds * 1000) / 1000, links: linkRates }
+        const record = {
+          time: new Date().toISOString(),
+          interval_sec: Math.round(seconds * 1000) / 1000,
+          links: linkRates,
+        }
         this.emit(record, () => `${record.time}  (${record.interval_sec}s)\n${rateTable(linkRates)}`)
         previous = current
         previousAt = now

@@ -19,16 +19,30 @@ export default class Trace extends BaseCommand {
 --only-cmd keeps only the messages to and from the netlink sockets of CMD's process tree, and the kernel's replies to them. The tree's sockets are sampled every 10 ms while it runs (socket inodes of /proc/PID/fd matched in /proc/PID/net/netlink) and each of its pids counts as a port id (the kernel gives a process's first netlink socket its pid); a request sent with port id 0 is CMD's when its answer goes to one of those ports — the ACK or error that quotes its header, else the first reply with its sequence number and object type. Limits: a second socket that CMD opens and closes between two samples is missed, and two requests with identical headers sent at the same moment by CMD and another process can be swapped. The messages are printed (or, with -w, written) when CMD has ended: with -w the whole capture goes to a private temporary file first (mode 0600 in a fresh 0700 directory under $TMPDIR, removed at the end), then CMD's packets are copied to FILE.`
 
   static examples = [
-    { description: 'What does ip link add really send?', command: '<%= config.bin %> trace -- ip link add dm0 type dummy' },
-    { description: 'Only the messages of one program, as JSON lines', command: '<%= config.bin %> trace --only-cmd --json -- ip -br addr' },
-    { description: 'A pcap of a run in a namespace', command: '<%= config.bin %> trace --netns blue -w run.pcap -- ip link show' },
-    { description: "A pcap of one program's messages only", command: '<%= config.bin %> trace --only-cmd -w ip.pcap --force -- ip -br link' },
+    {
+      description: 'What does ip link add really send?',
+      command: '<%= config.bin %> trace -- ip link add dm0 type dummy',
+    },
+    {
+      description: 'Only the messages of one program, as JSON lines',
+      command: '<%= config.bin %> trace --only-cmd --json -- ip -br addr',
+    },
+    {
+      description: 'A pcap of a run in a namespace',
+      command: '<%= config.bin %> trace --netns blue -w run.pcap -- ip link show',
+    },
+    {
+      description: "A pcap of one program's messages only",
+      command: '<%= config.bin %> trace --only-cmd -w ip.pcap --force -- ip -br link',
+    },
   ]
 
   static strict = false
 
   static flags = {
-    'only-cmd': Flags.boolean({ summary: "Only messages to and from CMD's process tree (and the kernel's replies to them)." }),
+    'only-cmd': Flags.boolean({
+      summary: "Only messages to and from CMD's process tree (and the kernel's replies to them).",
+    }),
     write: Flags.string({ char: 'w', summary: 'Write pcap to FILE instead of printing.', helpValue: 'FILE' }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
@@ -70,9 +84,12 @@ export default class Trace extends BaseCommand {
       }
       printSummary(result, { json, write: plan.write }, shown)
       if (result.collectDropped > 0) {
-        process.stderr.write(`nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`)
+        process.stderr.write(
+          `nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`,
+        )
       }
-      if (run.startError !== undefined) process.stderr.write(`nlmonctl trace: ${plan.command[0]}: ${run.startError.split('\n')[0]}\n`)
+      if (run.startError !== undefined)
+        process.stderr.write(`nlmonctl trace: ${plan.command[0]}: ${run.startError.split('\n')[0]}\n`)
       process.exitCode = run.status
     } finally {
       if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
@@ -148,7 +165,9 @@ export class CommandRun {
 /** Why CMD cannot be started (execa's words for it, as without --netns), or undefined when it can. */
 function cannotStart(command: string[]): string | undefined {
   const cmd = command[0]
-  const candidates = cmd.includes('/') ? [cmd] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir || '.', cmd))
+  const candidates = cmd.includes('/')
+    ? [cmd]
+    : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir || '.', cmd))
   let code = 'ENOENT'
   for (const candidate of candidates) {
     try {

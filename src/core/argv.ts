@@ -110,16 +110,42 @@ export function argvInput(command: {
   enableJsonFlag?: boolean
 }): ArgvInput {
   const flags = { ...command.baseFlags, ...command.flags }
-  return { flags: command.enableJsonFlag ? { json: JSON_FLAG, ...flags } : flags, args: command.args ?? {}, strict: command.strict !== false }
+  return {
+    flags: command.enableJsonFlag ? { json: JSON_FLAG, ...flags } : flags,
+    args: command.args ?? {},
+    strict: command.strict !== false,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // What the parser honours
 
 /** Properties that change what the parser does: each one is honoured below. */
-const FLAG_BEHAVIOUR = new Set(['type', 'char', 'aliases', 'parse', 'options', 'multiple', 'exclusive', 'required', 'default', 'allowNo'])
+const FLAG_BEHAVIOUR = new Set([
+  'type',
+  'char',
+  'aliases',
+  'parse',
+  'options',
+  'multiple',
+  'exclusive',
+  'required',
+  'default',
+  'allowNo',
+])
 /** Read by a flag's own parse() (Flags.integer, flag.integer), or only by help, completion and the manifest. */
-const FLAG_PASSIVE = new Set(['min', 'max', 'name', 'input', 'summary', 'description', 'helpValue', 'helpGroup', 'helpLabel', 'hidden'])
+const FLAG_PASSIVE = new Set([
+  'min',
+  'max',
+  'name',
+  'input',
+  'summary',
+  'description',
+  'helpValue',
+  'helpGroup',
+  'helpLabel',
+  'hidden',
+])
 const ARG_BEHAVIOUR = new Set(['type', 'parse', 'options', 'required', 'default', 'multiple', 'ignoreStdin'])
 const ARG_PASSIVE = new Set(['name', 'input', 'description', 'hidden'])
 
@@ -131,16 +157,23 @@ export function definitionProblems(input: ArgvInput): string[] {
     const definition = raw as Record<string, unknown> & FlagDefinition
     for (const [key, value] of Object.entries(definition)) {
       if (value === undefined) continue
-      if (!FLAG_BEHAVIOUR.has(key) && !FLAG_PASSIVE.has(key)) problems.push(`flag --${name}: "${key}" is not supported by src/core/argv.ts`)
+      if (!FLAG_BEHAVIOUR.has(key) && !FLAG_PASSIVE.has(key))
+        problems.push(`flag --${name}: "${key}" is not supported by src/core/argv.ts`)
     }
-    if (definition.type !== 'boolean' && definition.type !== 'option') problems.push(`flag --${name}: type ${String(definition.type)}`)
-    if (typeof definition.default === 'function') problems.push(`flag --${name}: a default computed by a function is not supported`)
-    if (definition.parse !== undefined && typeof definition.parse !== 'function') problems.push(`flag --${name}: parse is not a function`)
+    if (definition.type !== 'boolean' && definition.type !== 'option')
+      problems.push(`flag --${name}: type ${String(definition.type)}`)
+    if (typeof definition.default === 'function')
+      problems.push(`flag --${name}: a default computed by a function is not supported`)
+    if (definition.parse !== undefined && typeof definition.parse !== 'function')
+      problems.push(`flag --${name}: parse is not a function`)
     if (definition.allowNo && definition.type !== 'boolean') problems.push(`flag --${name}: allowNo on an option flag`)
-    if ((definition.multiple || definition.options) && definition.type !== 'option') problems.push(`flag --${name}: multiple/options on a boolean flag`)
+    if ((definition.multiple || definition.options) && definition.type !== 'option')
+      problems.push(`flag --${name}: multiple/options on a boolean flag`)
     if (definition.char !== undefined) {
-      if (typeof definition.char !== 'string' || definition.char.length !== 1) problems.push(`flag --${name}: char must be one character`)
-      else if (chars.has(definition.char)) problems.push(`flag --${name}: -${definition.char} is also --${chars.get(definition.char)}`)
+      if (typeof definition.char !== 'string' || definition.char.length !== 1)
+        problems.push(`flag --${name}: char must be one character`)
+      else if (chars.has(definition.char))
+        problems.push(`flag --${name}: -${definition.char} is also --${chars.get(definition.char)}`)
       else chars.set(definition.char, name)
     }
   }
@@ -148,19 +181,23 @@ export function definitionProblems(input: ArgvInput): string[] {
   for (const [name, definition] of args) {
     for (const [key, value] of Object.entries(definition)) {
       if (value === undefined) continue
-      if (!ARG_BEHAVIOUR.has(key) && !ARG_PASSIVE.has(key)) problems.push(`argument ${name}: "${key}" is not supported by src/core/argv.ts`)
+      if (!ARG_BEHAVIOUR.has(key) && !ARG_PASSIVE.has(key))
+        problems.push(`argument ${name}: "${key}" is not supported by src/core/argv.ts`)
     }
     if (definition.ignoreStdin !== true) {
       problems.push(`argument ${name}: needs ignoreStdin: true (a missing argument is never read from standard input)`)
     }
-    if (typeof definition.default === 'function') problems.push(`argument ${name}: a default computed by a function is not supported`)
+    if (typeof definition.default === 'function')
+      problems.push(`argument ${name}: a default computed by a function is not supported`)
   }
   // oclif's InvalidArgsSpecError, raised here instead of on every parse.
   const variadic = args.findIndex(([, definition]) => definition.multiple)
   if (variadic !== -1) {
-    if (args.some(([, definition], i) => i > variadic && definition.multiple)) problems.push('only one variadic argument (multiple: true) is allowed')
+    if (args.some(([, definition], i) => i > variadic && definition.multiple))
+      problems.push('only one variadic argument (multiple: true) is allowed')
     for (const [i, [name, definition]] of args.entries()) {
-      if (i !== variadic && !definition.required) problems.push(`argument ${name}: the arguments around a variadic one must be required`)
+      if (i !== variadic && !definition.required)
+        problems.push(`argument ${name}: the arguments around a variadic one must be required`)
     }
   } else {
     const firstOptional = args.findIndex(([, definition]) => !definition.required)
@@ -199,7 +236,8 @@ function compile(input: ArgvInput): Compiled {
   if (problems.length > 0) throw new Error(`definitions the parser cannot honour: ${problems.join('; ')}`)
   const flags = input.flags as Record<string, FlagDefinition>
   const aliases = new Map<string, string>()
-  for (const [name, definition] of Object.entries(flags)) for (const alias of definition.aliases ?? []) aliases.set(alias, name)
+  for (const [name, definition] of Object.entries(flags))
+    for (const alias of definition.aliases ?? []) aliases.set(alias, name)
   result = { flags, args: Object.entries(input.args) as Array<[string, ArgDefinition]>, strict: input.strict, aliases }
   compiled.set(input, result)
   return result
@@ -259,20 +297,25 @@ export async function parseArgv(words: readonly string[], input: ArgvInput): Pro
     }
     const definition = c.flags[name]
     if (definition.type === 'option') {
-      if (!definition.multiple && given.has(name)) throw new ArgvError('CLIError', `Flag --${name} can only be specified once`)
+      if (!definition.multiple && given.has(name))
+        throw new ArgvError('CLIError', `Flag --${name} can only be specified once`)
       current = name
-      const input = value !== undefined ? value : isLong || word.length < 3 ? queue.shift() : word.slice(word[2] === '=' ? 3 : 2)
+      const input =
+        value !== undefined ? value : isLong || word.length < 3 ? queue.shift() : word.slice(word[2] === '=' ? 3 : 2)
       // A value that is itself one of the command's flags means the value is missing.
       if (input === undefined || find(input).name !== undefined) {
         throw new ArgvError(
           'CLIError',
-          definition.options ? `Flag --${name} expects one of these values: ${definition.options.join(', ')}` : `Flag --${name} expects a value`,
+          definition.options
+            ? `Flag --${name} expects one of these values: ${definition.options.join(', ')}`
+            : `Flag --${name} expects a value`,
         )
       }
       given.add(name)
       tokens.push({ type: 'flag', flag: name, input })
     } else {
-      if (value !== undefined) throw new ArgvError('CLIError', `Flag --${name} takes no value, got ${JSON.stringify(word + '=' + value)}`)
+      if (value !== undefined)
+        throw new ArgvError('CLIError', `Flag --${name} takes no value, got ${JSON.stringify(word + '=' + value)}`)
       given.add(name)
       tokens.push({ type: 'flag', flag: name, input: word })
       // -abc: the other letters are flags too
@@ -311,14 +354,20 @@ export async function parseArgv(words: readonly string[], input: ArgvInput): Pro
 
   // validate, in oclif's order
   if (nonExistent.length > 0) {
-    throw new ArgvError('NonExistentFlagsError', `Nonexistent flag${nonExistent.length === 1 ? '' : 's'}: ${nonExistent.join(', ')}`)
+    throw new ArgvError(
+      'NonExistentFlagsError',
+      `Nonexistent flag${nonExistent.length === 1 ? '' : 's'}: ${nonExistent.join(', ')}`,
+    )
   }
   // oclif orders argv by where each value was among the words (a value not among them first).
   argv.sort((a, b) => words.indexOf(a as string) - words.indexOf(b as string))
   const variadic = c.args.some(([, definition]) => definition.multiple)
   if (c.strict && !variadic && argv.length > c.args.length) {
     const extras = argv.slice(c.args.length)
-    throw new ArgvError('UnexpectedArgsError', `Unexpected argument${extras.length === 1 ? '' : 's'}: ${extras.join(', ')}`)
+    throw new ArgvError(
+      'UnexpectedArgsError',
+      `Unexpected argument${extras.length === 1 ? '' : 's'}: ${extras.join(', ')}`,
+    )
   }
   const missing = c.args.filter(([name, definition]) => definition.required && args[name] === undefined)
   if (missing.length > 0) throw requiredArgs(c, missing)
@@ -339,12 +388,18 @@ export async function parseArgv(words: readonly string[], input: ArgvInput): Pro
   }
   if (reasons.length > 0) {
     const unique = [...new Set(reasons)].sort() // oclif's uniq() sorts
-    throw new ArgvError('FailedFlagValidationError', `The following ${unique.length === 1 ? 'error' : 'errors'} occurred:\n  ${unique.join('\n  ')}`)
+    throw new ArgvError(
+      'FailedFlagValidationError',
+      `The following ${unique.length === 1 ? 'error' : 'errors'} occurred:\n  ${unique.join('\n  ')}`,
+    )
   }
   return { args, argv, flags }
 }
 
-async function parseArgs(c: Compiled, tokens: readonly Token[]): Promise<{ args: Record<string, unknown>; argv: unknown[] }> {
+async function parseArgs(
+  c: Compiled,
+  tokens: readonly Token[],
+): Promise<{ args: Record<string, unknown>; argv: unknown[] }> {
   const args: Record<string, unknown> = {}
   const argv: unknown[] = []
   const argTokens = tokens.filter((t): t is Extract<Token, { type: 'arg' }> => t.type === 'arg')
@@ -354,7 +409,8 @@ async function parseArgs(c: Compiled, tokens: readonly Token[]): Promise<{ args:
     }
     let value: unknown = input
     try {
-      if (definition.parse) value = await definition.parse(input, { token: { arg: name, input, type: 'arg' } }, definition as never)
+      if (definition.parse)
+        value = await definition.parse(input, { token: { arg: name, input, type: 'arg' } }, definition as never)
     } catch (error) {
       throw new ArgvError('ArgValueError', message(error))
     }
@@ -406,7 +462,10 @@ async function parseArgs(c: Compiled, tokens: readonly Token[]): Promise<{ args:
   return { args, argv }
 }
 
-async function parseFlags(c: Compiled, tokens: readonly Token[]): Promise<{ flags: Record<string, unknown>; fromDefault: Set<string> }> {
+async function parseFlags(
+  c: Compiled,
+  tokens: readonly Token[],
+): Promise<{ flags: Record<string, unknown>; fromDefault: Set<string> }> {
   const byFlag = new Map<string, string[]>()
   for (const token of tokens) {
     if (token.type !== 'flag') continue
@@ -417,7 +476,8 @@ async function parseFlags(c: Compiled, tokens: readonly Token[]): Promise<{ flag
   for (const [name, { type, options }] of Object.entries(c.flags)) {
     if (type !== 'option' || !options) continue
     for (const input of byFlag.get(name) ?? []) {
-      if (!options.includes(input)) throw new ArgvError('FlagInvalidOptionError', `Expected --${name}=${input} to be one of: ${options.join(', ')}`)
+      if (!options.includes(input))
+        throw new ArgvError('FlagInvalidOptionError', `Expected --${name}=${input} to be one of: ${options.join(', ')}`)
     }
   }
   const flags: Record<string, unknown> = {}
@@ -427,7 +487,11 @@ async function parseFlags(c: Compiled, tokens: readonly Token[]): Promise<{ flag
     const parse = async (input: unknown) => {
       if (!definition.parse) return input
       try {
-        return await definition.parse(input as never, { token: { flag: name, input, type: 'flag' } }, definition as never)
+        return await definition.parse(
+          input as never,
+          { token: { flag: name, input, type: 'flag' } },
+          definition as never,
+        )
       } catch (error) {
         throw new ArgvError('FlagValueError', `Parsing --${name} \n\t${message(error)}`)
       }
@@ -458,7 +522,9 @@ function requiredArgs(c: Compiled, missing: Array<[string, ArgDefinition]>): Arg
   // oclif's RequiredArgsError: a two-column list of the missing arguments (folded onto one line).
   const width = Math.max(...missing.map(([name]) => name.length))
   const list = missing.map(([name, definition]) => {
-    const description = definition.options ? `(${definition.options.join('|')}) ${definition.description}` : definition.description
+    const description = definition.options
+      ? `(${definition.options.join('|')}) ${definition.description}`
+      : definition.description
     return description ? `${name.padEnd(width)}  ${description}` : name
   })
   let text = `Missing ${missing.length} required arg${missing.length === 1 ? '' : 's'}:\n${list.join('\n')}`

@@ -92,7 +92,7 @@ export function checkIfname(name: string): string | undefined {
   }
   const percent = name.indexOf('%')
   if (percent !== -1 && (name[percent + 1] !== 'd' || name.includes('%', percent + 2))) {
-    return "may contain '%' only as a single \"%d\" (the kernel fills in the number)"
+    return 'may contain \'%\' only as a single "%d" (the kernel fills in the number)'
   }
   return undefined
 }
@@ -214,8 +214,10 @@ export const ATTRIBUTES: readonly AttributeRule[] = [
     rule: `1 to ${MAX_ADDR_LEN} bytes written aa:bb:…; unlike IFLA_ADDRESS the kernel takes it for nlmon (measured), so it is passed on`,
     check(raw) {
       const bytes = parseLladdr(raw)
-      if (!bytes) return { reason: 'must be a link-layer address written as hex bytes separated by ":" (aa:bb:cc:dd:ee:ff)' }
-      if (bytes.length > MAX_ADDR_LEN) return { reason: `must be at most ${MAX_ADDR_LEN} bytes (MAX_ADDR_LEN), got ${bytes.length}` }
+      if (!bytes)
+        return { reason: 'must be a link-layer address written as hex bytes separated by ":" (aa:bb:cc:dd:ee:ff)' }
+      if (bytes.length > MAX_ADDR_LEN)
+        return { reason: `must be at most ${MAX_ADDR_LEN} bytes (MAX_ADDR_LEN), got ${bytes.length}` }
       return { value: bytes }
     },
   },
@@ -245,7 +247,8 @@ export function validateAttributes(
     const rule = ruleForFlag(flag)
     if (!rule || !rule.commands.includes(command)) throw usageError(`unknown attribute --${flag}`)
     const verdict = rule.check(value, { command, kernel })
-    const shown = flag === 'name' && command === 'add' ? `name ${JSON.stringify(value)}` : `--${flag} ${JSON.stringify(value)}`
+    const shown =
+      flag === 'name' && command === 'add' ? `name ${JSON.stringify(value)}` : `--${flag} ${JSON.stringify(value)}`
     if ('reason' in verdict) throw usageError(`invalid ${shown}: ${verdict.reason} [${rule.ifla}]`)
     if (rule.key) (settings as Record<string, unknown>)[rule.key] = verdict.value
   }

@@ -122,7 +122,9 @@ function mib(bytes: number): string {
 
 /** The live counter line (terminal only). */
 export function formatCounter(stats: CaptureStats): string {
-  return `${stats.messages} messages, ${stats.bytes} bytes, ${stats.kernelDrops} kernel drops` +
+  return (
+    `${stats.messages} messages, ${stats.bytes} bytes, ${stats.kernelDrops} kernel drops` +
     (stats.queueDrops > 0 ? `, ${stats.queueDrops} queue drops` : '') +
     (stats.userDrops > 0 ? `, ${stats.userDrops} userspace drops` : '')
+  )
 }

@@ -111,7 +111,7 @@ const NETLINK_ROUTE = 0
 function compatible(request: NlRecord, reply: NlRecord): boolean {
   if (reply.type_id === NLMSG_ERROR || reply.type_id === NLMSG_DONE) return true
   if (request.family_id !== NETLINK_ROUTE) return true
-  return request.type_id >= 16 && reply.type_id >= 16 && (request.type_id >> 2) === (reply.type_id >> 2)
+  return request.type_id >= 16 && reply.type_id >= 16 && request.type_id >> 2 === reply.type_id >> 2
 }
 
 /**
@@ -153,7 +153,8 @@ export function filterOwned(records: readonly NlRecord[], owned: Ports): NlRecor
     if (isRequest(r) || r.type_id !== NLMSG_ERROR || e?.request_type_id === undefined) return
     const exact = (q: NlRecord) =>
       q.type_id === e.request_type_id && q.flags_raw === e.request_flags_raw && q.len === e.request_len
-    if (claim(`${r.family_id}/${e.request_seq}`, i, exact, r.port)) answered.add(`${r.family_id}/${e.request_seq}/${r.port}`)
+    if (claim(`${r.family_id}/${e.request_seq}`, i, exact, r.port))
+      answered.add(`${r.family_id}/${e.request_seq}/${r.port}`)
   })
   records.forEach((r, i) => {
     // an NLMSG_ERROR that quotes a request nobody waits for (not captured) answers nothing else

@@ -8,8 +8,23 @@ import { lstatSync, statSync, type Stats } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
-import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type NlRecord, type Summary } from './capture-format.js'
-import { fromNative, NlmonctlError, outputExists, parseNativeError, usageError, type OperationContext } from './errors.js'
+import {
+  formatCounter,
+  formatRecord,
+  formatSummary,
+  parseRecords,
+  summarize,
+  type NlRecord,
+  type Summary,
+} from './capture-format.js'
+import {
+  fromNative,
+  NlmonctlError,
+  outputExists,
+  parseNativeError,
+  usageError,
+  type OperationContext,
+} from './errors.js'
 import type { LinkApi } from './link-api.js'
 import { DECIMAL_OR_HEX } from './attributes.js'
 import { checkLinkArg } from './link-args.js'
@@ -106,7 +121,9 @@ class Out {
       }
       const waited = new AbortController() // removes the listeners of the events that did not come
       const signal = waited.signal
-      await Promise.race(['drain', 'error', 'close'].map((event) => once(process.stdout, event, { signal }))).catch(() => undefined)
+      await Promise.race(['drain', 'error', 'close'].map((event) => once(process.stdout, event, { signal }))).catch(
+        () => undefined,
+      )
       waited.abort()
       if (process.stdout.destroyed) this.closed = true
     }
@@ -134,8 +151,26 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
     picked = await acquireCaptureLink(api, req.link)
     if (stopper.signal.aborted) {
       // Interrupted while the link was being set up: nothing was captured; a normal end.
-      const empty = { packets: 0, messages: 0, bytes: 0, kernelPackets: 0, kernelDrops: 0, userDrops: 0, written: 0, queueDrops: 0, queuePeakBytes: 0, queueLimitBytes: 0 }
-      return { summary: summarize(empty, []), collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral, signal: received }
+      const empty = {
+        packets: 0,
+        messages: 0,
+        bytes: 0,
+        kernelPackets: 0,
+        kernelDrops: 0,
+        userDrops: 0,
+        written: 0,
+        queueDrops: 0,
+        queuePeakBytes: 0,
+        queueLimitBytes: 0,
+      }
+      return {
+        summary: summarize(empty, []),
+        collected: [],
+        collectDropped: 0,
+        link: picked.link,
+        ephemeral: picked.ephemeral,
+        signal: received,
+      }
     }
     const options = {
       ifindex: picked.link.ifindex,
@@ -159,9 +194,7 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
     )
     const timers: NodeJS.Timeout[] = []
     if (req.duration !== undefined) timers.push(setTimeout(() => opened.stop(), req.duration * 1000))
-    const driven = req.driver
-      ? req.driver(stopper.signal).finally(() => opened.stop())
-      : undefined
+    const driven = req.driver ? req.driver(stopper.signal).finally(() => opened.stop()) : undefined
     const drained = await drain(opened, req, ctx)
     for (const t of timers) clearTimeout(t)
     await driven
@@ -184,11 +217,17 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
   } finally {
     session?.stop()
     try {
-      if (picked) await releaseCaptureLink(api, picked).catch((error: unknown) => {
-        // The link (or its whole namespace) went away under the capture: nothing left to put back.
-        if (ended && error instanceof NlmonctlError && (error.code === 'NOT_FOUND' || error.code === 'NETNS_NOT_FOUND')) return
-        throw error
-      })
+      if (picked)
+        await releaseCaptureLink(api, picked).catch((error: unknown) => {
+          // The link (or its whole namespace) went away under the capture: nothing left to put back.
+          if (
+            ended &&
+            error instanceof NlmonctlError &&
+            (error.code === 'NOT_FOUND' || error.code === 'NETNS_NOT_FOUND')
+          )
+            return
+          throw error
+        })
     } finally {
       for (const s of SIGNALS) process.off(s, onSignal)
     }
@@ -205,7 +244,13 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
     const drained = await drain(session, req, { action: 'capture', file: req.read })
     if (drained.error) throw drained.error
     const link = { ifindex: 0, ifname: req.read } as IpLink
-    return { summary: summarize(drained.stats, session.summary()), collected: drained.collected, collectDropped: drained.collectDropped, link, ephemeral: false }
+    return {
+      summary: summarize(drained.stats, session.summary()),
+      collected: drained.collected,
+      collectDropped: drained.collectDropped,
+      link,
+      ephemeral: false,
+    }
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal)
   }
@@ -285,7 +330,10 @@ export interface CaptureFlags {
 export type CapturePlan = CaptureRequest & { read?: string }
 
 export async function prepareCapture(flags: CaptureFlags, json: boolean): Promise<CapturePlan> {
-  if (flags.read !== undefined && (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)) {
+  if (
+    flags.read !== undefined &&
+    (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)
+  ) {
     throw usageError('-r reads a file: it does not go with -w, --link or --duration')
   }
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
@@ -353,8 +401,12 @@ export async function prepareTrace(command: readonly string[], flags: TraceFlags
 /** --family: a comma-separated list of names or numbers. */
 function parseFamilies(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined
-  const list = value.split(',').map((f) => f.trim()).filter(Boolean)
-  if (list.length === 0) throw usageError('--family needs at least one family (route, generic, netfilter, sock_diag, xfrm, … or a number)')
+  const list = value
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean)
+  if (list.length === 0)
+    throw usageError('--family needs at least one family (route, generic, netfilter, sock_diag, xfrm, … or a number)')
   return list
 }
 
@@ -363,7 +415,9 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
   // Plain decimal or 0x digits (a decimal fraction where one is allowed): Number() would take ' 1', '1e3', '0b1'.
   const n = (integer ? DECIMAL_OR_HEX : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/).test(value) ? Number(value) : NaN
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw usageError(`invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`)
+    throw usageError(
+      `invalid --${flag} ${JSON.stringify(value)}: must be a ${integer ? 'whole number' : 'number'} greater than 0`,
+    )
   }
   return n
 }
@@ -372,10 +426,20 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
  * The options the native capture checks when it opens (families, count, ring and queue sizes against
  * the memory available), checked by it now: by the time it opens, the capture link would already exist.
  */
-async function checkNativeOptions(options: { families?: string[]; count?: number; bufferMib?: number; queueMib?: number }): Promise<void> {
+async function checkNativeOptions(options: {
+  families?: string[]
+  count?: number
+  bufferMib?: number
+  queueMib?: number
+}): Promise<void> {
   const native = await loadAddon()
   try {
-    native.checkCaptureOptions({ families: options.families, count: options.count, bufferMib: options.bufferMib, queueMib: options.queueMib })
+    native.checkCaptureOptions({
+      families: options.families,
+      count: options.count,
+      bufferMib: options.bufferMib,
+      queueMib: options.queueMib,
+    })
   } catch (error) {
     throw fromNative(error, { action: 'capture' })
   }

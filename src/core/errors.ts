@@ -93,7 +93,11 @@ export interface NotNlmonWording {
  * The refusal of a link that is not nlmon, worded the one way: requireNlmon() (operations.ts) for
  * the checks made in TypeScript, fromNative() for the native layer's own check (EKIND).
  */
-export function notNlmon(subject: string, kind: string | null | undefined, wording: NotNlmonWording = {}): NlmonctlError {
+export function notNlmon(
+  subject: string,
+  kind: string | null | undefined,
+  wording: NotNlmonWording = {},
+): NlmonctlError {
   const what = `${subject}${wording.nameTaken ? ' already exists and' : ''} is not an nlmon link (kind: ${kind ?? 'none'})`
   return new NlmonctlError(
     wording.nameTaken ? 'ALREADY_EXISTS' : 'NOT_NLMON',
@@ -148,7 +152,8 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
     errnoNumber: info.errno,
     kernelMessage: info.extack,
   }
-  if (info.op !== undefined && PCAP_FILE_OPS.has(info.op)) return pcapFileError(info, ctx.file ?? 'the pcap file', kernel)
+  if (info.op !== undefined && PCAP_FILE_OPS.has(info.op))
+    return pcapFileError(info, ctx.file ?? 'the pcap file', kernel)
   switch (info.code) {
     case 'EARG':
       return usageError(info.message)
@@ -232,9 +237,16 @@ function captureError(info: NativeErrorInfo, ctx: OperationContext, kernel: Erro
   switch (info.code) {
     case 'EPERM':
     case 'EACCES':
-      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, { ...kernel, hint: CAPTURE_CAP_HINT })
+      return new NlmonctlError('PERMISSION_DENIED', `cannot capture: ${info.message}`, {
+        ...kernel,
+        hint: CAPTURE_CAP_HINT,
+      })
     default:
-      return new NlmonctlError('KERNEL_ERROR', `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`, kernel)
+      return new NlmonctlError(
+        'KERNEL_ERROR',
+        `capture failed: ${info.message}${info.op ? ` (${info.op})` : ''}`,
+        kernel,
+      )
   }
 }
 
@@ -251,7 +263,11 @@ function linkError(info: NativeErrorInfo, ctx: OperationContext, kernel: ErrorDe
     case 'ENFILE':
       // dev_alloc_name: every number a NAME with %d can take (the kernel tries 0..limit) is in use.
       if (ctx.action === 'create' && ctx.link?.includes('%d')) {
-        return new NlmonctlError('ALREADY_EXISTS', `no free name for ${ctx.link}: every number it can take is in use`, kernel)
+        return new NlmonctlError(
+          'ALREADY_EXISTS',
+          `no free name for ${ctx.link}: every number it can take is in use`,
+          kernel,
+        )
       }
       return new NlmonctlError('KERNEL_ERROR', `cannot ${ctx.action} ${link}: ${info.message}`, kernel)
     case 'EPERM':

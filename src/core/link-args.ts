@@ -15,4 +15,3 @@ export function checkLinkArg(arg: string): void {
     throw usageError(`invalid link "${arg}": not a link name (${reason ?? "'%' patterns only name new links"})`)
   }
 }
-

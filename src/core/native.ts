@@ -47,7 +47,9 @@ export function linkRef(arg: string): LinkRef {
  */
 export function checkNetns(netns: string | undefined): void {
   if (netns === undefined || netns.includes('/') || (netns !== '' && netns !== '.' && netns !== '..')) return
-  throw usageError(`invalid --netns ${JSON.stringify(netns)}: give a name under /run/netns or a path such as /proc/PID/ns/net`)
+  throw usageError(
+    `invalid --netns ${JSON.stringify(netns)}: give a name under /run/netns or a path such as /proc/PID/ns/net`,
+  )
 }
 
 export function target(netns: string | undefined): Target | undefined {

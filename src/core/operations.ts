@@ -216,11 +216,17 @@ export function prepareStats(args: readonly string[], flags: FlagValues): StatsO
   for (const arg of args) checkLinkArg(arg)
   // The flag's default is '1'; a parser that leaves it out means the same.
   // Plain digits only: Number() would take ' 1', '1e3', '0b1', 'Infinity'.
-  const interval = flags.interval === undefined ? 1 : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(String(flags.interval)) ? Number(flags.interval) : NaN
+  const interval =
+    flags.interval === undefined
+      ? 1
+      : /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(String(flags.interval))
+        ? Number(flags.interval)
+        : NaN
   if (!Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
     throw usageError(`invalid --interval ${JSON.stringify(flags.interval)}: must be 0.1 to 3600 seconds`)
   }
-  const count = flags.count === undefined ? Infinity : DECIMAL_OR_HEX.test(String(flags.count)) ? Number(flags.count) : NaN
+  const count =
+    flags.count === undefined ? Infinity : DECIMAL_OR_HEX.test(String(flags.count)) ? Number(flags.count) : NaN
   if (!(count === Infinity || (Number.isInteger(count) && count >= 1))) {
     throw usageError(`invalid --count ${JSON.stringify(flags.count)}: must be a whole number of at least 1`)
   }
@@ -290,7 +296,9 @@ async function createEphemeral(api: LinkApi): Promise<IpLink> {
 /** Remove an ephemeral link by ifindex (the native layer checks it is still nlmon); gone already is fine. */
 async function removeEphemeral(api: LinkApi, link: IpLink): Promise<void> {
   try {
-    await api.call({ action: 'delete', link: link.ifname, netns: api.netns }, (b) => b.deleteLink({ index: link.ifindex }, 'nlmon'))
+    await api.call({ action: 'delete', link: link.ifname, netns: api.netns }, (b) =>
+      b.deleteLink({ index: link.ifindex }, 'nlmon'),
+    )
   } catch (error) {
     if (error instanceof NlmonctlError && error.code === 'NOT_FOUND') return
     throw error

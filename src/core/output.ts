@@ -70,7 +70,12 @@ function streamableItems(value: unknown): readonly unknown[] | undefined {
 }
 
 /** renderTable(), written a chunk of rows at a time (the widths still come from every row). */
-export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[], write: (chunk: string) => void, stream: Terminal = process.stdout): void {
+export function writeTable<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  write: (chunk: string) => void,
+  stream: Terminal = process.stdout,
+): void {
   const widths = columns.map((c) => c.header.length)
   const cells: string[][] = new Array(rows.length)
   for (let r = 0; r < rows.length; r++) {
@@ -85,7 +90,12 @@ export function writeTable<T>(rows: readonly T[], columns: readonly Column<T>[],
       .trimEnd()
   write(bold(line(columns.map((c) => c.header)), stream) + '\n')
   for (let i = 0; i < cells.length; i += CHUNK) {
-    write(cells.slice(i, i + CHUNK).map(line).join('\n') + '\n')
+    write(
+      cells
+        .slice(i, i + CHUNK)
+        .map(line)
+        .join('\n') + '\n',
+    )
   }
 }
 
@@ -94,7 +104,12 @@ const stdoutWrite = (chunk: string) => {
 }
 
 /** An operation's outcome on stdout: its JSON under --json, otherwise its table or text. */
-export function writeOutcome(outcome: Outcome, json: boolean, write: (chunk: string) => void = stdoutWrite, stream: Terminal = process.stdout): void {
+export function writeOutcome(
+  outcome: Outcome,
+  json: boolean,
+  write: (chunk: string) => void = stdoutWrite,
+  stream: Terminal = process.stdout,
+): void {
   if (json) {
     writeJson(outcome.json, write, stream)
   } else if (outcome.table) {

@@ -13,7 +13,12 @@ export function asNlmonctlError(error: unknown): NlmonctlError {
   return new NlmonctlError('KERNEL_ERROR', `internal error: ${message}`)
 }
 
-export function reportFailure(command: string | undefined, failure: NlmonctlError, json: boolean, io: Stdio = processStdio): void {
+export function reportFailure(
+  command: string | undefined,
+  failure: NlmonctlError,
+  json: boolean,
+  io: Stdio = processStdio,
+): void {
   process.exitCode = failure.exitCode
   io.err(`nlmonctl ${command ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
   if (json) io.out(formatJson(failure.toJSON(), io) + '\n')

@@ -20,7 +20,11 @@ export interface Verb {
   prepare(parsed: Parsed): Operation
 }
 
-const verb = (spec: CommandSpec, prepare: Verb['prepare']): Verb => ({ spec, input: argvInput({ ...GLOBALS, ...spec }), prepare })
+const verb = (spec: CommandSpec, prepare: Verb['prepare']): Verb => ({
+  spec,
+  input: argvInput({ ...GLOBALS, ...spec }),
+  prepare,
+})
 
 export const VERBS = {
   add: verb(addSpec, (p) => prepareAdd(p.args.name as string | undefined, p.flags)),

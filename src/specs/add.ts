@@ -11,7 +11,10 @@ export const addSpec = defineSpec({
 
   examples: [
     { description: 'Create a capturing link and keep its name', command: 'l=$(<%= config.bin %> add)' },
-    { description: 'A named link with an alias, left DOWN', command: '<%= config.bin %> add mon0 --alias "ci capture" --down' },
+    {
+      description: 'A named link with an alias, left DOWN',
+      command: '<%= config.bin %> add mon0 --alias "ci capture" --down',
+    },
     { description: 'Idempotent setup in a script', command: '<%= config.bin %> add mon0 --if-not-exists' },
     { description: 'In another network namespace, as JSON', command: '<%= config.bin %> add --netns blue --json' },
   ],
@@ -27,7 +30,8 @@ export const addSpec = defineSpec({
     ...attributeFlags('add'),
     down: flag.boolean({ summary: 'Leave the link DOWN (it captures nothing until set --up).' }),
     'if-not-exists': flag.boolean({
-      summary: 'Succeed if an nlmon link of that name already exists (another kind holding the name is still an error).',
+      summary:
+        'Succeed if an nlmon link of that name already exists (another kind holding the name is still an error).',
     }),
   },
 

@@ -13,7 +13,7 @@ export const batchSpec = defineSpec({
       command: `printf 'add mon0 --down\\nset mon0 --mtu 4096 --alias "ci capture"\\ndel mon0\\n' | <%= config.bin %> batch`,
     },
     {
-      description: 'Run every line even when some fail, as JSON lines; the exit code is the first failure\'s',
+      description: "Run every line even when some fail, as JSON lines; the exit code is the first failure's",
       command: `printf 'add mon1\\ndel no-such-link\\ndel mon1\\n' | <%= config.bin %> batch --continue --json || echo "first failure: exit $?"`,
     },
     {
@@ -23,11 +23,18 @@ export const batchSpec = defineSpec({
   ],
 
   args: {
-    file: arg.string({ description: 'Read the lines from FILE ("-": standard input, the default); same as -f.', required: false }),
+    file: arg.string({
+      description: 'Read the lines from FILE ("-": standard input, the default); same as -f.',
+      required: false,
+    }),
   },
 
   flags: {
-    file: flag.string({ char: 'f', summary: 'Read the lines from FILE ("-": standard input, the default).', helpValue: 'FILE' }),
+    file: flag.string({
+      char: 'f',
+      summary: 'Read the lines from FILE ("-": standard input, the default).',
+      helpValue: 'FILE',
+    }),
     continue: flag.boolean({ summary: 'Run every line even after a failure (like ip -batch -force).' }),
   },
 

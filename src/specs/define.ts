@@ -49,18 +49,28 @@ export interface ArgOptions {
 type Defaulted = { required: true } | { default: unknown }
 
 function option<T>(options: object, parse: (input: string, context: unknown, definition: never) => Promise<T>) {
-  return { parse, ...options, input: [], multiple: Boolean((options as { multiple?: boolean }).multiple), type: 'option' as const }
+  return {
+    parse,
+    ...options,
+    input: [],
+    multiple: Boolean((options as { multiple?: boolean }).multiple),
+    type: 'option' as const,
+  }
 }
 
 function stringFlag(options: OptionFlagOptions<string> & Defaulted): Interfaces.OptionFlag<string>
 function stringFlag(options?: OptionFlagOptions<string>): Interfaces.OptionFlag<string | undefined>
-function stringFlag(options: OptionFlagOptions<string> = {}): Interfaces.OptionFlag<string> | Interfaces.OptionFlag<string | undefined> {
+function stringFlag(
+  options: OptionFlagOptions<string> = {},
+): Interfaces.OptionFlag<string> | Interfaces.OptionFlag<string | undefined> {
   return option(options, async (input) => input) as unknown as Interfaces.OptionFlag<string | undefined>
 }
 
 function integerFlag(options: IntegerFlagOptions & Defaulted): Interfaces.OptionFlag<number>
 function integerFlag(options?: IntegerFlagOptions): Interfaces.OptionFlag<number | undefined>
-function integerFlag(options: IntegerFlagOptions = {}): Interfaces.OptionFlag<number> | Interfaces.OptionFlag<number | undefined> {
+function integerFlag(
+  options: IntegerFlagOptions = {},
+): Interfaces.OptionFlag<number> | Interfaces.OptionFlag<number | undefined> {
   // oclif's Flags.integer, word for word (its messages are part of the usage errors).
   const parse = async (input: string, _context: unknown, definition: IntegerFlagOptions) => {
     if (!/^-?\d+$/.test(input)) throw new Error(`Expected an integer but received: ${input}`)
@@ -77,7 +87,12 @@ function integerFlag(options: IntegerFlagOptions = {}): Interfaces.OptionFlag<nu
 }
 
 function booleanFlag(options: BooleanFlagOptions = {}): Interfaces.BooleanFlag<boolean> {
-  return { parse: async (value: boolean) => value, ...options, allowNo: Boolean(options.allowNo), type: 'boolean' } as unknown as Interfaces.BooleanFlag<boolean>
+  return {
+    parse: async (value: boolean) => value,
+    ...options,
+    allowNo: Boolean(options.allowNo),
+    type: 'boolean',
+  } as unknown as Interfaces.BooleanFlag<boolean>
 }
 
 /** Flags.string / Flags.integer / Flags.boolean, oclif-free. */
@@ -88,14 +103,23 @@ function stringArg(options?: ArgOptions): Interfaces.Arg<string | undefined>
 function stringArg(options: ArgOptions = {}): Interfaces.Arg<string> | Interfaces.Arg<string | undefined> {
   // ignoreStdin: oclif reads a missing argument from a piped stdin; nlmonctl never does (a script's
   // `while read …; do nlmonctl add; done` would lose its input), and says so in the definition.
-  return { parse: async (input: string) => input, ...options, ignoreStdin: true, input: [], type: 'option' } as unknown as Interfaces.Arg<string | undefined>
+  return {
+    parse: async (input: string) => input,
+    ...options,
+    ignoreStdin: true,
+    input: [],
+    type: 'option',
+  } as unknown as Interfaces.Arg<string | undefined>
 }
 
 /** Args.string, oclif-free. */
 export const arg = { string: stringArg }
 
 /** A command's definitions and help, as its oclif class exposes them (static summary, flags, …). */
-export interface CommandSpec<F extends Record<string, unknown> = Record<string, unknown>, A extends Record<string, unknown> = Record<string, unknown>> {
+export interface CommandSpec<
+  F extends Record<string, unknown> = Record<string, unknown>,
+  A extends Record<string, unknown> = Record<string, unknown>,
+> {
   summary: string
   description: string
   examples: Command.Example[]
@@ -105,6 +129,8 @@ export interface CommandSpec<F extends Record<string, unknown> = Record<string, 
   strict: boolean
 }
 
-export function defineSpec<F extends Record<string, unknown>, A extends Record<string, unknown>>(spec: CommandSpec<F, A>): CommandSpec<F, A> {
+export function defineSpec<F extends Record<string, unknown>, A extends Record<string, unknown>>(
+  spec: CommandSpec<F, A>,
+): CommandSpec<F, A> {
   return spec
 }

@@ -9,7 +9,10 @@ export const listSpec = defineSpec({
 
   examples: [
     '<%= config.bin %> list',
-    { description: 'Names of the links that capture', command: "<%= config.bin %> list --json | jq -r '.[] | select(.flags | index(\"UP\")) | .ifname'" },
+    {
+      description: 'Names of the links that capture',
+      command: '<%= config.bin %> list --json | jq -r \'.[] | select(.flags | index("UP")) | .ifname\'',
+    },
   ],
 
   args: {},

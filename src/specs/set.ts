@@ -10,7 +10,10 @@ export const setSpec = defineSpec({
 
   examples: [
     { description: 'Stop capturing without deleting the link', command: '<%= config.bin %> set nlmon0 --down' },
-    { description: 'Rename (the link must be DOWN) and bring it back up', command: '<%= config.bin %> set nlmon0 --down --name mon-ci && <%= config.bin %> set mon-ci --up' },
+    {
+      description: 'Rename (the link must be DOWN) and bring it back up',
+      command: '<%= config.bin %> set nlmon0 --down --name mon-ci && <%= config.bin %> set mon-ci --up',
+    },
     '<%= config.bin %> set mon-ci --mtu 65536 --alias "big dumps"',
   ],
 

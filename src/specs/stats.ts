@@ -11,7 +11,10 @@ export const statsSpec = defineSpec({
 
   examples: [
     '<%= config.bin %> stats',
-    { description: 'Packets captured so far by one link', command: "<%= config.bin %> stats nlmon0 --json | jq '.[0].stats64.rx.packets'" },
+    {
+      description: 'Packets captured so far by one link',
+      command: "<%= config.bin %> stats nlmon0 --json | jq '.[0].stats64.rx.packets'",
+    },
     { description: 'Live rates every half second', command: '<%= config.bin %> stats --watch --interval 0.5' },
   ],
 
@@ -19,7 +22,11 @@ export const statsSpec = defineSpec({
 
   flags: {
     watch: flag.boolean({ char: 'w', summary: 'Print per-interval rates until interrupted.' }),
-    interval: flag.string({ summary: 'Seconds between samples with --watch (0.1 to 3600).', default: '1', helpValue: 'SECONDS' }),
+    interval: flag.string({
+      summary: 'Seconds between samples with --watch (0.1 to 3600).',
+      default: '1',
+      helpValue: 'SECONDS',
+    }),
     count: flag.string({ summary: 'With --watch, stop after this many intervals.', helpValue: 'N' }),
   },
 

@@ -25,7 +25,10 @@ const cacheFiles = (prefix = 'code-') => {
 // with import() (autocomplete; Node 20 has no import() in cached code without bin/run.js's importer)
 // and a validation error with its exit code.
 // Node's own warnings carry the pid.
-const same = (r: { stdout: string; stderr: string; exitCode: number }) => ({ ...r, stderr: r.stderr.replace(/\(node:\d+\)/g, '(node:PID)') })
+const same = (r: { stdout: string; stderr: string; exitCode: number }) => ({
+  ...r,
+  stderr: r.stderr.replace(/\(node:\d+\)/g, '(node:PID)'),
+})
 
 const runs: string[][] = [['--version'], ['add', '--help'], ['autocomplete', 'bash'], ['add', '--mtu', '1']]
 
@@ -47,7 +50,11 @@ test('first run writes the cache, later runs read it, and the output is the same
   // used, not rewritten
   expect(readFileSync(join(home, 'nlmonctl', file)).equals(written)).toBe(true)
   // one cache per command word (each holds the code its command runs)
-  expect(cacheFiles().map((f) => f.replace(/^code-.*-\d+-\d+-/, '')).sort()).toEqual(['-.bin', 'add.bin', 'autocomplete.bin'])
+  expect(
+    cacheFiles()
+      .map((f) => f.replace(/^code-.*-\d+-\d+-/, ''))
+      .sort(),
+  ).toEqual(['-.bin', 'add.bin', 'autocomplete.bin'])
   // a new build's first write removes the caches of other builds
   writeFileSync(join(home, 'nlmonctl', 'code-v0.0.0-x64-1-1-list.bin'), 'old')
   await nlmonctl(['list', '--help'], { env })
@@ -72,7 +79,7 @@ test('a damaged cache is thrown away and replaced; an unwritable cache directory
   expect(result.stderr).toBe('')
 })
 
-test('the lean bundle has caches of its own: written, reused, a damaged one replaced, the full CLI\'s left alone', async () => {
+test("the lean bundle has caches of its own: written, reused, a damaged one replaced, the full CLI's left alone", async () => {
   const env = { XDG_CACHE_HOME: home, HOME: home }
   const args = ['add', '--json', '--mtu', '1'] // a refusal: no kernel needed
   const without = same(await nlmonctl(args, { env: { ...env, NLMONCTL_CODE_CACHE: '0' } }))

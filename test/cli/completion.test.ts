@@ -40,7 +40,9 @@ test('zsh: a _nlmonctl completion function naming each command and its flags', a
   const script = await nlmonctl(['autocomplete', 'script', 'zsh'], { env: env() })
   expect(script.exitCode).toBe(0)
   expect(script.stdout).toMatch(/NLMONCTL_AC_ZSH_SETUP_PATH=.*zsh_setup/)
-  expect(readFileSync(join(cache, 'nlmonctl', 'autocomplete', 'zsh_setup'), 'utf8')).toContain('autocomplete/functions/zsh')
+  expect(readFileSync(join(cache, 'nlmonctl', 'autocomplete', 'zsh_setup'), 'utf8')).toContain(
+    'autocomplete/functions/zsh',
+  )
   const zsh = readFileSync(join(cache, 'nlmonctl', 'autocomplete', 'functions', 'zsh', '_nlmonctl'), 'utf8')
   expect(zsh).toMatch(/^#compdef nlmonctl/)
   for (const [command, flag] of [

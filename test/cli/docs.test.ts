@@ -19,15 +19,21 @@ test('README command reference == what the commands generate (run `npm run docs`
   try {
     const copy = join(dir, 'README.md')
     copyFileSync(`${ROOT}README.md`, copy)
-    await execa(`${ROOT}node_modules/.bin/oclif`, ['readme', '--no-source-links', '--no-aliases', '--readme-path', copy], {
-      cwd: ROOT,
-      env: { OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
-    })
+    await execa(
+      `${ROOT}node_modules/.bin/oclif`,
+      ['readme', '--no-source-links', '--no-aliases', '--readme-path', copy],
+      {
+        cwd: ROOT,
+        env: { OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
+      },
+    )
     const readme = readFileSync(`${ROOT}README.md`, 'utf8')
     const generated = readFileSync(copy, 'utf8')
     expect(section(readme)).toEqual(section(generated))
     // Every command of the CLI is in it, with its examples.
-    const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as { commands: Record<string, unknown> }
+    const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
+      commands: Record<string, unknown>
+    }
     for (const id of Object.keys(manifest.commands)) expect(section(readme)).toContain(`## \`nlmonctl ${id}`)
     expect(section(readme)).toContain("printf 'add mon0 --down")
   } finally {

@@ -72,7 +72,7 @@ const refusals: string[][] = [
   ['stats', '--interval', 'x', '--json'],
 ]
 
-describe('a refusal by a script verb: the full CLI\'s output, exit code and stderr, without loading oclif', () => {
+describe("a refusal by a script verb: the full CLI's output, exit code and stderr, without loading oclif", () => {
   test.each(refusals.map((args) => [args]))('%j', async (args) => {
     const lean = await run(args)
     const full = await run(args, { NLMONCTL_FAST_PATH: '0' })
@@ -95,7 +95,14 @@ test('on a terminal (a pseudo-terminal from script(1)) too: indented JSON, as th
   const { execa } = await import('execa')
   const { BIN } = await import('../helpers/cli.js')
   const onTerminal = async (env: string) =>
-    String((await execa('script', ['-qec', `${env} ${process.execPath} ${BIN} add --json --mtu 1`, '/dev/null'], { reject: false, env: { NO_COLOR: '1' } })).stdout)
+    String(
+      (
+        await execa('script', ['-qec', `${env} ${process.execPath} ${BIN} add --json --mtu 1`, '/dev/null'], {
+          reject: false,
+          env: { NO_COLOR: '1' },
+        })
+      ).stdout,
+    )
   const lean = await onTerminal('')
   expect(lean).toEqual(await onTerminal('NLMONCTL_FAST_PATH=0'))
   expect(lean).toMatch(/^\{\r?\n {2}"error": \{/m)

@@ -1,7 +1,16 @@
 // What a user gets from `npm install -g`: the packed tarballs (scripts/pack.js: nlmonctl + the
 // @nlmonctl/native-linux-x64-gnu platform package napi-rs style) installed into a temporary prefix,
 // with cargo off the PATH and HOME/npm cache in temporary folders, then run from there.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
 import { execa } from 'execa'
@@ -19,12 +28,22 @@ beforeAll(async () => {
   const path = [join(prefix, 'bin'), dirname(process.execPath), '/usr/sbin', '/usr/bin', '/sbin', '/bin']
     .filter((p) => !['cargo', 'rustc', 'rustup'].some((tool) => existsSync(join(p, tool))))
     .join(delimiter)
-  env = { PATH: path, HOME: join(dir, 'home'), npm_config_cache: join(dir, 'npm-cache'), npm_config_prefix: prefix, NO_COLOR: '1', NODE_ENV: 'production' } // jest's NODE_ENV=test would make oclif look for TypeScript sources
+  env = {
+    PATH: path,
+    HOME: join(dir, 'home'),
+    npm_config_cache: join(dir, 'npm-cache'),
+    npm_config_prefix: prefix,
+    NO_COLOR: '1',
+    NODE_ENV: 'production',
+  } // jest's NODE_ENV=test would make oclif look for TypeScript sources
 }, 60_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, its addon from the platform package', async () => {
-  expect((await execa('sh', ['-c', 'command -v cargo || command -v rustc'], { env, extendEnv: true, reject: false })).exitCode).not.toBe(0)
+  expect(
+    (await execa('sh', ['-c', 'command -v cargo || command -v rustc'], { env, extendEnv: true, reject: false }))
+      .exitCode,
+  ).not.toBe(0)
 
   const packed = await execa(process.execPath, [`${ROOT}scripts/pack.js`, join(dir, 'tarballs')])
   const tarballs = String(packed.stdout).trim().split('\n')
@@ -33,17 +52,28 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
     `nlmonctl-native-linux-x64-gnu-${version}.tgz`,
   ])
   const listing = String((await execa('tar', ['tzf', tarballs[0]])).stdout).split('\n')
-  for (const needed of ['package/bin/run.js', 'package/dist/lean.cjs', 'package/dist/index.cjs', 'package/oclif.manifest.json', 'package/native/index.js']) {
+  for (const needed of [
+    'package/bin/run.js',
+    'package/dist/lean.cjs',
+    'package/dist/index.cjs',
+    'package/oclif.manifest.json',
+    'package/native/index.js',
+  ]) {
     expect(listing).toContain(needed)
   }
   expect(listing.filter((f) => f.endsWith('.node') || f.includes('/src/') || f.endsWith('.rs'))).toEqual([])
   expect(String((await execa('tar', ['tzf', tarballs[1]])).stdout)).toContain('package/nlmonctl.linux-x64-gnu.node')
 
   // The README's install line, run as written (from a folder holding packed/; -g goes to npm_config_prefix).
-  const readmeLine = readFileSync(join(ROOT, 'README.md'), 'utf8').match(/^npm install -g \.\/packed\/\S+ \.\/packed\/\S+$/m)?.[0]
-  expect(readmeLine).toBe(`npm install -g ./packed/nlmonctl-${version}.tgz ./packed/nlmonctl-native-linux-x64-gnu-${version}.tgz`)
+  const readmeLine = readFileSync(join(ROOT, 'README.md'), 'utf8').match(
+    /^npm install -g \.\/packed\/\S+ \.\/packed\/\S+$/m,
+  )?.[0]
+  expect(readmeLine).toBe(
+    `npm install -g ./packed/nlmonctl-${version}.tgz ./packed/nlmonctl-native-linux-x64-gnu-${version}.tgz`,
+  )
   mkdirSync(join(dir, 'packed'))
-  for (const tarball of tarballs) copyFileSync(tarball, join(dir, 'packed', tarball.slice(tarball.lastIndexOf('/') + 1)))
+  for (const tarball of tarballs)
+    copyFileSync(tarball, join(dir, 'packed', tarball.slice(tarball.lastIndexOf('/') + 1)))
   const install = await execa('sh', ['-c', readmeLine as string], {
     env: { ...env, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' },
     extendEnv: true,
@@ -55,7 +85,12 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
   expect(readdirSync(join(installed, 'nlmonctl', 'native')).filter((f) => f.endsWith('.node'))).toEqual([])
   for (const pkg of ['nlmonctl', '@nlmonctl/native-linux-x64-gnu']) {
     const scripts = JSON.parse(readFileSync(join(installed, pkg, 'package.json'), 'utf8')).scripts ?? {}
-    expect([pkg, scripts.preinstall, scripts.install, scripts.postinstall]).toEqual([pkg, undefined, undefined, undefined])
+    expect([pkg, scripts.preinstall, scripts.install, scripts.postinstall]).toEqual([
+      pkg,
+      undefined,
+      undefined,
+      undefined,
+    ])
   }
 
   const run = (...args: string[]) => execa('nlmonctl', args, { env, extendEnv: true, reject: false, cwd: dir })

@@ -78,7 +78,15 @@ describe('help', () => {
   test('add and set help carry the attribute rules from the table', async () => {
     for (const command of ['add', 'set']) {
       const { stdout } = await nlmonctl([command, '--help'])
-      for (const ifla of ['IFLA_IFNAME', 'IFLA_MTU', 'IFLA_TXQLEN', 'IFLA_GROUP', 'IFLA_IFALIAS', 'IFLA_ADDRESS', 'IFLA_BROADCAST']) {
+      for (const ifla of [
+        'IFLA_IFNAME',
+        'IFLA_MTU',
+        'IFLA_TXQLEN',
+        'IFLA_GROUP',
+        'IFLA_IFALIAS',
+        'IFLA_ADDRESS',
+        'IFLA_BROADCAST',
+      ]) {
         expect(stdout).toContain(ifla)
       }
     }

@@ -24,7 +24,11 @@ export interface CliOptions {
 export async function nlmonctl(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const command = [...(options.wrap ?? []), process.execPath, BIN, ...args]
   const [file, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command
-  const result = await execa(file, rest, { reject: false, env: { NO_COLOR: '1', ...options.env }, ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }) })
+  const result = await execa(file, rest, {
+    reject: false,
+    env: { NO_COLOR: '1', ...options.env },
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
+  })
   return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 }
 }
 

@@ -12,7 +12,8 @@ beforeAll(async () => {
 })
 afterAll(async () => ns?.remove())
 
-const linkTable = async () => (await ns.links()).map(({ ifindex, ifname, flags, mtu }) => ({ ifindex, ifname, flags, mtu }))
+const linkTable = async () =>
+  (await ns.links()).map(({ ifindex, ifname, flags, mtu }) => ({ ifindex, ifname, flags, mtu }))
 const batch = (input: string, ...args: string[]) => nlmonctl(['batch', ...args], { netns: ns.name, input })
 const jsonLines = (stdout: string) =>
   stdout
@@ -39,7 +40,9 @@ describe('batch', () => {
       [2, 5],
     ])
     expect(lines[1]).toMatchObject({ command: 'del veth-a', error: { code: 'NOT_NLMON', exitCode: 5 } })
-    expect(result.stderr).toMatch(/^nlmonctl batch: line 2 \(del veth-a\): link "veth-a" is not an nlmon link \(kind: veth\)/)
+    expect(result.stderr).toMatch(
+      /^nlmonctl batch: line 2 \(del veth-a\): link "veth-a" is not an nlmon link \(kind: veth\)/,
+    )
     expect((await linkTable()).map((l) => l.ifname)).toContain('veth-a')
   })
 
@@ -61,7 +64,14 @@ describe('batch', () => {
     const result = await batch('set veth-a --mtu 1400\nset veth-a --mtu 3\n', '--json')
     expect(result.exitCode).toBe(2)
     expect(jsonLines(result.stdout)).toEqual([
-      expect.objectContaining({ line: 2, exitCode: 2, error: expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/--mtu "3".*at least 16/) }) }),
+      expect.objectContaining({
+        line: 2,
+        exitCode: 2,
+        error: expect.objectContaining({
+          code: 'INVALID_INPUT',
+          message: expect.stringMatching(/--mtu "3".*at least 16/),
+        }),
+      }),
     ])
     expect(result.stderr).toMatch(/nothing was run/)
     expect(await linkTable()).toEqual(before)
@@ -76,7 +86,7 @@ describe('batch', () => {
     ])
   })
 
-  test('without batch --json, a line\'s own --json prints that line as the command would', async () => {
+  test("without batch --json, a line's own --json prints that line as the command would", async () => {
     const result = await batch('list\nlist --json\nstats --json\n')
     expect(result).toEqual({ exitCode: 0, stdout: '[]\n[]', stderr: '' }) // execa drops the last newline
   })
@@ -114,19 +124,24 @@ describe('batch', () => {
     // Line 1 is refused by the kernel only once it runs (veth-a is not nlmon): it must not run at all.
     const result = await batch('del veth-a\nstats --interval 0\n', '--json')
     expect(result.exitCode).toBe(2)
-    expect(jsonLines(result.stdout)).toEqual([{ line: 2, command: 'stats --interval 0', exitCode: 2, ...JSON.parse(alone.stdout) }])
+    expect(jsonLines(result.stdout)).toEqual([
+      { line: 2, command: 'stats --interval 0', exitCode: 2, ...JSON.parse(alone.stdout) },
+    ])
     expect(result.stderr).toMatch(/nothing was run/)
     expect(await linkTable()).toEqual(before)
   })
 
-  test('reads -f FILE, and the batch --netns is every line\'s default', async () => {
+  test("reads -f FILE, and the batch --netns is every line's default", async () => {
     const file = `/tmp/nlmonctl-batch-${process.pid}.txt`
     await execa('sh', ['-c', `printf 'list\\ndel veth-b\\n' > ${file}`])
     try {
       // Run outside the namespace: --netns on batch points every line there.
       const result = await nlmonctl(['batch', '-f', file, '--netns', ns.name, '--json'])
       expect(result.exitCode).toBe(5)
-      expect(jsonLines(result.stdout)[1]).toMatchObject({ line: 2, error: { code: 'NOT_NLMON', message: expect.stringContaining('kind: veth') } })
+      expect(jsonLines(result.stdout)[1]).toMatchObject({
+        line: 2,
+        error: { code: 'NOT_NLMON', message: expect.stringContaining('kind: veth') },
+      })
     } finally {
       await execa('rm', ['-f', file])
     }
@@ -147,7 +162,22 @@ describe('batch', () => {
     const trace = `/tmp/nlmonctl-batch-strace-${process.pid}.txt`
     const result = await execa(
       'ip',
-      ['netns', 'exec', ns.name, 'strace', '-f', '-qq', '-e', 'trace=socket', '-o', trace, process.execPath, BIN, 'batch', '--json'],
+      [
+        'netns',
+        'exec',
+        ns.name,
+        'strace',
+        '-f',
+        '-qq',
+        '-e',
+        'trace=socket',
+        '-o',
+        trace,
+        process.execPath,
+        BIN,
+        'batch',
+        '--json',
+      ],
       { input: lines, reject: false },
     )
     const syscalls = String((await execa('cat', [trace])).stdout)

@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const linkTable = async () => (await ns.links()).map(({ ifindex, ifname, flags }) => ({ ifindex, ifname, flags }))
 
-describe('refused before any link is created (exit 2, not this kernel\'s 7)', () => {
+describe("refused before any link is created (exit 2, not this kernel's 7)", () => {
   test.each([
     [['capture', '--family', 'bogus'], /^nlmonctl capture: unknown netlink family "bogus"$/],
     [['capture', '--family', 'route,65536'], /unknown netlink family "65536"/],
@@ -57,9 +57,12 @@ describe('refused before any link is created (exit 2, not this kernel\'s 7)', ()
   })
 
   test('valid options reach the kernel: this one has no nlmon (exit 7)', async () => {
-    const result = await nlmonctl(['capture', '--family', 'route,Generic,+16,65535', '--buffer-size', '4096', '--count', '9000000000000000'], {
-      netns: ns.name,
-    })
+    const result = await nlmonctl(
+      ['capture', '--family', 'route,Generic,+16,65535', '--buffer-size', '4096', '--count', '9000000000000000'],
+      {
+        netns: ns.name,
+      },
+    )
     expect(result.exitCode).toBe(7)
   })
 

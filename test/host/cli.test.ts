@@ -18,7 +18,8 @@ beforeAll(async () => {
 })
 afterAll(async () => ns?.remove())
 
-const linkTable = async () => (await ns.links()).map(({ ifindex, ifname, flags, mtu }) => ({ ifindex, ifname, flags, mtu }))
+const linkTable = async () =>
+  (await ns.links()).map(({ ifindex, ifname, flags, mtu }) => ({ ifindex, ifname, flags, mtu }))
 
 describe('a kernel without nlmon', () => {
   test('add fails with the no-nlmon code, the kernel text and a hint; nothing is created', async () => {
@@ -34,7 +35,12 @@ describe('a kernel without nlmon', () => {
     const result = await nlmonctl(['add', '--json'], { netns: ns.name })
     expect(result.exitCode).toBe(7)
     const body = JSON.parse(result.stdout)
-    expect(body.error).toMatchObject({ code: 'NO_NLMON_SUPPORT', exitCode: 7, errno: 'EOPNOTSUPP', kernelMessage: 'Unknown device type' })
+    expect(body.error).toMatchObject({
+      code: 'NO_NLMON_SUPPORT',
+      exitCode: 7,
+      errno: 'EOPNOTSUPP',
+      kernelMessage: 'Unknown device type',
+    })
   })
 
   test('list and stats: nothing, and [] as JSON', async () => {
@@ -49,16 +55,18 @@ describe('a kernel without nlmon', () => {
 })
 
 describe('only nlmon links are touched', () => {
-  test.each([['lo', 'none'], ['veth-a', 'veth'], ['br-x', 'bridge'], ['1', 'none']])(
-    'del %s is refused naming kind %s, and the link stays',
-    async (arg, kind) => {
-      const before = await linkTable()
-      const result = await nlmonctl(['del', arg], { netns: ns.name })
-      expect(result.exitCode).toBe(5)
-      expectOneLineError(result, new RegExp(`not an nlmon link \\(kind: ${kind}\\); refusing to delete`))
-      expect(await linkTable()).toEqual(before)
-    },
-  )
+  test.each([
+    ['lo', 'none'],
+    ['veth-a', 'veth'],
+    ['br-x', 'bridge'],
+    ['1', 'none'],
+  ])('del %s is refused naming kind %s, and the link stays', async (arg, kind) => {
+    const before = await linkTable()
+    const result = await nlmonctl(['del', arg], { netns: ns.name })
+    expect(result.exitCode).toBe(5)
+    expectOneLineError(result, new RegExp(`not an nlmon link \\(kind: ${kind}\\); refusing to delete`))
+    expect(await linkTable()).toEqual(before)
+  })
 
   test('one refused link among several means none is deleted', async () => {
     const before = await linkTable()
@@ -150,9 +158,13 @@ describe('stats --watch', () => {
   test('prints one record per interval and exits 0 on SIGINT', async () => {
     const { execa } = await import('execa')
     const { BIN } = await import('../helpers/cli.js')
-    const watch = execa('ip', ['netns', 'exec', ns.name, process.execPath, BIN, 'stats', '--watch', '--interval', '0.2', '--json'], {
-      reject: false,
-    })
+    const watch = execa(
+      'ip',
+      ['netns', 'exec', ns.name, process.execPath, BIN, 'stats', '--watch', '--interval', '0.2', '--json'],
+      {
+        reject: false,
+      },
+    )
     // Interrupt once two records are out (each line is one interval), not after a fixed time.
     await new Promise<void>((resolve) => {
       let seen = ''
@@ -165,13 +177,18 @@ describe('stats --watch', () => {
     watch.kill('SIGINT')
     const result = await watch
     expect(result.exitCode).toBe(0)
-    const records = String(result.stdout).trim().split('\n').map((line) => JSON.parse(line))
+    const records = String(result.stdout)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(records.length).toBeGreaterThanOrEqual(2)
     for (const record of records) expect(record).toMatchObject({ links: [], interval_sec: expect.any(Number) })
   })
 
   test('--count ends it by itself', async () => {
-    const result = await nlmonctl(['stats', '--watch', '--interval', '0.1', '--count', '3', '--json'], { netns: ns.name })
+    const result = await nlmonctl(['stats', '--watch', '--interval', '0.1', '--count', '3', '--json'], {
+      netns: ns.name,
+    })
     expect(result.exitCode).toBe(0)
     expect(result.stdout.trim().split('\n')).toHaveLength(3)
   })
@@ -234,7 +251,9 @@ describe('the script verbs run without oclif (dist/lean.cjs) and print what the 
   test('without CAP_NET_ADMIN too', async () => {
     const lean = await run(['add', 'mon0', '--json'], {}, DROP_NET_ADMIN)
     expect(lean.result.exitCode).toBe(6)
-    expect(lean.result).toEqual((await run(['add', 'mon0', '--json'], { NLMONCTL_FAST_PATH: '0' }, DROP_NET_ADMIN)).result)
+    expect(lean.result).toEqual(
+      (await run(['add', 'mon0', '--json'], { NLMONCTL_FAST_PATH: '0' }, DROP_NET_ADMIN)).result,
+    )
   })
 
   test('stats --watch is left to the full CLI', async () => {

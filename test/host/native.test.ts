@@ -8,7 +8,14 @@ import { readdirSync, readlinkSync, statSync } from 'node:fs'
 import { execa } from 'execa'
 import { createNetns, type Netns } from '../helpers/netns.js'
 import type { IpLink as Link } from '../../src/core/ip-link.js'
-import { createLink, deleteLink, getLink, listLinks as listLinksBytes, setLink, type Target } from '../../native/index.js'
+import {
+  createLink,
+  deleteLink,
+  getLink,
+  listLinks as listLinksBytes,
+  setLink,
+  type Target,
+} from '../../native/index.js'
 
 const HOST_NETNS = readlinkSync('/proc/self/ns/net')
 
@@ -21,7 +28,8 @@ function parsed<T>(bytes: Buffer): T {
   return JSON.parse(text) as T
 }
 const one = async (call: Promise<Buffer>): Promise<Link> => parsed<Link>(await call)
-const listLinks = async (kind?: string | null, target?: Target): Promise<Link[]> => parsed<Link[]>(await listLinksBytes(kind, target))
+const listLinks = async (kind?: string | null, target?: Target): Promise<Link[]> =>
+  parsed<Link[]>(await listLinksBytes(kind, target))
 
 type NativeError = Record<string, unknown> & { code: string }
 
@@ -85,7 +93,10 @@ async function expectAsIpShows(ns: Netns, links: Link[]): Promise<void> {
   const theirs = await ipLinks(ns)
   for (const link of links) {
     const other = theirs.find((l) => l.ifindex === link.ifindex)
-    expect([link.ifname, other && comparable(other)]).toEqual([link.ifname, comparable(link as unknown as Record<string, unknown>)])
+    expect([link.ifname, other && comparable(other)]).toEqual([
+      link.ifname,
+      comparable(link as unknown as Record<string, unknown>),
+    ])
   }
 }
 
@@ -135,8 +146,16 @@ describe('listing and reading links', () => {
     const theirs = await ipLinks(ns)
     expect(mine.map((l) => l.ifindex)).toEqual(theirs.map((l) => l.ifindex))
     await expectAsIpShows(ns, mine)
-    expect(mine.find((l) => l.ifname === 'brl')).toMatchObject({ linkinfo: { info_kind: 'bridge' }, mtu: 1400, txqlen: 77, group: '9' })
-    expect(mine.find((l) => l.ifname === 'vx0')).toMatchObject({ linkinfo: { info_kind: 'veth' }, ifalias: 'quote " backslash \\ tab \t ü' })
+    expect(mine.find((l) => l.ifname === 'brl')).toMatchObject({
+      linkinfo: { info_kind: 'bridge' },
+      mtu: 1400,
+      txqlen: 77,
+      group: '9',
+    })
+    expect(mine.find((l) => l.ifname === 'vx0')).toMatchObject({
+      linkinfo: { info_kind: 'veth' },
+      ifalias: 'quote " backslash \\ tab \t ü',
+    })
   })
 
   test('kind filter', async () => {
@@ -168,13 +187,21 @@ describe('listing and reading links', () => {
 
   test("stats64 is present, with ip -s's keys, exact integers; counters match ip -s", async () => {
     await execa('ip', ['netns', 'exec', ns.name, 'ip', 'link', 'set', 'lo', 'up'])
-    const send = 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 10, ("127.0.0.1", 9)) for _ in range(3)]'
+    const send =
+      'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b"x" * 10, ("127.0.0.1", 9)) for _ in range(3)]'
     await execa('ip', ['netns', 'exec', ns.name, 'python3', '-c', send])
     const lo = await checked(ns, getLink({ name: 'lo' }, target))
     const stats = lo.stats64
     expect(stats).toBeDefined()
     expect(Object.keys(stats?.rx ?? {})).toEqual(['bytes', 'packets', 'errors', 'dropped', 'over_errors', 'multicast'])
-    expect(Object.keys(stats?.tx ?? {})).toEqual(['bytes', 'packets', 'errors', 'dropped', 'carrier_errors', 'collisions'])
+    expect(Object.keys(stats?.tx ?? {})).toEqual([
+      'bytes',
+      'packets',
+      'errors',
+      'dropped',
+      'carrier_errors',
+      'collisions',
+    ])
     for (const value of [...Object.values(stats?.rx ?? {}), ...Object.values(stats?.tx ?? {})]) {
       expect(Number.isInteger(value)).toBe(true)
       expect(value).toBeGreaterThanOrEqual(0)
@@ -271,14 +298,29 @@ describe('createLink', () => {
     const made = await checked(
       ns,
       createLink(
-        { kind: 'bridge', name: 'bra', alias: 'an alias', mtu: 1450, txqlen: 12, group: 4, up: true, address: Buffer.from([2, 0, 0, 0, 0, 7]) },
+        {
+          kind: 'bridge',
+          name: 'bra',
+          alias: 'an alias',
+          mtu: 1450,
+          txqlen: 12,
+          group: 4,
+          up: true,
+          address: Buffer.from([2, 0, 0, 0, 0, 7]),
+        },
         target,
       ),
     )
     expect(made).toMatchObject({ ifname: 'bra', ifalias: 'an alias', mtu: 1450, txqlen: 12, group: '4' })
     expect(made.flags).toContain('UP')
     const shown = await ipLink(ns, 'bra')
-    expect(shown).toMatchObject({ ifalias: 'an alias', mtu: 1450, txqlen: 12, group: '4', address: '02:00:00:00:00:07' })
+    expect(shown).toMatchObject({
+      ifalias: 'an alias',
+      mtu: 1450,
+      txqlen: 12,
+      group: '4',
+      address: '02:00:00:00:00:07',
+    })
     expect(shown.flags).toContain('UP')
   })
 
@@ -289,7 +331,9 @@ describe('createLink', () => {
     expect(err.op).toBe('RTM_SETLINK')
     expect(await ipLinks(ns)).toEqual(before)
     // The longest alias the kernel takes (IFALIASZ - 1) goes through.
-    expect((await checked(ns, createLink({ kind: 'bridge', name: 'bry', alias: 'b'.repeat(255) }, target))).ifalias).toBe('b'.repeat(255))
+    expect(
+      (await checked(ns, createLink({ kind: 'bridge', name: 'bry', alias: 'b'.repeat(255) }, target))).ifalias,
+    ).toBe('b'.repeat(255))
   })
 
   test('16 concurrent creations get 16 distinct names', async () => {
@@ -334,7 +378,12 @@ describe('deleteLink', () => {
     const made = await checked(ns, createLink({ kind: 'bridge', name: 'brd', alias: 'bye' }, target))
     const before = await ipLink(ns, 'brd')
     const gone = await one(deleteLink({ name: 'brd' }, 'bridge', target))
-    expect(gone).toMatchObject({ ifindex: made.ifindex, ifname: 'brd', linkinfo: { info_kind: 'bridge' }, ifalias: 'bye' })
+    expect(gone).toMatchObject({
+      ifindex: made.ifindex,
+      ifname: 'brd',
+      linkinfo: { info_kind: 'bridge' },
+      ifalias: 'bye',
+    })
     // as ip showed it just before
     expect(comparable(gone as unknown as Record<string, unknown>)).toEqual(comparable(before))
     expect((await ipLinks(ns)).some((l) => l.ifname === 'brd')).toBe(false)
@@ -348,7 +397,9 @@ describe('deleteLink', () => {
   test('a concurrent delete race has exactly one winner', async () => {
     for (let round = 0; round < 3; round++) {
       const made = await one(createLink({ kind: 'bridge', name: 'race%d' }, target))
-      const results = await Promise.allSettled(Array.from({ length: 4 }, () => deleteLink({ name: made.ifname }, 'bridge', target)))
+      const results = await Promise.allSettled(
+        Array.from({ length: 4 }, () => deleteLink({ name: made.ifname }, 'bridge', target)),
+      )
       const won = results.filter((r) => r.status === 'fulfilled')
       expect(won).toHaveLength(1)
       for (const lost of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
@@ -371,7 +422,10 @@ describe('setLink', () => {
   afterAll(async () => ns?.remove())
 
   test('mtu, txqlen, group, alias', async () => {
-    const got = await checked(ns, setLink({ name: 'brs' }, { mtu: 1300, txqlen: 33, group: 7, alias: 'set by test' }, 'bridge', target))
+    const got = await checked(
+      ns,
+      setLink({ name: 'brs' }, { mtu: 1300, txqlen: 33, group: 7, alias: 'set by test' }, 'bridge', target),
+    )
     expect(got).toMatchObject({ ifname: 'brs', mtu: 1300, txqlen: 33, group: '7', ifalias: 'set by test' })
     expect(await ipLink(ns, 'brs')).toMatchObject({ mtu: 1300, txqlen: 33, group: '7', ifalias: 'set by test' })
   })

@@ -35,7 +35,10 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect(await vm.json<IpLink[]>('ip -j link show type nlmon')).toEqual([])
   })
   const nlmonNames = async () =>
-    (await vm.ipLinks()).filter((l) => l.linkinfo?.info_kind === 'nlmon').map((l) => l.ifname).sort()
+    (await vm.ipLinks())
+      .filter((l) => l.linkinfo?.info_kind === 'nlmon')
+      .map((l) => l.ifname)
+      .sort()
   const batch = (input: string, ...args: string[]) =>
     vm.sh(`printf '%s' ${q(input)} | node ${ROOT}bin/run.js batch ${args.map(q).join(' ')}`)
 
@@ -46,7 +49,13 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     )
     expect(result.exitCode).toBe(0)
     const lines = jsonLines(result.stdout)
-    expect(lines.map((l) => [l.line, l.exitCode])).toEqual([[2, 0], [3, 0], [4, 0], [5, 0], [6, 0]])
+    expect(lines.map((l) => [l.line, l.exitCode])).toEqual([
+      [2, 0],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+      [6, 0],
+    ])
     expect(lines[1].result).toMatchObject({ ifname: 'b1', ifalias: 'two words', flags: expect.arrayContaining(['UP']) })
     expect(lines[2].result).toMatchObject({ ifname: 'b0', mtu: 4096 })
     expect(lines[3].result.ifname).toBe('cap0')
@@ -108,37 +117,45 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
     commands: Record<string, { examples?: Array<string | { command: string }> }>
   }
-  test.each(Object.keys(manifest.commands).sort())('every example of `%s --help` runs and exits 0', async (id) => {
-    const wrapper = `mkdir -p /tmp/nlbin && printf '#!/bin/sh\\nexec node ${ROOT}bin/run.js "$@"\\n' > /tmp/nlbin/nlmonctl && chmod +x /tmp/nlbin/nlmonctl`
-    expect((await vm.sh(wrapper)).exitCode).toBe(0)
-    const examples = (manifest.commands[id].examples ?? []).map((e) =>
-      (typeof e === 'string' ? e : e.command).replace(/<%= config\.bin %>/g, 'nlmonctl'),
-    )
-    expect(examples.length).toBeGreaterThanOrEqual(1)
-    for (const line of examples) {
-      // What the examples assume exists: a namespace "blue" (with a link in it), the links they name.
-      const setup = ['ip netns add blue', 'ip -n blue link add nlmon0 type nlmon', 'ip link add nlmon0 type nlmon']
-      if (/^nlmonctl set mon-ci/.test(line)) setup.push('ip link add mon-ci type nlmon')
-      if (/^nlmonctl add\b/.test(line)) setup.pop() // add makes its own
-      // Commands that run until interrupted (--watch, a live capture) are interrupted as a user would,
-      // once they are ready — never after a fixed time, which a busy machine outlasts: a capture once it
-      // printed its readiness line, a watch once it printed its first interval. If neither comes within
-      // READY_POLLS (or the command ends first), it is interrupted or reaped as it is, and the exit code
-      // and stderr below say what happened.
-      const live = /--watch|^nlmonctl capture\b/.test(line) && !/ -r |--duration/.test(line)
-      const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
-      const bounded = live
-        ? `${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
-          `until ${ready}; do i=$((i+1)); { [ $i -gt ${READY_POLLS} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
-          'kill -INT $P 2>/dev/null; wait $P; rc=$?; cat /tmp/ex.out; cat /tmp/ex.err >&2; exit $rc'
-        : line
-      const traffic = '(for i in $(seq 20); do sleep 0.4; ip link show; done) >/dev/null 2>&1 &'
-      const run = await vm.sh(
-        `export PATH=/tmp/nlbin:$PATH; cd /tmp; ${setup.map((c) => `${c} >/dev/null 2>&1`).join('; ')}; ${traffic} ${bounded}`,
-        300_000,
+  test.each(Object.keys(manifest.commands).sort())(
+    'every example of `%s --help` runs and exits 0',
+    async (id) => {
+      const wrapper = `mkdir -p /tmp/nlbin && printf '#!/bin/sh\\nexec node ${ROOT}bin/run.js "$@"\\n' > /tmp/nlbin/nlmonctl && chmod +x /tmp/nlbin/nlmonctl`
+      expect((await vm.sh(wrapper)).exitCode).toBe(0)
+      const examples = (manifest.commands[id].examples ?? []).map((e) =>
+        (typeof e === 'string' ? e : e.command).replace(/<%= config\.bin %>/g, 'nlmonctl'),
       )
-      await vm.sh(`${CLEAN}; ip netns del blue 2>/dev/null; true`)
-      expect({ line, exitCode: run.exitCode, stderr: run.stderr }).toEqual({ line, exitCode: 0, stderr: expect.any(String) })
-    }
-  }, 900_000)
+      expect(examples.length).toBeGreaterThanOrEqual(1)
+      for (const line of examples) {
+        // What the examples assume exists: a namespace "blue" (with a link in it), the links they name.
+        const setup = ['ip netns add blue', 'ip -n blue link add nlmon0 type nlmon', 'ip link add nlmon0 type nlmon']
+        if (/^nlmonctl set mon-ci/.test(line)) setup.push('ip link add mon-ci type nlmon')
+        if (/^nlmonctl add\b/.test(line)) setup.pop() // add makes its own
+        // Commands that run until interrupted (--watch, a live capture) are interrupted as a user would,
+        // once they are ready — never after a fixed time, which a busy machine outlasts: a capture once it
+        // printed its readiness line, a watch once it printed its first interval. If neither comes within
+        // READY_POLLS (or the command ends first), it is interrupted or reaped as it is, and the exit code
+        // and stderr below say what happened.
+        const live = /--watch|^nlmonctl capture\b/.test(line) && !/ -r |--duration/.test(line)
+        const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
+        const bounded = live
+          ? `rm -f /tmp/ex.out /tmp/ex.err; ${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
+            `until ${ready}; do i=$((i+1)); { [ $i -gt ${READY_POLLS} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
+            'kill -INT $P 2>/dev/null; wait $P; rc=$?; cat /tmp/ex.out; cat /tmp/ex.err >&2; exit $rc'
+          : line
+        const traffic = '(for i in $(seq 20); do sleep 0.4; ip link show; done) >/dev/null 2>&1 &'
+        const run = await vm.sh(
+          `export PATH=/tmp/nlbin:$PATH; cd /tmp; ${setup.map((c) => `${c} >/dev/null 2>&1`).join('; ')}; ${traffic} ${bounded}`,
+          300_000,
+        )
+        await vm.sh(`${CLEAN}; ip netns del blue 2>/dev/null; true`)
+        expect({ line, exitCode: run.exitCode, stderr: run.stderr }).toEqual({
+          line,
+          exitCode: 0,
+          stderr: expect.any(String),
+        })
+      }
+    },
+    900_000,
+  )
 })

@@ -13,11 +13,15 @@ function ensureTools(): void {
   const missing = ['tshark', 'capinfos'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
   if (missing.length === 0) return
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'tshark'], { env, encoding: 'utf8' })
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'tshark'], { env, encoding: 'utf8' })
   if (install().status === 0) return
   spawnSync('apt-get', ['update'], { env, encoding: 'utf8' })
   const again = install()
-  if (again.status !== 0) throw new Error(`the capture fault tests need ${missing.join(' and ')} (apt-get install tshark failed):\n${again.stderr}`)
+  if (again.status !== 0)
+    throw new Error(
+      `the capture fault tests need ${missing.join(' and ')} (apt-get install tshark failed):\n${again.stderr}`,
+    )
 }
 
 interface Summary {
@@ -62,7 +66,8 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     await vm.sh('for i in $(seq 1 20); do ip link add fd$i type dummy; done')
   }, BOOT_TIMEOUT)
   afterAll(() => vm.close())
-  const nlmonLinks = async (netns?: string) => vm.json<IpLink[]>(`ip ${netns ? `-n ${netns} ` : ''}-j link show type nlmon`)
+  const nlmonLinks = async (netns?: string) =>
+    vm.json<IpLink[]>(`ip ${netns ? `-n ${netns} ` : ''}-j link show type nlmon`)
 
   test('a burst to a slow (9p) file is kept whole with default settings', async () => {
     // The guest's shared folder is 9p (virtio, no cache): far slower than the burst.
@@ -178,8 +183,12 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     )
     expect(run.stdout).toContain('buffer exit 2')
     expect(run.stdout).toContain('queue exit 2')
-    expect(run.stderr).toMatch(/nlmonctl capture: a 4096 MiB kernel ring \(--buffer-size\) is more than this machine can hold: \d+ MiB available \(MemAvailable\)/)
-    expect(run.stderr).toMatch(/nlmonctl capture: a 8192 MiB queue \(--queue-size\) and the 64 MiB kernel ring are more than this machine can hold/)
+    expect(run.stderr).toMatch(
+      /nlmonctl capture: a 4096 MiB kernel ring \(--buffer-size\) is more than this machine can hold: \d+ MiB available \(MemAvailable\)/,
+    )
+    expect(run.stderr).toMatch(
+      /nlmonctl capture: a 8192 MiB queue \(--queue-size\) and the 64 MiB kernel ring are more than this machine can hold/,
+    )
     expect(await nlmonLinks()).toEqual([])
   })
 })

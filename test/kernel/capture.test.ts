@@ -13,12 +13,20 @@ function ensureTools(): void {
   const missing = ['tcpdump', 'tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
   if (missing.length === 0) return
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, encoding: 'utf8' })
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    env,
+    encoding: 'utf8',
+  })
   if (install.status !== 0) {
     const update = spawnSync('apt-get', ['update'], { env, encoding: 'utf8' })
-    const again = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, encoding: 'utf8' })
+    const again = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+      env,
+      encoding: 'utf8',
+    })
     if (update.status !== 0 || again.status !== 0) {
-      throw new Error(`the capture tests need ${missing.join(' and ')} on this machine (the guest runs its root), and apt-get could not install them:\n${again.stderr}`)
+      throw new Error(
+        `the capture tests need ${missing.join(' and ')} on this machine (the guest runs its root), and apt-get could not install them:\n${again.stderr}`,
+      )
     }
   }
 }
@@ -32,7 +40,8 @@ const lines = <T>(text: string): T[] =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as T)
 
-const records = (text: string) => lines<Rec & { summary?: unknown }>(text).filter((r) => r.summary === undefined) as Rec[]
+const records = (text: string) =>
+  lines<Rec & { summary?: unknown }>(text).filter((r) => r.summary === undefined) as Rec[]
 
 /** Start a capture in the background, wait until it listens, run `traffic`, stop it with SIGINT, wait. */
 function around(capture: string, traffic: string, out = '/tmp/cap.out'): string {
@@ -68,7 +77,11 @@ function tsharkPackets(json: string): TsharkPacket[] {
         const typeKey = Object.keys(h).find((k) => !/\.hdr_(len|flags|flags_tree|seq|pid)$/.test(k))
         const type = Number(first(typeKey ? h[typeKey] : undefined))
         const flags = Number(first(h['netlink.hdr_flags']))
-        messages.push([type, flags, first(h['netlink.hdr_seq']), first(h['netlink.hdr_pid']), first(h['netlink.hdr_len'])].join('/'))
+        messages.push(
+          [type, flags, first(h['netlink.hdr_seq']), first(h['netlink.hdr_pid']), first(h['netlink.hdr_len'])].join(
+            '/',
+          ),
+        )
       }
     }
     return { family: Number(cooked['netlink.family']), messages: messages.sort() }
@@ -95,30 +108,55 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     // traffic under test is seen.
     const run = await vm.sh(
       'ip monitor link address >/dev/null & MON=$!; sleep 0.5\n' +
-        around(`${cli()} capture --json --family route`, 'ip link add dmt0 type dummy\nip addr add 10.7.0.1/24 dev dmt0') +
+        around(
+          `${cli()} capture --json --family route`,
+          'ip link add dmt0 type dummy\nip addr add 10.7.0.1/24 dev dmt0',
+        ) +
         '\nkill $MON; cat /tmp/cap.out; cat /tmp/cap.out.err >&2; ip -j link show dmt0',
       120_000,
     )
     expect(run.stderr).toContain('capture exit 0')
     const all = records(run.stdout)
-    const ifindex = (JSON.parse(run.stdout.split('\n').filter((l) => l.startsWith('[')).pop() as string) as IpLink[])[0].ifindex
+    const ifindex = (
+      JSON.parse(
+        run.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('['))
+          .pop() as string,
+      ) as IpLink[]
+    )[0].ifindex
     expect(all.every((r) => r.family === 'route' && r.malformed === undefined)).toBe(true)
 
-    const create = all.find((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.flags.includes('REQUEST'))
+    const create = all.find(
+      (r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.flags.includes('REQUEST'),
+    )
     expect(create).toMatchObject({ dir: 'to-kernel', attrs: { kind: 'dummy' } })
     expect(create?.flags).toEqual(expect.arrayContaining(['REQUEST', 'ACK', 'CREATE', 'EXCL']))
-    const createAck = all.find((r) => r.type === 'NLMSG_ERROR' && r.seq === create?.seq && r.error?.request_type === 'RTM_NEWLINK' && r.error.errno === 0)
+    const createAck = all.find(
+      (r) =>
+        r.type === 'NLMSG_ERROR' &&
+        r.seq === create?.seq &&
+        r.error?.request_type === 'RTM_NEWLINK' &&
+        r.error.errno === 0,
+    )
     expect(createAck).toMatchObject({ dir: 'to-user', error: { name: 'ACK' } })
     expect(createAck?.port).not.toBe(0)
 
     const addr = all.find((r) => r.type === 'RTM_NEWADDR' && r.flags.includes('REQUEST'))
     expect(addr?.attrs).toMatchObject({ ifindex, address: '10.7.0.1', local: '10.7.0.1', prefixlen: 24, af: 'inet' })
-    expect(all.find((r) => r.type === 'NLMSG_ERROR' && r.seq === addr?.seq && r.error?.request_type === 'RTM_NEWADDR')?.error?.errno).toBe(0)
+    expect(
+      all.find((r) => r.type === 'NLMSG_ERROR' && r.seq === addr?.seq && r.error?.request_type === 'RTM_NEWADDR')?.error
+        ?.errno,
+    ).toBe(0)
 
     // Multicast notifications to the `ip monitor` socket: a new link dmt0 and the new address.
     const notes = all.filter((r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && r.type !== 'NLMSG_DONE')
-    expect(notes.some((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.attrs.ifindex === ifindex)).toBe(true)
-    expect(notes.some((r) => r.type === 'RTM_NEWADDR' && r.attrs?.address === '10.7.0.1' && r.attrs.prefixlen === 24)).toBe(true)
+    expect(
+      notes.some((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt0' && r.attrs.ifindex === ifindex),
+    ).toBe(true)
+    expect(
+      notes.some((r) => r.type === 'RTM_NEWADDR' && r.attrs?.address === '10.7.0.1' && r.attrs.prefixlen === 24),
+    ).toBe(true)
 
     // Exactly that traffic: every request is iproute2's (a link lookup or one of the two changes), every
     // error/done answers one of them, every other message is a reply to one or a notification about dmt0.
@@ -128,7 +166,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     const unanswered = all.filter((r) => r.type === 'NLMSG_ERROR' && !seqs.has(r.error?.request_seq as number))
     expect(unanswered).toEqual([])
     const about = (r: Rec) => r.attrs?.ifname === 'dmt0' || r.attrs?.ifindex === ifindex
-    const stray = all.filter((r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && !seqs.has(r.seq) && !about(r))
+    const stray = all.filter(
+      (r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && !seqs.has(r.seq) && !about(r),
+    )
     expect(stray).toEqual([])
     const summary = lines<{ summary: { messages: number; kernel_drops: number } }>(run.stdout).find((l) => l.summary)
     expect(summary?.summary.messages).toBe(all.length)
@@ -201,7 +241,8 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     const nl = records((await vm.sh('cat /tmp/nl.ours', 60_000)).stdout)
     expect(nl.length).toBe(summary?.summary.messages)
     const burst = (all: Rec[]) => {
-      const at = (mark: string) => all.findIndex((r) => r.hex?.includes(Buffer.from(mark).toString('hex')) && r.flags.includes('REQUEST'))
+      const at = (mark: string) =>
+        all.findIndex((r) => r.hex?.includes(Buffer.from(mark).toString('hex')) && r.flags.includes('REQUEST'))
       const [begin, end] = [at('nlmonctl-begin'), at('nlmonctl-end')]
       expect(begin).toBeGreaterThanOrEqual(0)
       expect(end).toBeGreaterThan(begin)
@@ -245,7 +286,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect(run.stderr).toContain('trace exit 0')
     const mine = records(run.stdout)
     const summary = lines<{ summary: { messages: number; shown: number } }>(run.stdout).find((l) => l.summary)?.summary
-    const create = mine.find((r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt2' && r.flags.includes('CREATE'))
+    const create = mine.find(
+      (r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt2' && r.flags.includes('CREATE'),
+    )
     expect(create).toBeDefined()
     expect(mine.some((r) => r.type === 'NLMSG_ERROR' && r.seq === create?.seq && r.error?.errno === 0)).toBe(true)
     // The concurrent loop only dumps addresses: none of that is CMD's.
@@ -272,7 +315,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect(run.stderr).toContain('mode 600')
     expect(run.stderr).toContain('scratch 0')
     expect(run.stderr).toContain('TSHARK_OK')
-    const summary = lines<{ summary: { messages: number; shown: number; written: number } }>(run.stdout).find((l) => l.summary)?.summary
+    const summary = lines<{ summary: { messages: number; shown: number; written: number } }>(run.stdout).find(
+      (l) => l.summary,
+    )?.summary
     const packets = tsharkPackets((await vm.sh('cat /tmp/oc.json', 60_000)).stdout)
     expect(packets.length).toBe(summary?.written)
     const messages = packets.flatMap((p) => p.messages.map((m) => m.split('/').map(Number)))
@@ -313,7 +358,8 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect(exits).toHaveLength(24)
     // Killed before node set up its handlers, a run dies of the signal (128+N) and created nothing;
     // after, it ends normally (0).
-    for (const [, , signal, code] of exits) expect(['0', String(128 + { INT: 2, TERM: 15, HUP: 1 }[signal as 'INT']!)]).toContain(code)
+    for (const [, , signal, code] of exits)
+      expect(['0', String(128 + { INT: 2, TERM: 15, HUP: 1 }[signal as 'INT']!)]).toContain(code)
     const written = [...out.matchAll(/^run \d+ pcap ok (\d+)$/gm)].map((m) => Number(m[1]))
     expect(written.length).toBeGreaterThanOrEqual(12)
     expect(written.some((n) => n > 0)).toBe(true)

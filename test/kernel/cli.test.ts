@@ -112,7 +112,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     const [frozen] = JSON.parse((await vm.cli('stats', link.ifname, '--json')).stdout)
     expect(frozen.stats64).toEqual(pick((await vm.ipLink(link.ifname))!.stats64!))
     const table = await vm.cli('stats')
-    expect(table.stdout).toMatch(new RegExp(`${link.ifname}\\s+DOWN\\s+${frozen.stats64.rx.packets}\\s+${frozen.stats64.rx.bytes}`))
+    expect(table.stdout).toMatch(
+      new RegExp(`${link.ifname}\\s+DOWN\\s+${frozen.stats64.rx.packets}\\s+${frozen.stats64.rx.bytes}`),
+    )
   })
 
   test('stats --watch reports per-interval rates', async () => {
@@ -121,7 +123,10 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       `(for i in $(seq 1 40); do ip link show >/dev/null; done) & node ${vm.cliPath()} stats w0 --watch --interval 0.5 --count 3 --json; wait`,
     )
     expect(run.exitCode).toBe(0)
-    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(lines).toHaveLength(3)
     for (const line of lines) {
       expect(line.links).toHaveLength(1)
@@ -167,7 +172,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
 
   test('set: MTU, alias, txqueuelen, rename with --down, each confirmed by ip', async () => {
     await vm.cli('add', 's0')
-    expect((await vm.cli('set', 's0', '--mtu', '65536', '--alias', 'renamed soon', '--txqueuelen', '5')).exitCode).toBe(0)
+    expect((await vm.cli('set', 's0', '--mtu', '65536', '--alias', 'renamed soon', '--txqueuelen', '5')).exitCode).toBe(
+      0,
+    )
     expect(await vm.ipLink('s0')).toMatchObject({ mtu: 65536, ifalias: 'renamed soon', txqlen: 5 })
     const rename = await vm.cli('set', 's0', '--down', '--name', 's1')
     expect(rename).toMatchObject({ exitCode: 0, stdout: 's1\n' })
@@ -192,44 +199,55 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     }
   })
 
-  test('32 parallel adds give 32 distinct links; 32 parallel dels of one link give one success', async () => {
-    const adds = await vm.sh(
-      `for i in $(seq 1 32); do (node ${vm.cliPath()} add > /tmp/add.$i 2>&1; echo $? >> /tmp/add.$i) & done; wait; cat /tmp/add.*; rm -f /tmp/add.*`,
-      600_000,
-    )
-    const lines = adds.stdout.trim().split('\n')
-    const names = lines.filter((_, i) => i % 2 === 0)
-    const codes = lines.filter((_, i) => i % 2 === 1)
-    expect(codes).toEqual(Array(32).fill('0'))
-    expect(new Set(names).size).toBe(32)
-    const ipNames = (await vm.ipLinks()).filter((l) => l.linkinfo?.info_kind === 'nlmon').map((l) => l.ifname)
-    expect(ipNames.sort()).toEqual([...names].sort())
+  test(
+    '32 parallel adds give 32 distinct links; 32 parallel dels of one link give one success',
+    async () => {
+      const adds = await vm.sh(
+        `for i in $(seq 1 32); do (node ${vm.cliPath()} add > /tmp/add.$i 2>&1; echo $? >> /tmp/add.$i) & done; wait; cat /tmp/add.*; rm -f /tmp/add.*`,
+        600_000,
+      )
+      const lines = adds.stdout.trim().split('\n')
+      const names = lines.filter((_, i) => i % 2 === 0)
+      const codes = lines.filter((_, i) => i % 2 === 1)
+      expect(codes).toEqual(Array(32).fill('0'))
+      expect(new Set(names).size).toBe(32)
+      const ipNames = (await vm.ipLinks()).filter((l) => l.linkinfo?.info_kind === 'nlmon').map((l) => l.ifname)
+      expect(ipNames.sort()).toEqual([...names].sort())
 
-    const dels = await vm.sh(
-      `for i in $(seq 1 32); do (node ${vm.cliPath()} del nlmon0 >/dev/null 2>&1; echo $?) & done; wait`,
-      600_000,
-    )
-    const delCodes = dels.stdout.trim().split('\n').sort()
-    expect(delCodes.filter((c) => c === '0')).toHaveLength(1)
-    expect(delCodes.filter((c) => c === '3')).toHaveLength(31)
+      const dels = await vm.sh(
+        `for i in $(seq 1 32); do (node ${vm.cliPath()} del nlmon0 >/dev/null 2>&1; echo $?) & done; wait`,
+        600_000,
+      )
+      const delCodes = dels.stdout.trim().split('\n').sort()
+      expect(delCodes.filter((c) => c === '0')).toHaveLength(1)
+      expect(delCodes.filter((c) => c === '3')).toHaveLength(31)
 
-    const tolerant = await vm.sh(
-      `for i in $(seq 1 32); do (node ${vm.cliPath()} del nlmon1 --if-exists >/dev/null 2>&1; echo $?) & done; wait`,
-      600_000,
-    )
-    expect(tolerant.stdout.trim().split('\n')).toEqual(Array(32).fill('0'))
-  }, 15 * 60_000)
+      const tolerant = await vm.sh(
+        `for i in $(seq 1 32); do (node ${vm.cliPath()} del nlmon1 --if-exists >/dev/null 2>&1; echo $?) & done; wait`,
+        600_000,
+      )
+      expect(tolerant.stdout.trim().split('\n')).toEqual(Array(32).fill('0'))
+    },
+    15 * 60_000,
+  )
 
   test('without CAP_NET_ADMIN writes fail with the permission code and hint; list and stats still work', async () => {
     await vm.cli('add', 'p0')
     const before = shape(await vm.ipLinks())
     const drop = 'setpriv --inh-caps=-net_admin --bounding-set=-net_admin --'
-    for (const args of [['add', 'p1'], ['set', 'p0', '--mtu', '2000'], ['del', 'p0']]) {
+    for (const args of [
+      ['add', 'p1'],
+      ['set', 'p0', '--mtu', '2000'],
+      ['del', 'p0'],
+    ]) {
       const run = await vm.sh(`${drop} node ${vm.cliPath()} ${args.map(q).join(' ')}`)
       expect([args, run.exitCode]).toEqual([args, 6])
       expect(run.stderr).toMatch(/CAP_NET_ADMIN/)
     }
-    for (const args of [['list', '--json'], ['stats', '--json']]) {
+    for (const args of [
+      ['list', '--json'],
+      ['stats', '--json'],
+    ]) {
       const run = await vm.sh(`${drop} node ${vm.cliPath()} ${args.map(q).join(' ')}`)
       expect(run.exitCode).toBe(0)
       expect(JSON.parse(run.stdout)[0].ifname).toBe('p0')

@@ -35,11 +35,19 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
   })
 
   test('has a real nlmon driver', async () => {
-    const result = await guest.run('ip link add nlmtest type nlmon && ip -j -d link show nlmtest; s=$?; ip link del nlmtest; exit $s')
+    const result = await guest.run(
+      'ip link add nlmtest type nlmon && ip -j -d link show nlmtest; s=$?; ip link del nlmtest; exit $s',
+    )
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
     const [link] = JSON.parse(result.stdout)
-    expect(link).toMatchObject({ ifname: 'nlmtest', link_type: 'netlink', mtu: 3776, min_mtu: 16, linkinfo: { info_kind: 'nlmon' } })
+    expect(link).toMatchObject({
+      ifname: 'nlmtest',
+      link_type: 'netlink',
+      mtu: 3776,
+      min_mtu: 16,
+      linkinfo: { info_kind: 'nlmon' },
+    })
   })
 
   test('has dummy, veth and bridge links for non-nlmon fixtures', async () => {
@@ -47,32 +55,51 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
       'ip link add d0 type dummy && ip link add v0 type veth peer name v1 && ip link add br0 type bridge && ip -j -d link show | tr -d "\\n"; s=$?; ip link del d0; ip link del v0; ip link del br0; exit $s',
     )
     expect(result.exitCode).toBe(0)
-    const kinds = Object.fromEntries(JSON.parse(result.stdout).map((l: { ifname: string; linkinfo?: { info_kind?: string } }) => [l.ifname, l.linkinfo?.info_kind]))
+    const kinds = Object.fromEntries(
+      JSON.parse(result.stdout).map((l: { ifname: string; linkinfo?: { info_kind?: string } }) => [
+        l.ifname,
+        l.linkinfo?.info_kind,
+      ]),
+    )
     expect(kinds).toMatchObject({ d0: 'dummy', v0: 'veth', v1: 'veth', br0: 'bridge' })
   })
 
   test('round-trips stdout, stderr and the exit code exactly', async () => {
-    expect(await guest.run(`printf 'a\\nb'; echo err >&2; exit 3`)).toMatchObject({ stdout: 'a\nb', stderr: 'err\n', exitCode: 3 })
-    expect(await guest.run(`printf '%s' 'ünïcödé ✓'; printf '\\n\\n' >&2`)).toMatchObject({ stdout: 'ünïcödé ✓', stderr: '\n\n', exitCode: 0 })
+    expect(await guest.run(`printf 'a\\nb'; echo err >&2; exit 3`)).toMatchObject({
+      stdout: 'a\nb',
+      stderr: 'err\n',
+      exitCode: 3,
+    })
+    expect(await guest.run(`printf '%s' 'ünïcödé ✓'; printf '\\n\\n' >&2`)).toMatchObject({
+      stdout: 'ünïcödé ✓',
+      stderr: '\n\n',
+      exitCode: 0,
+    })
     const big = await guest.run('head -c 300000 /dev/zero | tr "\\0" x')
     expect(big.stdout).toBe('x'.repeat(300000))
     expect(await guest.run('kill -TERM $$')).toMatchObject({ exitCode: 143, signal: 'SIGTERM' })
   })
 
   test('runs without stdin, as root, in the checkout, with a writable HOME', async () => {
-    const result = await guest.run('cat; id -u; pwd; touch "$HOME/probe" && echo home-ok; touch package.json 2>/dev/null || echo checkout-ro')
+    const result = await guest.run(
+      'cat; id -u; pwd; touch "$HOME/probe" && echo home-ok; touch package.json 2>/dev/null || echo checkout-ro',
+    )
     expect(result).toMatchObject({ stdout: `0\n${REPO_ROOT}\nhome-ok\ncheckout-ro\n`, exitCode: 0 })
   })
 
   test('passes per-command environment variables', async () => {
-    const result = await guest.run('printf "%s|%s|%s" "$FOO" "$EMPTY" "${LANG-unset}"', { env: { FOO: 'bar baz', EMPTY: '', LANG: undefined } })
+    const result = await guest.run('printf "%s|%s|%s" "$FOO" "$EMPTY" "${LANG-unset}"', {
+      env: { FOO: 'bar baz', EMPTY: '', LANG: undefined },
+    })
     expect(result).toMatchObject({ stdout: 'bar baz||unset', exitCode: 0 })
     // one command's env does not leak into the next
     expect((await guest.run('printf "%s" "${FOO-unset}"')).stdout).toBe('unset')
   })
 
   test('kills a hung command (and its children) on timeout and stays usable', async () => {
-    const hung = guest.run('sleep 1000 & echo $! > /tmp/child.pid; echo $$ > /tmp/shell.pid; echo started; wait', { timeoutMs: 1500 })
+    const hung = guest.run('sleep 1000 & echo $! > /tmp/child.pid; echo $$ > /tmp/shell.pid; echo started; wait', {
+      timeoutMs: 1500,
+    })
     await expect(hung).rejects.toThrow(GuestCommandError)
     const error = (await hung.catch((e: unknown) => e)) as GuestCommandError
     expect(error.timedOut).toBe(true)
@@ -81,7 +108,9 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
     expect(error.stderr).toMatch(/timed out after 1500 ms; its processes:/)
     expect(error.stderr).toMatch(/^ {2}\d+ S wchan=\S+ sleep 1000$/m)
     expect(error.message).toContain('last console lines')
-    const after = await guest.run('for f in /tmp/shell.pid /tmp/child.pid; do kill -0 "$(cat $f)" 2>/dev/null && echo "$f alive"; done; echo usable')
+    const after = await guest.run(
+      'for f in /tmp/shell.pid /tmp/child.pid; do kill -0 "$(cat $f)" 2>/dev/null && echo "$f alive"; done; echo usable',
+    )
     expect(after).toMatchObject({ stdout: 'usable\n', exitCode: 0 })
   })
 
@@ -91,7 +120,9 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
   })
 
   test("sees this machine's node and the checkout at the same paths", async () => {
-    const result = await guest.run(`node -e 'console.log(process.version)'; test -f ${JSON.stringify(path.join(REPO_ROOT, 'package.json'))} && echo checkout-ok; command -v node`)
+    const result = await guest.run(
+      `node -e 'console.log(process.version)'; test -f ${JSON.stringify(path.join(REPO_ROOT, 'package.json'))} && echo checkout-ok; command -v node`,
+    )
     expect(result.stderr).toBe('')
     const [version, checkout] = result.stdout.split('\n')
     expect(version).toBe(process.version)
@@ -105,19 +136,25 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
   })
 
   test('gives ip netns and /run their own writable state', async () => {
-    const result = await guest.run('ip netns add nlmtest-ns && ip -n nlmtest-ns link add nlm0 type nlmon && ip -n nlmtest-ns -j link show nlm0 >/dev/null && ip netns del nlmtest-ns && echo ok')
+    const result = await guest.run(
+      'ip netns add nlmtest-ns && ip -n nlmtest-ns link add nlm0 type nlmon && ip -n nlmtest-ns -j link show nlm0 >/dev/null && ip netns del nlmtest-ns && echo ok',
+    )
     expect(result).toMatchObject({ stdout: 'ok\n', stderr: '', exitCode: 0 })
   })
 })
 
-test('a kernel that dies while booting is booted three times, then the error says why', async () => {
-  // rdinit names no program: the kernel panics ("No working init found") and QEMU exits, as in
-  // the rare early-boot crash under TCG that bootGuest retries.
-  const kernel = kernelsFromEnv()[0]
-  const lines: string[] = []
-  const boot = bootGuest({ kernel, kernelArgs: ['rdinit=/nlmonctl-no-such-init'], log: (line) => lines.push(line) })
-  await expect(boot).rejects.toBeInstanceOf(BootCrash)
-  await expect(boot).rejects.toThrow(/did not come up: QEMU exited .*before the agent was ready/)
-  expect(lines.filter((line) => /booting again \(attempt [23] of 3\)/.test(line))).toHaveLength(2)
-  expect(lines.filter((line) => line.startsWith(`booting ${kernel}`))).toHaveLength(3)
-}, BOOT_TIMEOUT_MS)
+test(
+  'a kernel that dies while booting is booted three times, then the error says why',
+  async () => {
+    // rdinit names no program: the kernel panics ("No working init found") and QEMU exits, as in
+    // the rare early-boot crash under TCG that bootGuest retries.
+    const kernel = kernelsFromEnv()[0]
+    const lines: string[] = []
+    const boot = bootGuest({ kernel, kernelArgs: ['rdinit=/nlmonctl-no-such-init'], log: (line) => lines.push(line) })
+    await expect(boot).rejects.toBeInstanceOf(BootCrash)
+    await expect(boot).rejects.toThrow(/did not come up: QEMU exited .*before the agent was ready/)
+    expect(lines.filter((line) => /booting again \(attempt [23] of 3\)/.test(line))).toHaveLength(2)
+    expect(lines.filter((line) => line.startsWith(`booting ${kernel}`))).toHaveLength(3)
+  },
+  BOOT_TIMEOUT_MS,
+)

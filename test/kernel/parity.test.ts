@@ -6,7 +6,15 @@ import { GuestFixture, KERNELS, ROOT, q, shape } from './guest-fixture.js'
 interface Row {
   label: string
   args: string[] // nlmonctl add … / nlmonctl set parity0 …
-  request: { name?: string; mtu?: number; txqlen?: number; group?: number; alias?: string; address?: string; broadcast?: string }
+  request: {
+    name?: string
+    mtu?: number
+    txqlen?: number
+    group?: number
+    alias?: string
+    address?: string
+    broadcast?: string
+  }
 }
 
 const row = (label: string, args: string[], request: Row['request']): Row => ({ label, args, request })
@@ -32,7 +40,10 @@ const ADD_ROWS: Row[] = [
   named('à0'), // UTF-8 C3 A0: 0xA0 is whitespace to the kernel's isspace()
   row('address', ['--address', '02:00:00:00:00:01'], { address: '020000000001' }),
   row('address spelled --mac', ['--mac', '02:00:00:00:00:01'], { address: '020000000001' }),
-  row('address with a valid MTU', ['--address', '02:00:00:00:00:01', '--mtu', '1500'], { address: '020000000001', mtu: 1500 }),
+  row('address with a valid MTU', ['--address', '02:00:00:00:00:01', '--mtu', '1500'], {
+    address: '020000000001',
+    mtu: 1500,
+  }),
   row('broadcast 6 bytes', ['--broadcast', 'ff:ff:ff:ff:ff:ff'], { broadcast: 'ffffffffffff' }),
   row('broadcast 32 bytes', ['--broadcast', bytes(32)], { broadcast: 'ab'.repeat(32) }),
   row('broadcast 33 bytes', ['--broadcast', bytes(33)], { broadcast: 'ab'.repeat(33) }),
@@ -77,36 +88,48 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   test.each([
     ['add', ADD_ROWS],
     ['set', SET_ROWS],
-  ] as const)('%s: the CLI refuses exactly what the kernel refuses, and a refusal changes nothing', async (mode, rows) => {
-    const kernelRun = await vm.sh(
-      `node ${ROOT}test/kernel/native-verdicts.mjs ${mode} ${q(JSON.stringify(rows.map((r) => r.request)))}`,
-    )
-    expect(kernelRun.stderr).toBe('')
-    const kernelVerdicts: Array<{ accepted: boolean; code?: string }> = JSON.parse(kernelRun.stdout)
-    expect(kernelVerdicts).toHaveLength(rows.length)
+  ] as const)(
+    '%s: the CLI refuses exactly what the kernel refuses, and a refusal changes nothing',
+    async (mode, rows) => {
+      const kernelRun = await vm.sh(
+        `node ${ROOT}test/kernel/native-verdicts.mjs ${mode} ${q(JSON.stringify(rows.map((r) => r.request)))}`,
+      )
+      expect(kernelRun.stderr).toBe('')
+      const kernelVerdicts: Array<{ accepted: boolean; code?: string }> = JSON.parse(kernelRun.stdout)
+      expect(kernelVerdicts).toHaveLength(rows.length)
 
-    const table: string[] = []
-    const mismatches: string[] = []
-    for (const [i, { label, args }] of rows.entries()) {
-      let subject: string | undefined
-      if (mode === 'set') {
-        subject = JSON.parse((await vm.cli('add', 'parity0', '--down', '--json')).stdout).ifname
+      const table: string[] = []
+      const mismatches: string[] = []
+      for (const [i, { label, args }] of rows.entries()) {
+        let subject: string | undefined
+        if (mode === 'set') {
+          subject = JSON.parse((await vm.cli('add', 'parity0', '--down', '--json')).stdout).ifname
+        }
+        const before = shape(await vm.ipLinks())
+        const run =
+          mode === 'add' ? await vm.cli('add', ...args, '--json') : await vm.cli('set', 'parity0', ...args, '--json')
+        // 0: done; 2: refused by nlmonctl before the kernel saw it. Anything else means the CLI let an
+        // invalid request reach the kernel (or failed for another reason): a parity failure either way.
+        const cli =
+          run.exitCode === 0
+            ? 'accepted'
+            : run.exitCode === 2
+              ? 'refused'
+              : `exit ${run.exitCode}: ${run.stderr.trim()}`
+        const kernelSays = kernelVerdicts[i].accepted ? 'accepted' : 'refused'
+        table.push(
+          `${label.padEnd(34)} kernel ${kernelSays.padEnd(8)} (${kernelVerdicts[i].code ?? 'ok'})  nlmonctl ${cli}`,
+        )
+        if (cli !== kernelSays) mismatches.push(`${label}: kernel ${kernelSays}, nlmonctl ${cli}`)
+        if (run.exitCode !== 0 && JSON.stringify(shape(await vm.ipLinks())) !== JSON.stringify(before)) {
+          mismatches.push(`${label}: the refused command changed the link table`)
+        }
+        const made = run.exitCode === 0 ? JSON.parse(run.stdout).ifname : subject
+        if (made) await vm.sh(`ip link del ${q(made)}`)
       }
-      const before = shape(await vm.ipLinks())
-      const run = mode === 'add' ? await vm.cli('add', ...args, '--json') : await vm.cli('set', 'parity0', ...args, '--json')
-      // 0: done; 2: refused by nlmonctl before the kernel saw it. Anything else means the CLI let an
-      // invalid request reach the kernel (or failed for another reason): a parity failure either way.
-      const cli = run.exitCode === 0 ? 'accepted' : run.exitCode === 2 ? 'refused' : `exit ${run.exitCode}: ${run.stderr.trim()}`
-      const kernelSays = kernelVerdicts[i].accepted ? 'accepted' : 'refused'
-      table.push(`${label.padEnd(34)} kernel ${kernelSays.padEnd(8)} (${kernelVerdicts[i].code ?? 'ok'})  nlmonctl ${cli}`)
-      if (cli !== kernelSays) mismatches.push(`${label}: kernel ${kernelSays}, nlmonctl ${cli}`)
-      if (run.exitCode !== 0 && JSON.stringify(shape(await vm.ipLinks())) !== JSON.stringify(before)) {
-        mismatches.push(`${label}: the refused command changed the link table`)
-      }
-      const made = run.exitCode === 0 ? JSON.parse(run.stdout).ifname : subject
-      if (made) await vm.sh(`ip link del ${q(made)}`)
-    }
-    console.log(`${mode} validation parity on ${kernel}:\n${table.join('\n')}`)
-    expect(mismatches).toEqual([])
-  }, 20 * 60_000)
+      console.log(`${mode} validation parity on ${kernel}:\n${table.join('\n')}`)
+      expect(mismatches).toEqual([])
+    },
+    20 * 60_000,
+  )
 })

@@ -34,13 +34,23 @@ const PARSER_ERRORS = new Set([
 
 async function oclif(words: readonly string[], input: ArgvInput): Promise<Outcome> {
   try {
-    const out = await Parser.parse([...words], { flags: input.flags as never, args: input.args as never, strict: input.strict })
+    const out = await Parser.parse([...words], {
+      flags: input.flags as never,
+      args: input.args as never,
+      strict: input.strict,
+    })
     return { ok: true, args: out.args, argv: out.argv, flags: out.flags }
   } catch (error) {
     const e = error as Error
     const name = e.constructor.name
     // An error that is none of the parser's own came from a flag's or an argument's parse().
-    const kind = PARSER_ERRORS.has(name) ? name : e instanceof Errors.CLIError && !e.message.startsWith('Parsing --') ? 'CLIError' : e.message.startsWith('Parsing --') ? 'FlagValueError' : 'ArgValueError'
+    const kind = PARSER_ERRORS.has(name)
+      ? name
+      : e instanceof Errors.CLIError && !e.message.startsWith('Parsing --')
+        ? 'CLIError'
+        : e.message.startsWith('Parsing --')
+          ? 'FlagValueError'
+          : 'ArgValueError'
     return { ok: false, kind, message: foldParserMessage(e.message) }
   }
 }
@@ -58,7 +68,10 @@ async function ours(words: readonly string[], input: ArgvInput): Promise<Outcome
 const BOOLEAN_WITH_VALUE = /^Flag --[^ ]+ takes no value, got ("(?:[^"\\]|\\.)*")/
 
 /** argv.ts's answer, and the words with each refused `--boolean=VALUE` written `--boolean VALUE`. */
-async function oursSplitting(words: readonly string[], input: ArgvInput): Promise<{ outcome: Outcome; split: boolean; words: string[] }> {
+async function oursSplitting(
+  words: readonly string[],
+  input: ArgvInput,
+): Promise<{ outcome: Outcome; split: boolean; words: string[] }> {
   let current = [...words]
   let split = false
   for (;;) {
@@ -92,12 +105,23 @@ const tally = (scope: string, outcome: Outcome) => {
   seen.set(scope, kinds)
 }
 
-async function compare(words: readonly string[], input: ArgvInput, reference: ArgvInput = input, scope = ''): Promise<void> {
+async function compare(
+  words: readonly string[],
+  input: ArgvInput,
+  reference: ArgvInput = input,
+  scope = '',
+): Promise<void> {
   const theirs = await oclif(words, reference)
   tally(scope, theirs)
   const { outcome: mine, split, words: splitWords } = await oursSplitting(words, input)
   if (!split) {
-    if (!mine.ok && !theirs.ok && VALUE_ERRORS.has(mine.kind) && VALUE_ERRORS.has(theirs.kind) && mine.message !== theirs.message) {
+    if (
+      !mine.ok &&
+      !theirs.ok &&
+      VALUE_ERRORS.has(mine.kind) &&
+      VALUE_ERRORS.has(theirs.kind) &&
+      mine.message !== theirs.message
+    ) {
       // Exception 3: several wrong values, and oclif's concurrent checks reported another of them
       // first. Both refuse a value; each value's refusal is phrased alike (the cases of one wrong value).
       expect(await refusesAValue(words, input, theirs.message)).toBe(true)
@@ -111,7 +135,11 @@ async function compare(words: readonly string[], input: ArgvInput, reference: Ar
   // which words an "Unexpected arguments" lists.
   expect({ words, ok: mine.ok }).toEqual({ words, ok: theirs.ok })
   if (mine.ok && theirs.ok) {
-    expect({ words, args: mine.args, flags: mine.flags }).toStrictEqual({ words, args: theirs.args, flags: theirs.flags })
+    expect({ words, args: mine.args, flags: mine.flags }).toStrictEqual({
+      words,
+      args: theirs.args,
+      flags: theirs.flags,
+    })
     expect([...mine.argv].sort()).toStrictEqual([...theirs.argv].sort())
   } else if (!mine.ok && !theirs.ok) {
     if (VALUE_ERRORS.has(mine.kind) && VALUE_ERRORS.has(theirs.kind)) {
@@ -119,7 +147,8 @@ async function compare(words: readonly string[], input: ArgvInput, reference: Ar
       return
     }
     expect({ words, kind: mine.kind }).toEqual({ words, kind: theirs.kind })
-    if (mine.kind !== 'UnexpectedArgsError') expect({ words, message: mine.message }).toEqual({ words, message: theirs.message })
+    if (mine.kind !== 'UnexpectedArgsError')
+      expect({ words, message: mine.message }).toEqual({ words, message: theirs.message })
   }
 }
 
@@ -163,7 +192,23 @@ interface Definition {
 /** Words of two kinds: the ordinary ones (flags as documented, plain values), and the odd shapes. */
 function alphabet(input: ArgvInput): { common: string[]; odd: string[] } {
   const common = new Set(['mon0', '7', 'p', 'q', '16', 'default'])
-  const odd = new Set(['0', '-5', '', '-', '--', 'x=y', 'a b', '--nope', '-x', '-q5', 'true', '0.5', 'nlmon%d', '=', '-1'])
+  const odd = new Set([
+    '0',
+    '-5',
+    '',
+    '-',
+    '--',
+    'x=y',
+    'a b',
+    '--nope',
+    '-x',
+    '-q5',
+    'true',
+    '0.5',
+    'nlmon%d',
+    '=',
+    '-1',
+  ])
   const booleanChars: string[] = []
   for (const [name, raw] of Object.entries(input.flags)) {
     const definition = raw as Definition
@@ -187,7 +232,8 @@ function alphabet(input: ArgvInput): { common: string[]; odd: string[] } {
     }
     for (const option of definition.options ?? []) common.add(option)
   }
-  for (const [, raw] of Object.entries(input.args)) for (const option of (raw as Definition).options ?? []) common.add(option)
+  for (const [, raw] of Object.entries(input.args))
+    for (const option of (raw as Definition).options ?? []) common.add(option)
   if (booleanChars.length > 0) {
     odd.add(`-${booleanChars.join('')}`)
     odd.add(`-${booleanChars[0]}x`)
@@ -215,7 +261,10 @@ describe.each(Object.keys(COMMANDS))('%s: argv.ts reads every argv as oclif does
   const input = argvInput(COMMANDS[id as keyof typeof COMMANDS])
 
   test(`${RUNS} generated argv`, async () => {
-    await fc.assert(fc.asyncProperty(argvOf(input), (words) => compare(words, input, input, id)), { numRuns: RUNS })
+    await fc.assert(
+      fc.asyncProperty(argvOf(input), (words) => compare(words, input, input, id)),
+      { numRuns: RUNS },
+    )
     // The words reach both sides of the parser: accepted argv, and refusals.
     const kinds = seen.get(id) as Map<string, number>
     expect(kinds.get('accepted') ?? 0).toBeGreaterThan(RUNS / 20)
@@ -226,7 +275,8 @@ describe.each(Object.keys(COMMANDS))('%s: argv.ts reads every argv as oclif does
 afterAll(() => {
   // Every class of refusal came up (with the definitions that can produce it).
   const all = new Set([...seen.values()].flatMap((kinds) => [...kinds.keys()]))
-  for (const kind of ['accepted', 'CLIError', ...PARSER_ERRORS, 'FlagValueError', 'ArgValueError']) expect([kind, all.has(kind)]).toEqual([kind, true])
+  for (const kind of ['accepted', 'CLIError', ...PARSER_ERRORS, 'FlagValueError', 'ArgValueError'])
+    expect([kind, all.has(kind)]).toEqual([kind, true])
 })
 
 test('the usage errors the CLI tests pin, and a few shapes, read as oclif reads them', async () => {
@@ -292,7 +342,12 @@ const everything = (build: 'oclif' | 'ours'): ArgvInput => ({
   args:
     build === 'oclif'
       ? {
-          first: Args.string({ required: true, options: ['p', 'q', 'r'], description: 'The first.', ignoreStdin: true }),
+          first: Args.string({
+            required: true,
+            options: ['p', 'q', 'r'],
+            description: 'The first.',
+            ignoreStdin: true,
+          }),
           second: Args.integer({ ignoreStdin: true, description: 'A number.' }),
           third: Args.string({ default: 'dflt', ignoreStdin: true }),
         }
@@ -320,32 +375,48 @@ const variadic = (strict: boolean): ArgvInput => ({
 
 const loose: ArgvInput = {
   flags: { name: Flags.string({ char: 'n', required: true }), quiet: Flags.boolean({ char: 'q', allowNo: true }) },
-  args: { one: Args.string({ ignoreStdin: true, options: ['p', 'q'] }), two: Args.string({ ignoreStdin: true, default: 'zz' }) },
+  args: {
+    one: Args.string({ ignoreStdin: true, options: ['p', 'q'] }),
+    two: Args.string({ ignoreStdin: true, default: 'zz' }),
+  },
   strict: false,
 }
 
-const SYNTHETIC_RUNS = Math.round(RUNS * 5 / 3)
+const SYNTHETIC_RUNS = Math.round((RUNS * 5) / 3)
 
 test.each([
-  ['integer min/max, options, multiple, allowNo, aliases (one letter too), char, exclusive, required, defaults; optional integer argument', everything('oclif')],
+  [
+    'integer min/max, options, multiple, allowNo, aliases (one letter too), char, exclusive, required, defaults; optional integer argument',
+    everything('oclif'),
+  ],
   ['variadic argument between required ones, strict', variadic(true)],
   ['variadic argument between required ones, not strict', variadic(false)],
   ['strict: false with optional arguments, a required flag, --no-', loose],
 ])(`${SYNTHETIC_RUNS} generated argv: %s`, async (scope, input) => {
-  await fc.assert(fc.asyncProperty(argvOf(input), (words) => compare(words, input, input, scope)), { numRuns: SYNTHETIC_RUNS })
+  await fc.assert(
+    fc.asyncProperty(argvOf(input), (words) => compare(words, input, input, scope)),
+    { numRuns: SYNTHETIC_RUNS },
+  )
 })
 
 // … and by src/specs/define.ts: its builders behave as oclif's (flag.integer is Flags.integer).
 test(`${SYNTHETIC_RUNS} generated argv: definitions built by src/specs/define.ts read as oclif's own`, async () => {
   const mine = everything('ours')
   const reference = everything('oclif')
-  await fc.assert(fc.asyncProperty(argvOf(reference), (words) => compare(words, mine, reference, 'define.ts')), { numRuns: SYNTHETIC_RUNS })
+  await fc.assert(
+    fc.asyncProperty(argvOf(reference), (words) => compare(words, mine, reference, 'define.ts')),
+    { numRuns: SYNTHETIC_RUNS },
+  )
 })
 
 test('exception 2: names inherited from Object.prototype are no flags (oclif takes them for flags)', async () => {
   const input = argvInput(COMMANDS.add)
   for (const word of ['--constructor', '--toString', '--__proto__', '--hasOwnProperty', '--valueOf=1']) {
-    expect(await ours([word], input)).toEqual({ ok: false, kind: 'NonExistentFlagsError', message: `Nonexistent flag: ${word} (see --help)` })
+    expect(await ours([word], input)).toEqual({
+      ok: false,
+      kind: 'NonExistentFlagsError',
+      message: `Nonexistent flag: ${word} (see --help)`,
+    })
     const theirs = await oclif([word], input)
     // oclif: silently dropped (--toString), or "Unexpected flag Object" (--constructor) — never "Nonexistent flag"
     expect(theirs.ok ? 'accepted' : theirs.message).not.toMatch(/^Nonexistent flag/)
@@ -361,5 +432,9 @@ test('exception 1: --boolean=VALUE is refused (oclif: the flag, plus VALUE as a 
     message: 'Flag --if-exists takes no value, got "--if-exists=no" (see --help)',
   })
   // what oclif makes of it: `del --if-exists no x` — a link named "no" would be deleted too
-  expect(await oclif(['--if-exists=no', 'x'], del)).toMatchObject({ ok: true, argv: ['no', 'x'], flags: { 'if-exists': true } })
+  expect(await oclif(['--if-exists=no', 'x'], del)).toMatchObject({
+    ok: true,
+    argv: ['no', 'x'],
+    flags: { 'if-exists': true },
+  })
 })

@@ -1,4 +1,12 @@
-import { checkIfname, MTU_MAX, NLMON_MIN_MTU, parseLladdr, parseU32, runningKernel, validateAttributes } from '../../src/core/attributes.js'
+import {
+  checkIfname,
+  MTU_MAX,
+  NLMON_MIN_MTU,
+  parseLladdr,
+  parseU32,
+  runningKernel,
+  validateAttributes,
+} from '../../src/core/attributes.js'
 import { ExitCode, NlmonctlError } from '../../src/core/errors.js'
 
 const LINUX_7_2 = runningKernel('7.2.13+deb14-amd64')
@@ -50,8 +58,9 @@ describe('parseU32', () => {
     ['0x10', 16],
     ['0XfF', 255],
   ])('%s → %d', (raw, value) => expect(parseU32(raw)).toBe(value))
-  test.each(['4294967296', '-1', '1.5', '', 'abc', '1e3', '0x', '99999999999999999999', '16 ', ' 16', '\t16', '16\n'])('%j is not a u32', (raw) =>
-    expect(parseU32(raw)).toBeUndefined(),
+  test.each(['4294967296', '-1', '1.5', '', 'abc', '1e3', '0x', '99999999999999999999', '16 ', ' 16', '\t16', '16\n'])(
+    '%j is not a u32',
+    (raw) => expect(parseU32(raw)).toBeUndefined(),
   )
 })
 
@@ -108,18 +117,23 @@ describe('validateAttributes', () => {
     expect(validateAttributes('set', { name: 'mon%d' }, LINUX_7_2)).toEqual({ name: 'mon%d' })
   })
 
-  test.each(['address', 'lladdr', 'mac', 'hwaddr'])('--%s is refused for nlmon whatever its value, and says why', (flag) => {
-    for (const value of ['00:11:22:33:44:55', '', 'ff:ff:ff:ff:ff:ff']) {
-      for (const command of ['add', 'set'] as const) {
-        const message = verdict(command, { [flag]: value })
-        expect(message).toMatch(/nlmon links have no hardware address/)
-        expect(message).toMatch(/IFLA_ADDRESS/)
+  test.each(['address', 'lladdr', 'mac', 'hwaddr'])(
+    '--%s is refused for nlmon whatever its value, and says why',
+    (flag) => {
+      for (const value of ['00:11:22:33:44:55', '', 'ff:ff:ff:ff:ff:ff']) {
+        for (const command of ['add', 'set'] as const) {
+          const message = verdict(command, { [flag]: value })
+          expect(message).toMatch(/nlmon links have no hardware address/)
+          expect(message).toMatch(/IFLA_ADDRESS/)
+        }
       }
-    }
-  })
+    },
+  )
 
   test('--broadcast is passed on as the kernel takes it (measured), if it is an address of 1..32 bytes', () => {
-    expect(validateAttributes('add', { broadcast: 'ff:ff:ff:ff:ff:ff' }, LINUX_7_2)).toEqual({ broadcast: Buffer.from([255, 255, 255, 255, 255, 255]) })
+    expect(validateAttributes('add', { broadcast: 'ff:ff:ff:ff:ff:ff' }, LINUX_7_2)).toEqual({
+      broadcast: Buffer.from([255, 255, 255, 255, 255, 255]),
+    })
     expect(validateAttributes('set', { brd: '1:2' }, LINUX_7_2)).toEqual({ broadcast: Buffer.from([1, 2]) })
     expect(verdict('add', { broadcast: Array(32).fill('ab').join(':') })).toBe('ok')
     expect(verdict('add', { broadcast: Array(33).fill('ab').join(':') })).toMatch(/at most 32 bytes.*IFLA_BROADCAST/)

@@ -22,8 +22,12 @@ const rec = (over: Partial<NlRecord>): NlRecord => ({
 
 describe('decoded record text', () => {
   test('a request with attributes', () => {
-    const line = formatRecord(rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], attrs: { ifname: 'dm0', kind: 'dummy' } }))
-    expect(line).toBe('01:02:03.123456 to-kernel route RTM_NEWLINK REQUEST|ACK|EXCL|CREATE seq=1 port=0 len=32 ifname=dm0 kind=dummy')
+    const line = formatRecord(
+      rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], attrs: { ifname: 'dm0', kind: 'dummy' } }),
+    )
+    expect(line).toBe(
+      '01:02:03.123456 to-kernel route RTM_NEWLINK REQUEST|ACK|EXCL|CREATE seq=1 port=0 len=32 ifname=dm0 kind=dummy',
+    )
   })
 
   test('errors with extack, ACKs, DONE, hex, malformed', () => {
@@ -31,15 +35,27 @@ describe('decoded record text', () => {
       type: 'NLMSG_ERROR',
       dir: 'to-user',
       flags: ['CAPPED', 'ACK_TLVS'],
-      error: { errno: 22, name: 'EINVAL', message: 'Invalid argument', extack: 'mtu less than device minimum.', request_type: 'RTM_NEWLINK' },
+      error: {
+        errno: 22,
+        name: 'EINVAL',
+        message: 'Invalid argument',
+        extack: 'mtu less than device minimum.',
+        request_type: 'RTM_NEWLINK',
+      },
     })
-    expect(formatRecord(error)).toContain('error=EINVAL (Invalid argument) of RTM_NEWLINK extack="mtu less than device minimum."')
-    expect(formatRecord(rec({ type: 'NLMSG_ERROR', error: { errno: 0, name: 'ACK', request_type: 'RTM_NEWADDR' } }))).toContain(
-      'ACK of RTM_NEWADDR',
+    expect(formatRecord(error)).toContain(
+      'error=EINVAL (Invalid argument) of RTM_NEWLINK extack="mtu less than device minimum."',
     )
-    expect(formatRecord(rec({ type: 'NLMSG_DONE', flags: ['MULTI'], error: { errno: 0, name: 'ACK' } }))).toMatch(/ MULTI .* done$/)
+    expect(
+      formatRecord(rec({ type: 'NLMSG_ERROR', error: { errno: 0, name: 'ACK', request_type: 'RTM_NEWADDR' } })),
+    ).toContain('ACK of RTM_NEWADDR')
+    expect(formatRecord(rec({ type: 'NLMSG_DONE', flags: ['MULTI'], error: { errno: 0, name: 'ACK' } }))).toMatch(
+      / MULTI .* done$/,
+    )
     expect(formatRecord(rec({ hex: '20000000' }))).toMatch(/\n {2}20000000$/)
-    expect(formatRecord(rec({ type: 'MALFORMED', malformed: 'nlmsg_len 8 is less than the 16-byte header' }))).toContain('MALFORMED: nlmsg_len 8')
+    expect(
+      formatRecord(rec({ type: 'MALFORMED', malformed: 'nlmsg_len 8 is less than the 16-byte header' })),
+    ).toContain('MALFORMED: nlmsg_len 8')
     expect(formatRecord(rec({ attrs: { label: 'two words' } }))).toContain('label="two words"')
   })
 
@@ -48,7 +64,18 @@ describe('decoded record text', () => {
     expect(parseRecords(lines).map((r) => r.seq)).toEqual([1, 2])
     expect(parseRecords('')).toEqual([])
     const summary = summarize(
-      { packets: 2, messages: 3, bytes: 100, kernelPackets: 4, kernelDrops: 2, userDrops: 0, written: 0, queueDrops: 5, queuePeakBytes: 3 << 20, queueLimitBytes: 256 << 20 },
+      {
+        packets: 2,
+        messages: 3,
+        bytes: 100,
+        kernelPackets: 4,
+        kernelDrops: 2,
+        userDrops: 0,
+        written: 0,
+        queueDrops: 5,
+        queuePeakBytes: 3 << 20,
+        queueLimitBytes: 256 << 20,
+      },
       [{ family: 'route', typeName: 'RTM_NEWLINK', messages: 3 }],
     )
     expect(summary).toMatchObject({
@@ -116,7 +143,13 @@ describe('--only-cmd ownership', () => {
   })
 
   test('a dump: one request, many replies to one port; another request with the same seq is not ours', () => {
-    const dump = [getlink(5, 1), part(5, 100, { packet: 2 }), part(5, 100, { packet: 3 }), getlink(5, 9), part(5, 555, { packet: 10 })]
+    const dump = [
+      getlink(5, 1),
+      part(5, 100, { packet: 2 }),
+      part(5, 100, { packet: 3 }),
+      getlink(5, 9),
+      part(5, 555, { packet: 10 }),
+    ]
     expect(show(filterOwned(dump, owned))).toEqual(['RTM_GETLINK/5/0/1', 'RTM_NEWLINK/5/100/2', 'RTM_NEWLINK/5/100/3'])
   })
 
@@ -125,17 +158,28 @@ describe('--only-cmd ownership', () => {
     // `ip link add`'s ACK arrives before its dump replies. Seen in CI on 7.2 under load.
     const theirs = getlink(8, 1)
     const ours = rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], flags_raw: 0x605, seq: 8, packet: 2, len: 60 })
-    const records = [theirs, ours, ack(ours, 100, { packet: 3 }), part(8, 555, { packet: 4 }), part(8, 555, { packet: 5 })]
+    const records = [
+      theirs,
+      ours,
+      ack(ours, 100, { packet: 3 }),
+      part(8, 555, { packet: 4 }),
+      part(8, 555, { packet: 5 }),
+    ]
     expect(show(filterOwned(records, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/3'])
     // and the other way round: their dump answered first, then our ACK
     const swapped = [theirs, ours, part(8, 555, { packet: 3 }), ack(ours, 100, { packet: 4 })]
     expect(show(filterOwned(swapped, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/4'])
   })
 
-  test("a dump reply does not claim a request of another object type; an ACK of an uncaptured request claims nothing", () => {
+  test('a dump reply does not claim a request of another object type; an ACK of an uncaptured request claims nothing', () => {
     const addrDump = rec({ type: 'RTM_GETADDR', type_id: 22, flags: ['REQUEST', 'DUMP'], flags_raw: 0x301, seq: 4 })
     const linkDump = getlink(4, 2)
-    const records = [addrDump, linkDump, part(4, 100, { packet: 3 }), part(4, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 4 })]
+    const records = [
+      addrDump,
+      linkDump,
+      part(4, 100, { packet: 3 }),
+      part(4, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 4 }),
+    ]
     // our port got link messages: the link dump is ours, the address dump (older) is not
     expect(show(filterOwned(records, owned))).toEqual(['RTM_GETLINK/4/0/2', 'RTM_NEWLINK/4/100/3'])
     const lost = rec({ seq: 6, len: 99 }) // the ACK below quotes a request that was not captured
@@ -219,13 +263,21 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
     [{ 'queue-size': '0' }, /^invalid --queue-size "0": must be a whole number greater than 0$/],
     [{ 'queue-size': '1048577' }, /^queue size must be 1 to 1048576 MiB, got 1048577$/],
     // more than this machine has available (MemAvailable): refused now, never OOM-killed later
-    [{ 'queue-size': '1048576' }, /^a 1048576 MiB queue \(--queue-size\) and the 64 MiB kernel ring are more than this machine can hold: \d+ MiB available \(MemAvailable\)$/],
+    [
+      { 'queue-size': '1048576' },
+      /^a 1048576 MiB queue \(--queue-size\) and the 64 MiB kernel ring are more than this machine can hold: \d+ MiB available \(MemAvailable\)$/,
+    ],
   ])('capture %j is refused', async (flags, message) => {
     await expect(prepareCapture(flags, false)).rejects.toThrow(message)
   })
 
   test('a capture plan', async () => {
-    expect(await prepareCapture({ link: '5', family: 'route, generic', count: '10', duration: '0.5', 'buffer-size': '4096' }, true)).toEqual({
+    expect(
+      await prepareCapture(
+        { link: '5', family: 'route, generic', count: '10', duration: '0.5', 'buffer-size': '4096' },
+        true,
+      ),
+    ).toEqual({
       link: '5',
       write: undefined,
       force: false,
@@ -238,7 +290,10 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       read: undefined,
     })
     // a file is read without a ring: its --buffer-size is parsed but not bounded, as before
-    expect(await prepareCapture({ read: 'in.pcap', 'buffer-size': '5000' }, false)).toMatchObject({ read: 'in.pcap', bufferMib: 5000 })
+    expect(await prepareCapture({ read: 'in.pcap', 'buffer-size': '5000' }, false)).toMatchObject({
+      read: 'in.pcap',
+      bufferMib: 5000,
+    })
   })
 
   test.each([
@@ -270,7 +325,19 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
         () => 'ok',
         (error: Error) => error.message,
       )
-    for (const ok of ['route', 'ROUTE', 'rtnl', 'Generic', 'sock_diag', 'inet_diag', 'smc', '0', '+16', '007', '65535']) {
+    for (const ok of [
+      'route',
+      'ROUTE',
+      'rtnl',
+      'Generic',
+      'sock_diag',
+      'inet_diag',
+      'smc',
+      '0',
+      '+16',
+      '007',
+      '65535',
+    ]) {
       expect([ok, await verdict(ok)]).toEqual([ok, 'ok'])
     }
     for (const no of ['bogus', '65536', '-1', '0x10', '1e3', '+', 'family_16', '\u212Aobject_uevent']) {

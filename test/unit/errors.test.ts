@@ -15,16 +15,66 @@ describe('native error mapping', () => {
     [{ code: 'EKIND', message: 'kind mismatch', kind: 'veth', ifname: 'v0' }, 'delete', 'NOT_NLMON', 5],
     [{ code: 'EPERM', errno: 1, message: 'Operation not permitted' }, 'create', 'PERMISSION_DENIED', 6],
     [{ code: 'EACCES', errno: 13, message: 'Permission denied' }, 'change', 'PERMISSION_DENIED', 6],
-    [{ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'Unknown device type' }, 'create', 'NO_NLMON_SUPPORT', 7],
+    [
+      { code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'Unknown device type' },
+      'create',
+      'NO_NLMON_SUPPORT',
+      7,
+    ],
     [{ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported' }, 'change', 'KERNEL_ERROR', 1],
     [{ code: 'ENETNS', errno: 2, message: 'No such file or directory', netns: 'blue' }, 'list', 'NETNS_NOT_FOUND', 8],
     [{ code: 'ENETNS', errno: 1, message: 'Operation not permitted', netns: 'blue' }, 'list', 'PERMISSION_DENIED', 6],
-    [{ code: 'ENETNS', errno: 22, message: 'cannot setns network namespace /etc/hostname: Invalid argument', netns: '/etc/hostname' }, 'list', 'NETNS_NOT_FOUND', 8],
-    [{ code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' }, 'list', 'KERNEL_ERROR', 1],
-    [{ code: 'ENETNS', errno: 40, message: 'cannot open network namespace /l: Too many levels of symbolic links', netns: '/l' }, 'list', 'NETNS_NOT_FOUND', 8],
-    [{ code: 'ENETNS', errno: 20, message: 'cannot open network namespace /etc/passwd/x: Not a directory', netns: '/etc/passwd/x' }, 'list', 'NETNS_NOT_FOUND', 8],
-    [{ code: 'ENETNS', errno: 36, message: 'cannot open network namespace /a: File name too long', netns: '/a' }, 'list', 'NETNS_NOT_FOUND', 8],
-    [{ code: 'EINVAL', errno: 22, message: 'Invalid argument', extack: 'mtu less than device minimum.' }, 'create', 'KERNEL_ERROR', 1],
+    [
+      {
+        code: 'ENETNS',
+        errno: 22,
+        message: 'cannot setns network namespace /etc/hostname: Invalid argument',
+        netns: '/etc/hostname',
+      },
+      'list',
+      'NETNS_NOT_FOUND',
+      8,
+    ],
+    [
+      { code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' },
+      'list',
+      'KERNEL_ERROR',
+      1,
+    ],
+    [
+      {
+        code: 'ENETNS',
+        errno: 40,
+        message: 'cannot open network namespace /l: Too many levels of symbolic links',
+        netns: '/l',
+      },
+      'list',
+      'NETNS_NOT_FOUND',
+      8,
+    ],
+    [
+      {
+        code: 'ENETNS',
+        errno: 20,
+        message: 'cannot open network namespace /etc/passwd/x: Not a directory',
+        netns: '/etc/passwd/x',
+      },
+      'list',
+      'NETNS_NOT_FOUND',
+      8,
+    ],
+    [
+      { code: 'ENETNS', errno: 36, message: 'cannot open network namespace /a: File name too long', netns: '/a' },
+      'list',
+      'NETNS_NOT_FOUND',
+      8,
+    ],
+    [
+      { code: 'EINVAL', errno: 22, message: 'Invalid argument', extack: 'mtu less than device minimum.' },
+      'create',
+      'KERNEL_ERROR',
+      1,
+    ],
     [{ code: 'EBUSY', errno: 16, message: 'Device or resource busy' }, 'change', 'KERNEL_ERROR', 1],
   ] as const)('%j during %s → %s (exit %d)', (info, action, code, exit) => {
     const error = fromNative(nativeError(info), { action, link: 'mon0' })
@@ -43,8 +93,15 @@ describe('native error mapping', () => {
   })
 
   test('a namespace that cannot be entered is named once, with the reason', () => {
-    const info = { code: 'ENETNS', errno: 5, message: 'cannot open network namespace /x: Input/output error', netns: '/x' }
-    expect(fromNative(nativeError(info), { action: 'list' }).toLine()).toBe('cannot enter network namespace "/x": Input/output error')
+    const info = {
+      code: 'ENETNS',
+      errno: 5,
+      message: 'cannot open network namespace /x: Input/output error',
+      netns: '/x',
+    }
+    expect(fromNative(nativeError(info), { action: 'list' }).toLine()).toBe(
+      'cannot enter network namespace "/x": Input/output error',
+    )
   })
 
   test('the kernel extack text and errno reach the line and the JSON', () => {
@@ -66,7 +123,9 @@ describe('native error mapping', () => {
   })
 
   test('hints: CAP_NET_ADMIN for EPERM, CONFIG_NLMON / modprobe for a missing driver', () => {
-    const perm = fromNative(nativeError({ code: 'EPERM', errno: 1, message: 'Operation not permitted' }), { action: 'create' })
+    const perm = fromNative(nativeError({ code: 'EPERM', errno: 1, message: 'Operation not permitted' }), {
+      action: 'create',
+    })
     expect(perm.toLine()).toMatch(/CAP_NET_ADMIN/)
     const nodriver = fromNative(
       nativeError({ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'Unknown device type' }),
@@ -76,7 +135,10 @@ describe('native error mapping', () => {
   })
 
   test('the real kind is named when refusing', () => {
-    const error = fromNative(nativeError({ code: 'EKIND', message: 'x', kind: null, ifname: 'lo' }), { action: 'delete', link: 'lo' })
+    const error = fromNative(nativeError({ code: 'EKIND', message: 'x', kind: null, ifname: 'lo' }), {
+      action: 'delete',
+      link: 'lo',
+    })
     expect(error.message).toBe('link "lo" is not an nlmon link (kind: none); refusing to delete it')
   })
 
@@ -104,11 +166,35 @@ describe('not an nlmon link: one check, one wording', () => {
 
   test.each([
     // del, stats, capture, add --if-not-exists: the messages the commands have always printed
-    [link('veth-a', 'veth'), 'veth-a', { refusing: 'delete it' }, 'NOT_NLMON', 'link "veth-a" is not an nlmon link (kind: veth); refusing to delete it'],
-    [link('lo'), '1', { refusing: 'delete it' }, 'NOT_NLMON', 'link "1" is not an nlmon link (kind: none); refusing to delete it'],
+    [
+      link('veth-a', 'veth'),
+      'veth-a',
+      { refusing: 'delete it' },
+      'NOT_NLMON',
+      'link "veth-a" is not an nlmon link (kind: veth); refusing to delete it',
+    ],
+    [
+      link('lo'),
+      '1',
+      { refusing: 'delete it' },
+      'NOT_NLMON',
+      'link "1" is not an nlmon link (kind: none); refusing to delete it',
+    ],
     [link('lo', null), 'lo', {}, 'NOT_NLMON', 'link "lo" is not an nlmon link (kind: none)'],
-    [link('br0', 'bridge'), 'br0', { refusing: 'capture on it' }, 'NOT_NLMON', 'link "br0" is not an nlmon link (kind: bridge); refusing to capture on it'],
-    [link('dm0', 'dummy'), 'dm0', { nameTaken: true }, 'ALREADY_EXISTS', 'link "dm0" already exists and is not an nlmon link (kind: dummy)'],
+    [
+      link('br0', 'bridge'),
+      'br0',
+      { refusing: 'capture on it' },
+      'NOT_NLMON',
+      'link "br0" is not an nlmon link (kind: bridge); refusing to capture on it',
+    ],
+    [
+      link('dm0', 'dummy'),
+      'dm0',
+      { nameTaken: true },
+      'ALREADY_EXISTS',
+      'link "dm0" already exists and is not an nlmon link (kind: dummy)',
+    ],
   ] as const)('%j named %j with %j → %s', (l, arg, wording, code, message) => {
     let thrown: unknown
     try {
@@ -139,36 +225,116 @@ describe('capture errors go through the same mapping', () => {
 
   test.each([
     // the pcap file's own problems, named as such
-    [{ code: 'EEXIST', errno: 17, message: 'File exists', op: 'open(pcap)' }, 'out.pcap',
-      { code: 'ALREADY_EXISTS', exitCode: 4, message: 'out.pcap already exists', hint: 'use --force to replace it' }],
-    [{ code: 'ELOOP', errno: 40, message: 'Too many levels of symbolic links', op: 'open(pcap)' }, 'out.pcap',
-      { code: 'INVALID_INPUT', exitCode: 2, message: 'out.pcap is a symbolic link: captures are never written through one' }],
-    [{ code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'open(pcap)' }, 'in.pcap',
-      { code: 'NOT_FOUND', exitCode: 3, message: 'in.pcap: no such file or directory' }],
-    [{ code: 'EACCES', errno: 13, message: 'Permission denied', op: 'open(pcap)' }, '/root/x.pcap',
-      { code: 'PERMISSION_DENIED', exitCode: 6, message: '/root/x.pcap: permission denied', errno: 'EACCES', errnoNumber: 13 }],
-    [{ code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'fchmod(pcap)' }, 'x.pcap',
-      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'x.pcap: permission denied', errno: 'EPERM', errnoNumber: 1 }],
-    [{ code: 'ENOSPC', errno: 28, message: 'No space left on device', op: 'write(pcap)' }, '/mnt/full/x.pcap',
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'cannot write /mnt/full/x.pcap: no space left on device', errno: 'ENOSPC', errnoNumber: 28,
-        hint: 'the capture ended; the file holds every packet written before, up to its last whole record' }],
-    [{ code: 'EPROTO_NL', message: 'unexpected netlink reply: bad magic', op: 'read(pcap)' }, 'in.pcap',
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'in.pcap: unexpected netlink reply: bad magic' }],
+    [
+      { code: 'EEXIST', errno: 17, message: 'File exists', op: 'open(pcap)' },
+      'out.pcap',
+      { code: 'ALREADY_EXISTS', exitCode: 4, message: 'out.pcap already exists', hint: 'use --force to replace it' },
+    ],
+    [
+      { code: 'ELOOP', errno: 40, message: 'Too many levels of symbolic links', op: 'open(pcap)' },
+      'out.pcap',
+      {
+        code: 'INVALID_INPUT',
+        exitCode: 2,
+        message: 'out.pcap is a symbolic link: captures are never written through one',
+      },
+    ],
+    [
+      { code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'open(pcap)' },
+      'in.pcap',
+      { code: 'NOT_FOUND', exitCode: 3, message: 'in.pcap: no such file or directory' },
+    ],
+    [
+      { code: 'EACCES', errno: 13, message: 'Permission denied', op: 'open(pcap)' },
+      '/root/x.pcap',
+      {
+        code: 'PERMISSION_DENIED',
+        exitCode: 6,
+        message: '/root/x.pcap: permission denied',
+        errno: 'EACCES',
+        errnoNumber: 13,
+      },
+    ],
+    [
+      { code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'fchmod(pcap)' },
+      'x.pcap',
+      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'x.pcap: permission denied', errno: 'EPERM', errnoNumber: 1 },
+    ],
+    [
+      { code: 'ENOSPC', errno: 28, message: 'No space left on device', op: 'write(pcap)' },
+      '/mnt/full/x.pcap',
+      {
+        code: 'KERNEL_ERROR',
+        exitCode: 1,
+        message: 'cannot write /mnt/full/x.pcap: no space left on device',
+        errno: 'ENOSPC',
+        errnoNumber: 28,
+        hint: 'the capture ended; the file holds every packet written before, up to its last whole record',
+      },
+    ],
+    [
+      { code: 'EPROTO_NL', message: 'unexpected netlink reply: bad magic', op: 'read(pcap)' },
+      'in.pcap',
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'in.pcap: unexpected netlink reply: bad magic' },
+    ],
     // the capture itself
-    [{ code: 'EARG', message: 'unknown netlink family "bogus"' }, undefined,
-      { code: 'INVALID_INPUT', exitCode: 2, message: 'unknown netlink family "bogus"' }],
-    [{ code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'socket(AF_PACKET)' }, undefined,
-      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'cannot capture: Operation not permitted', errno: 'EPERM', errnoNumber: 1,
-        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root' }],
-    [{ code: 'EACCES', errno: 13, message: 'Permission denied', op: 'socket(AF_PACKET)' }, 'out.pcap',
-      { code: 'PERMISSION_DENIED', exitCode: 6, message: 'cannot capture: Permission denied', errno: 'EACCES', errnoNumber: 13,
-        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root' }],
-    [{ code: 'ENODEV', errno: 19, message: 'No such device', op: 'bind(AF_PACKET)' }, undefined,
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: No such device (bind(AF_PACKET))', errno: 'ENODEV', errnoNumber: 19 }],
-    [{ code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'x', op: 'poll(AF_PACKET)' }, undefined,
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: Operation not supported (poll(AF_PACKET))', errno: 'EOPNOTSUPP', errnoNumber: 95, kernelMessage: 'x' }],
-    [{ code: 'EPANIC', message: 'internal error (panic): oops' }, undefined,
-      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: internal error (panic): oops' }],
+    [
+      { code: 'EARG', message: 'unknown netlink family "bogus"' },
+      undefined,
+      { code: 'INVALID_INPUT', exitCode: 2, message: 'unknown netlink family "bogus"' },
+    ],
+    [
+      { code: 'EPERM', errno: 1, message: 'Operation not permitted', op: 'socket(AF_PACKET)' },
+      undefined,
+      {
+        code: 'PERMISSION_DENIED',
+        exitCode: 6,
+        message: 'cannot capture: Operation not permitted',
+        errno: 'EPERM',
+        errnoNumber: 1,
+        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root',
+      },
+    ],
+    [
+      { code: 'EACCES', errno: 13, message: 'Permission denied', op: 'socket(AF_PACKET)' },
+      'out.pcap',
+      {
+        code: 'PERMISSION_DENIED',
+        exitCode: 6,
+        message: 'cannot capture: Permission denied',
+        errno: 'EACCES',
+        errnoNumber: 13,
+        hint: 'capturing needs CAP_NET_RAW and CAP_NET_ADMIN: run as root',
+      },
+    ],
+    [
+      { code: 'ENODEV', errno: 19, message: 'No such device', op: 'bind(AF_PACKET)' },
+      undefined,
+      {
+        code: 'KERNEL_ERROR',
+        exitCode: 1,
+        message: 'capture failed: No such device (bind(AF_PACKET))',
+        errno: 'ENODEV',
+        errnoNumber: 19,
+      },
+    ],
+    [
+      { code: 'EOPNOTSUPP', errno: 95, message: 'Operation not supported', extack: 'x', op: 'poll(AF_PACKET)' },
+      undefined,
+      {
+        code: 'KERNEL_ERROR',
+        exitCode: 1,
+        message: 'capture failed: Operation not supported (poll(AF_PACKET))',
+        errno: 'EOPNOTSUPP',
+        errnoNumber: 95,
+        kernelMessage: 'x',
+      },
+    ],
+    [
+      { code: 'EPANIC', message: 'internal error (panic): oops' },
+      undefined,
+      { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: internal error (panic): oops' },
+    ],
     ['not ours', undefined, { code: 'KERNEL_ERROR', exitCode: 1, message: 'capture failed: not ours' }],
   ] as const)('%j (file %s) → %j', (info, file, expected) => {
     const error = captureFailure(info, file)
@@ -185,15 +351,28 @@ describe('capture errors go through the same mapping', () => {
     expect(ended({ code: 'ENETDOWN', errno: 100, message: 'Network is down', op: 'capture(link)' })).toMatchObject({
       error: { code: 'KERNEL_ERROR', exitCode: 1, message: 'the capture link "nlmon0" went down; the capture ended' },
     })
-    expect(ended({ code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'capture(netns)' }, 'blue')).toMatchObject({
-      error: { code: 'NETNS_NOT_FOUND', exitCode: 8, message: 'network namespace "blue" was deleted; the capture ended' },
+    expect(
+      ended({ code: 'ENOENT', errno: 2, message: 'No such file or directory', op: 'capture(netns)' }, 'blue'),
+    ).toMatchObject({
+      error: {
+        code: 'NETNS_NOT_FOUND',
+        exitCode: 8,
+        message: 'network namespace "blue" was deleted; the capture ended',
+      },
     })
   })
 
   test('a namespace that cannot be entered reads the same for a capture as for a link request', () => {
-    const gone = { code: 'ENETNS', errno: 2, message: 'cannot open network namespace blue: No such file or directory', netns: 'blue' }
+    const gone = {
+      code: 'ENETNS',
+      errno: 2,
+      message: 'cannot open network namespace blue: No such file or directory',
+      netns: 'blue',
+    }
     expect(captureFailure(gone).toJSON()).toEqual(fromNative(nativeError(gone), { action: 'list' }).toJSON())
-    expect(captureFailure(gone).toJSON()).toMatchObject({ error: { code: 'NETNS_NOT_FOUND', exitCode: 8, message: 'network namespace "blue" not found' } })
+    expect(captureFailure(gone).toJSON()).toMatchObject({
+      error: { code: 'NETNS_NOT_FOUND', exitCode: 8, message: 'network namespace "blue" not found' },
+    })
   })
 
   test('an existing -w file is refused in the same words before the capture (checkOutput) and by the native open', () => {

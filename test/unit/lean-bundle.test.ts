@@ -22,7 +22,14 @@ const inputs = async (): Promise<string[]> => {
 test('no @oclif module in the lean bundle, and it holds the parser, the specs and the operations', async () => {
   const modules = await inputs()
   expect(modules.filter((path) => /@oclif|node_modules/.test(path))).toEqual([])
-  for (const needed of ['src/lean.ts', 'src/core/argv.ts', 'src/core/verbs.ts', 'src/core/operations.ts', 'src/specs/add.ts', 'src/specs/global.ts']) {
+  for (const needed of [
+    'src/lean.ts',
+    'src/core/argv.ts',
+    'src/core/verbs.ts',
+    'src/core/operations.ts',
+    'src/specs/add.ts',
+    'src/specs/global.ts',
+  ]) {
     expect(modules).toContain(needed)
   }
   expect(modules.filter((path) => path.startsWith('src/commands/') || path === 'src/base-command.ts')).toEqual([])

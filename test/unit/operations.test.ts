@@ -26,19 +26,24 @@ const rejection = (info: Record<string, unknown>) => new Error(JSON.stringify(in
 
 function fakeApi(links: IpLink[], netns?: string) {
   const requests: string[] = []
-  const find = (ref: LinkRef) => links.find((l) => (ref.index === undefined ? l.ifname === ref.name : l.ifindex === ref.index))
+  const find = (ref: LinkRef) =>
+    links.find((l) => (ref.index === undefined ? l.ifname === ref.name : l.ifindex === ref.index))
   const need = (ref: LinkRef) => {
     const found = find(ref)
     if (!found) throw rejection({ code: 'ENODEV', errno: 19, message: 'No such device' })
     return found
   }
   const checkKind = (l: IpLink, kind: string | null) => {
-    if (kind !== null && linkKind(l) !== kind) throw rejection({ code: 'EKIND', message: 'x', ifname: l.ifname, kind: linkKind(l) ?? null })
+    if (kind !== null && linkKind(l) !== kind)
+      throw rejection({ code: 'EKIND', message: 'x', ifname: l.ifname, kind: linkKind(l) ?? null })
   }
   const backend: LinkBackend = {
     createLink(req) {
       requests.push(`create ${req.name} alias=${req.alias} up=${req.up}`)
-      const created = link(100 + links.length, (req.name ?? 'nlmon%d').replace('%d', '0'), req.kind, { ifalias: req.alias, flags: req.up ? ['NOARP', 'UP'] : ['NOARP'] })
+      const created = link(100 + links.length, (req.name ?? 'nlmon%d').replace('%d', '0'), req.kind, {
+        ifalias: req.alias,
+        flags: req.up ? ['NOARP', 'UP'] : ['NOARP'],
+      })
       links.push(created)
       return created
     },
@@ -86,7 +91,11 @@ describe('capture links', () => {
     expect(isUp(links[0])).toBe(true)
     await releaseCaptureLink(api, held)
     expect(isUp(links[0])).toBe(false)
-    expect(requests).toEqual(['get {"name":"mon0"}', 'set {"index":5} {"up":true} nlmon', 'set {"index":5} {"up":false} nlmon'])
+    expect(requests).toEqual([
+      'get {"name":"mon0"}',
+      'set {"index":5} {"up":true} nlmon',
+      'set {"index":5} {"up":false} nlmon',
+    ])
   })
 
   test('an UP nlmon link (named by ifindex) is left as it is', async () => {
@@ -121,11 +130,16 @@ describe('capture links', () => {
     const { api, requests, links } = fakeApi([])
     const held = await acquireCaptureLink(api, undefined)
     expect(held).toMatchObject({ ephemeral: true, broughtUp: false })
-    expect(requests[0]).toMatch(new RegExp(`^create nlmonctl%d alias=nlmonctl-ephemeral pid=${process.pid} start=[0-9]+ up=true$`))
+    expect(requests[0]).toMatch(
+      new RegExp(`^create nlmonctl%d alias=nlmonctl-ephemeral pid=${process.pid} start=[0-9]+ up=true$`),
+    )
     await releaseCaptureLink(api, held)
     expect(links).toEqual([])
     await releaseCaptureLink(api, held) // already gone: NOT_FOUND is swallowed
-    expect(requests.slice(1)).toEqual([`delete {"index":${held.link.ifindex}} nlmon`, `delete {"index":${held.link.ifindex}} nlmon`])
+    expect(requests.slice(1)).toEqual([
+      `delete {"index":${held.link.ifindex}} nlmon`,
+      `delete {"index":${held.link.ifindex}} nlmon`,
+    ])
   })
 })
 
@@ -185,8 +199,16 @@ describe('stats: prepareStats() owns every check, for the command and a batch li
     expect((await stats.sample(api)).map((l) => l.ifname)).toEqual(['mon1', 'mon0'])
     expect((await stats.run(api)).table?.rows.map((l) => l.ifname)).toEqual(['mon1', 'mon0'])
     expect(requests).toEqual(['list null', 'list null'])
-    await expect(prepareStats(['lo'], {}).run(api)).rejects.toMatchObject({ code: 'NOT_NLMON', message: 'link "lo" is not an nlmon link (kind: none)' })
-    await expect(prepareStats(['ghost0'], {}).run(api)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'link "ghost0" not found' })
-    expect(await prepareStats([], {}).run(api)).toMatchObject({ table: { rows: [{ ifname: 'mon0' }, { ifname: 'mon1' }] } })
+    await expect(prepareStats(['lo'], {}).run(api)).rejects.toMatchObject({
+      code: 'NOT_NLMON',
+      message: 'link "lo" is not an nlmon link (kind: none)',
+    })
+    await expect(prepareStats(['ghost0'], {}).run(api)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'link "ghost0" not found',
+    })
+    expect(await prepareStats([], {}).run(api)).toMatchObject({
+      table: { rows: [{ ifname: 'mon0' }, { ifname: 'mon1' }] },
+    })
   })
 })

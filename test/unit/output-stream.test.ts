@@ -4,7 +4,12 @@ import { formatJson, renderTable, writeJson, writeTable, type Column } from '../
 const pipe = { isTTY: false } as NodeJS.WriteStream
 
 test.each([0, 1, 255, 256, 257, 1000, 2500])('%i elements: chunked JSON == JSON.stringify', (n) => {
-  const items = Array.from({ length: n }, (_, i) => ({ ifindex: i + 1, ifname: `s${i}`, flags: ['NOARP'], stats64: { rx: { packets: i } } }))
+  const items = Array.from({ length: n }, (_, i) => ({
+    ifindex: i + 1,
+    ifname: `s${i}`,
+    flags: ['NOARP'],
+    stats64: { rx: { packets: i } },
+  }))
   const chunks: string[] = []
   writeJson(items, (c) => chunks.push(c), pipe)
   expect(chunks.join('')).toBe(formatJson(items, pipe) + '\n')

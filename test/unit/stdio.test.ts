@@ -45,6 +45,11 @@ test('isTerminal: files, pipes and /dev/null are not terminals (a pseudo-termina
   const fifo = join(dir, 'fifo')
   await execa('mkfifo', [fifo])
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
-  expect([isTerminal(file), isTerminal(devnull), isTerminal(reader), isTerminal(987654)]).toEqual([false, false, false, false])
+  expect([isTerminal(file), isTerminal(devnull), isTerminal(reader), isTerminal(987654)]).toEqual([
+    false,
+    false,
+    false,
+    false,
+  ])
   for (const fd of [file, devnull, reader]) closeSync(fd)
 })
