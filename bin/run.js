@@ -129,56 +129,7 @@ function load(bundle, argv) {
   return { exports: module.exports, save }
 }
 
-/**
- * Node decodes argv lossily: an argument that is not valid UTF-8 (`add $'a\\xa0b'`) reaches process.argv
- * with U+FFFD in place of its bytes, and would create a link of another name. The raw bytes are in
- * /proc/self/cmdline, whose last entries are the arguments: the first one that is not UTF-8, if any.
- * @param {string[]} argv @returns {{ index: number, text: string } | undefined}
- */
-function nonUtf8Argument(argv) {
-  if (!argv.some((arg) => arg.includes('\uFFFD'))) return undefined
-  /** @type {Buffer} */
-  let raw
-  try {
-    raw = readFileSync('/proc/self/cmdline')
-  } catch {
-    return undefined
-  }
-  const entries = []
-  for (let start = 0; start < raw.length;) {
-    const end = raw.indexOf(0, start)
-    entries.push(raw.subarray(start, end === -1 ? raw.length : end))
-    start = end === -1 ? raw.length : end + 1
-  }
-  const args = entries.slice(-argv.length)
-  if (args.length !== argv.length) return undefined
-  const strict = new TextDecoder('utf-8', { fatal: true })
-  for (const [index, bytes] of args.entries()) {
-    try {
-      strict.decode(bytes)
-    } catch {
-      const text = [...bytes]
-        .map((b) =>
-          b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`,
-        )
-        .join('')
-      return { index, text }
-    }
-  }
-  return undefined
-}
-
 const argv = process.argv.slice(2)
-const bad = nonUtf8Argument(argv)
-if (bad) {
-  // Refused before any bundle or the addon loads: nothing is sent. Exit 2, INVALID_INPUT (src/core/errors.ts).
-  const command = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') && bad.index > 0 ? ` ${argv[0]}` : ''
-  const message = `argument "${bad.text}" is not valid UTF-8`
-  if (argv.includes('--json'))
-    process.stdout.write(JSON.stringify({ error: { code: 'INVALID_INPUT', exitCode: 2, message } }) + '\n')
-  process.stderr.write(`nlmonctl${command}: ${message}\n`)
-  process.exit(2)
-}
 const importAddon = () => import('#native')
 let done = false
 if (process.env.NLMONCTL_FAST_PATH !== '0') {

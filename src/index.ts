@@ -6,6 +6,8 @@ import { run } from '@oclif/core'
 import type * as Addon from '#native'
 import { toNlmonctlError } from './base-command.js'
 import { setAddonImporter } from './core/native.js'
+import { nonUtf8Refusal } from './core/raw-argv.js'
+import { jsonRequested, reportFailure } from './core/report.js'
 import Add from './commands/add.js'
 import Batch from './commands/batch.js'
 import Capture from './commands/capture.js'
@@ -52,6 +54,11 @@ async function flushStdout(): Promise<void> {
 
 export async function main(argv: string[], root: string, entry: Entry = {}): Promise<void> {
   if (entry.importAddon) setAddonImporter(entry.importAddon)
+  const notUtf8 = nonUtf8Refusal(argv) // as src/lean.ts does, for NLMONCTL_FAST_PATH=0
+  if (notUtf8) {
+    reportFailure(notUtf8.command, notUtf8.failure, jsonRequested(argv))
+    return
+  }
   try {
     await run(argv, root)
     await flushStdout()

@@ -12,6 +12,7 @@ import { oneShotApi } from './core/link-api.js'
 import { checkNetns, loadAddon, setAddonImporter, target } from './core/native.js'
 import { writeOutcome } from './core/output.js'
 import { asNlmonctlError, jsonRequested, reportFailure } from './core/report.js'
+import { nonUtf8Refusal } from './core/raw-argv.js'
 import { fdStdio, type Stdio } from './core/stdio.js'
 import { isVerb, VERBS, type Verb } from './core/verbs.js'
 
@@ -23,6 +24,11 @@ export interface Entry {
 /** Runs a script verb and returns true; false when the full CLI is the one to run argv. */
 export async function main(argv: string[], entry: Entry = {}): Promise<boolean> {
   const [id, ...words] = argv
+  const notUtf8 = nonUtf8Refusal(argv) // whatever the command: refused before it runs
+  if (notUtf8) {
+    reportFailure(notUtf8.command, notUtf8.failure, jsonRequested(argv), fdStdio())
+    return true
+  }
   if (!isVerb(id) || helpRequested(argv)) return false
   if (entry.importAddon) setAddonImporter(entry.importAddon)
   const verb = VERBS[id]
