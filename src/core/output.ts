@@ -43,30 +43,20 @@ export function formatJson(value: unknown, stream: Terminal = process.stdout): s
 const CHUNK = 256
 
 /**
- * Write a JSON document; an array (or an object with `links`/toJSON producing one, see
- * LinkArray) of many elements is written element by element in chunks, so that thousands of
- * links never become one giant string. The bytes are those of formatJson().
+ * Write a JSON document; an array of many elements is written element by element in chunks, so
+ * that thousands of links never become one giant string. The bytes are those of formatJson().
  */
 export function writeJson(value: unknown, write: (chunk: string) => void, stream: Terminal = process.stdout): void {
-  const items = streamableItems(value)
-  if (items === undefined || stream.isTTY) {
+  if (!Array.isArray(value) || stream.isTTY) {
     write(formatJson(value, stream) + '\n')
     return
   }
   write('[')
-  for (let i = 0; i < items.length; i += CHUNK) {
-    const part = items.slice(i, i + CHUNK).map((item) => JSON.stringify(item))
+  for (let i = 0; i < value.length; i += CHUNK) {
+    const part = value.slice(i, i + CHUNK).map((item) => JSON.stringify(item))
     write((i === 0 ? '' : ',') + part.join(','))
   }
   write(']\n')
-}
-
-function streamableItems(value: unknown): readonly unknown[] | undefined {
-  if (Array.isArray(value)) return value
-  if (value && typeof value === 'object' && 'streamItems' in value) {
-    return (value as { streamItems(): readonly unknown[] }).streamItems()
-  }
-  return undefined
 }
 
 /** renderTable(), written a chunk of rows at a time (the widths still come from every row). */

@@ -14,10 +14,6 @@ test.each([0, 1, 255, 256, 257, 1000, 2500])('%i elements: chunked JSON == JSON.
   writeJson(items, (c) => chunks.push(c), pipe)
   expect(chunks.join('')).toBe(formatJson(items, pipe) + '\n')
   if (n > 256) expect(chunks.length).toBeGreaterThan(2) // really incremental
-  const streamable = { streamItems: () => items, toJSON: () => items }
-  const again: string[] = []
-  writeJson(streamable, (c) => again.push(c), pipe)
-  expect(again.join('')).toBe(JSON.stringify(items) + '\n')
 })
 
 test.each([1, 300, 1000])('%i rows: chunked table == renderTable', (n) => {
