@@ -21,6 +21,15 @@ const DEFAULT_BOOT_TIMEOUT_MS = 180_000
 const DEFAULT_COMMAND_TIMEOUT_MS = 45_000
 /** How long past a command's own timeout the host waits before it declares the guest unresponsive. */
 const HOST_GRACE_MS = 30_000
+/**
+ * The guest's speed is measured as the start-up of `node -e 0` in it (what nearly every test command pays
+ * first). The suites' command limits were set for a quiet 2-core machine, where that takes about this long.
+ */
+const REFERENCE_NODE_START_MS = 600
+/** The slowness factor is kept within [1, MAX_SLOWNESS]: a guest slower than that is reported, not waited on. */
+export const MAX_SLOWNESS = 5
+/** A measured slowness is trusted this long; then the next slowness() call measures again (load changes). */
+const SLOWNESS_TTL_MS = 120_000
 const KEEP_CONSOLE_LOGS = 20
 /** Kernel command line: serial console, power off on panic (QEMU then exits), no mitigations (TCG is slow enough). */
 const KERNEL_ARGS = ['console=ttyS0', 'panic=-1', 'mitigations=off', 'loglevel=4', '8250.nr_uarts=1']
@@ -159,6 +168,8 @@ export class Guest {
     this.shareDir = init.shareDir
     /** milliseconds from starting QEMU to the agent's first message */
     this.bootMs = init.bootMs
+    /** the last measured `node -e 0` start-up in the guest (see slowness()), in milliseconds */
+    this.lastNodeStartMs = 0
     this.#runDir = init.runDir
     this.#qemu = init.qemu
     this.#socket = init.socket
@@ -178,6 +189,8 @@ export class Guest {
   #nextId = 1
   /** @type {Promise<void> | undefined} */
   #closing
+  /** @type {{ at: number, value: Promise<number> } | undefined} */
+  #slowness
   /** @type {Map<number, { resolve: (r: RunResult) => void, reject: (e: Error) => void, timer: NodeJS.Timeout, command: string, timeoutMs: number, onStdout?: (chunk: Buffer) => void, onStderr?: (chunk: Buffer) => void }>} */
   #pending = new Map()
 
@@ -268,6 +281,37 @@ export class Guest {
       const stream = Boolean(onStdout || onStderr)
       this.#socket.write(`${JSON.stringify({ t: 'run', id, cmd: command, env, timeoutMs, stream })}\n`)
     })
+  }
+
+  /**
+   * How many times slower than the reference machine this guest runs now: the median of three `node -e 0`
+   * start-ups in the guest over REFERENCE_NODE_START_MS, within [1, MAX_SLOWNESS]. Measured on first use and again
+   * once the last measure is two minutes old, so that limits follow a machine whose load changes. Tests scale their
+   * command limits by it; run() itself never does (its timeoutMs is exact).
+   * @returns {Promise<number>}
+   */
+  slowness() {
+    const now = Date.now()
+    if (!this.#slowness || now - this.#slowness.at > SLOWNESS_TTL_MS) {
+      const value = (async () => {
+        /** @type {number[]} */
+        const samples = []
+        for (let i = 0; i < 3; i++) {
+          const probe = await this.run('node -e 0', { timeoutMs: 60_000 })
+          if (probe.exitCode !== 0) throw new Error(`node -e 0 exited ${probe.exitCode} in the ${this.kernel} guest`)
+          samples.push(probe.durationMs)
+        }
+        const median = samples.sort((a, b) => a - b)[1]
+        this.lastNodeStartMs = median
+        return Math.min(MAX_SLOWNESS, Math.max(1, median / REFERENCE_NODE_START_MS))
+      })()
+      this.#slowness = { at: now, value }
+      // A failed measure is not cached: the next call tries again.
+      value.catch(() => {
+        if (this.#slowness?.value === value) this.#slowness = undefined
+      })
+    }
+    return this.#slowness.value
   }
 
   /**

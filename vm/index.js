@@ -5,7 +5,7 @@ import { buildInitramfs } from './initramfs.js'
 import { KERNELS, fetchKernel } from './kernels.js'
 import { ensureQemu } from './qemu.js'
 
-export { bootGuest, BootCrash, Guest, GuestCommandError, REPO_ROOT } from './guest.js'
+export { bootGuest, BootCrash, Guest, GuestCommandError, MAX_SLOWNESS, REPO_ROOT } from './guest.js'
 export { KERNELS, cacheDir } from './kernels.js'
 export { ensureQemu } from './qemu.js'
 

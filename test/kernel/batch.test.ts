@@ -110,9 +110,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     process.stderr.write(`[${kernel}] ${SCALE} adds through batch: ${addMs} ms\n`)
   }, 900_000)
 
-  // How long a live example may take to become ready: 0.05 s polls, 240 s in all (node starts in 2-4 s
-  // under TCG on a quiet machine; a loaded one is many times slower).
-  const READY_POLLS = 4800
   // One test per command, so that a command whose examples fail is named.
   const manifest = JSON.parse(readFileSync(`${ROOT}oclif.manifest.json`, 'utf8')) as {
     commands: Record<string, { examples?: Array<string | { command: string }> }>
@@ -120,8 +117,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   test.each(Object.keys(manifest.commands).sort())(
     'every example of `%s --help` runs and exits 0',
     async (id) => {
-      const wrapper = `mkdir -p /tmp/nlbin && printf '#!/bin/sh\\nexec node ${ROOT}bin/run.js "$@"\\n' > /tmp/nlbin/nlmonctl && chmod +x /tmp/nlbin/nlmonctl`
-      expect((await vm.sh(wrapper)).exitCode).toBe(0)
       const examples = (manifest.commands[id].examples ?? []).map((e) =>
         (typeof e === 'string' ? e : e.command).replace(/<%= config\.bin %>/g, 'nlmonctl'),
       )
@@ -131,23 +126,7 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
         const setup = ['ip netns add blue', 'ip -n blue link add nlmon0 type nlmon', 'ip link add nlmon0 type nlmon']
         if (/^nlmonctl set mon-ci/.test(line)) setup.push('ip link add mon-ci type nlmon')
         if (/^nlmonctl add\b/.test(line)) setup.pop() // add makes its own
-        // Commands that run until interrupted (--watch, a live capture) are interrupted as a user would,
-        // once they are ready — never after a fixed time, which a busy machine outlasts: a capture once it
-        // printed its readiness line, a watch once it printed its first interval. If neither comes within
-        // READY_POLLS (or the command ends first), it is interrupted or reaped as it is, and the exit code
-        // and stderr below say what happened.
-        const live = /--watch|^nlmonctl capture\b/.test(line) && !/ -r |--duration/.test(line)
-        const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
-        const bounded = live
-          ? `rm -f /tmp/ex.out /tmp/ex.err; ${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
-            `until ${ready}; do i=$((i+1)); { [ $i -gt ${READY_POLLS} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
-            'kill -INT $P 2>/dev/null; wait $P; rc=$?; cat /tmp/ex.out; cat /tmp/ex.err >&2; exit $rc'
-          : line
-        const traffic = '(for i in $(seq 20); do sleep 0.4; ip link show; done) >/dev/null 2>&1 &'
-        const run = await vm.sh(
-          `export PATH=/tmp/nlbin:$PATH; cd /tmp; ${setup.map((c) => `${c} >/dev/null 2>&1`).join('; ')}; ${traffic} ${bounded}`,
-          300_000,
-        )
+        const run = await vm.asUser(line, setup)
         await vm.sh(`${CLEAN}; ip netns del blue 2>/dev/null; true`)
         expect({ line, exitCode: run.exitCode, stderr: run.stderr }).toEqual({
           line,

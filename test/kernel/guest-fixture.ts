@@ -1,13 +1,21 @@
 // The guest as a jest fixture: one boot per test file and kernel, many commands per boot.
 import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
-import { bootGuest, kernelsFromEnv, type Guest } from '../../vm/index.js'
+import { bootGuest, GuestCommandError, kernelsFromEnv, MAX_SLOWNESS, type Guest } from '../../vm/index.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const KERNELS: string[] = kernelsFromEnv()
 
+/**
+ * A jest limit (a test's, a hook's) for work whose guest commands are limited to `ms` on a quiet machine: the
+ * commands' own limits grow with the guest's measured slowness (GuestFixture.sh), so jest allows for the most.
+ */
+export function testLimit(ms: number): number {
+  return ms * MAX_SLOWNESS
+}
+
 // Guest commands run under TCG: give each test the harness's own command timeouts, not jest's 60 s.
-jest.setTimeout(10 * 60_000)
+jest.setTimeout(testLimit(10 * 60_000))
 
 /** Single-quote for the guest's sh. */
 export function q(value: string): string {
@@ -31,8 +39,23 @@ export class GuestFixture {
     await this.guest?.close()
   }
 
-  sh(command: string, timeoutMs = 120_000): Promise<Run> {
-    return this.guest.run(command, { timeoutMs, env: { NO_COLOR: '1' } })
+  /**
+   * Runs a shell command in the guest. `timeoutMs` is its limit on a quiet machine; it is multiplied by the
+   * guest's measured slowness (a loaded machine is slower, not broken), and a timeout says by how much.
+   */
+  async sh(command: string, timeoutMs = 120_000): Promise<Run> {
+    const slowness = await this.guest.slowness()
+    const limit = Math.round(timeoutMs * slowness)
+    try {
+      return await this.guest.run(command, { timeoutMs: limit, env: { NO_COLOR: '1' } })
+    } catch (error) {
+      if (error instanceof GuestCommandError) {
+        error.message =
+          `${error.message}\n(limit ${timeoutMs} ms × slowness ${slowness.toFixed(2)}: ` +
+          `node -e 0 took ${this.guest.lastNodeStartMs} ms in this guest)`
+      }
+      throw error
+    }
   }
 
   cliPath(): string {
@@ -48,6 +71,30 @@ export class GuestFixture {
     const run = await this.sh(command)
     if (run.exitCode !== 0) throw new Error(`${command} exited ${run.exitCode}: ${run.stderr}`)
     return JSON.parse(run.stdout) as T
+  }
+
+  /**
+   * Runs a command line as a user would type it at a shell (`nlmonctl` on the PATH, in /tmp), after `setup`
+   * (each line's failure ignored). A command that runs until interrupted (--watch, a live capture or trace
+   * without --duration/-r) is interrupted with SIGINT once it is ready — never after a fixed time, which a busy
+   * machine outlasts: a capture once it printed its readiness line, a watch once it printed its first interval.
+   * If neither comes within the (slowness-scaled) bound, or the command ends first, it is interrupted or reaped
+   * as it is, and the exit code and stderr say what happened. Some netlink traffic runs meanwhile.
+   */
+  async asUser(line: string, setup: string[] = []): Promise<Run> {
+    const wrapper = `mkdir -p /tmp/nlbin && printf '#!/bin/sh\\nexec node ${ROOT}bin/run.js "$@"\\n' > /tmp/nlbin/nlmonctl && chmod +x /tmp/nlbin/nlmonctl`
+    const live = /--watch|^nlmonctl (capture|trace)\b/.test(line) && !/ -r |--duration|--count| -c | -- /.test(line)
+    const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
+    // 0.05 s polls: 240 s on a quiet machine (node starts in 2-4 s under TCG), scaled like every limit.
+    const polls = Math.round(4800 * (await this.guest.slowness()))
+    const bounded = live
+      ? `rm -f /tmp/ex.out /tmp/ex.err; ${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
+        `until ${ready}; do i=$((i+1)); { [ $i -gt ${polls} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
+        'kill -INT $P 2>/dev/null; wait $P; rc=$?; cat /tmp/ex.out; cat /tmp/ex.err >&2; exit $rc'
+      : line
+    const traffic = '(for i in $(seq 20); do sleep 0.4; ip link show; done) >/dev/null 2>&1 &'
+    const prepared = [wrapper, ...setup.map((c) => `${c} >/dev/null 2>&1`)].join('; ')
+    return this.sh(`${prepared}; export PATH=/tmp/nlbin:$PATH; cd /tmp; ${traffic} ${bounded}`, 300_000)
   }
 
   /** iproute2's own view: the tool nobody here wrote. */

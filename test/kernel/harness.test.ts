@@ -3,7 +3,15 @@
 // suite with the harness's message (it never skips).
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { bootGuest, BootCrash, GuestCommandError, kernelsFromEnv, REPO_ROOT, type Guest } from '../../vm/index.js'
+import {
+  bootGuest,
+  BootCrash,
+  GuestCommandError,
+  kernelsFromEnv,
+  MAX_SLOWNESS,
+  REPO_ROOT,
+  type Guest,
+} from '../../vm/index.js'
 
 /** What `uname -r` of each Debian kernel looks like. */
 const RELEASES: Record<string, RegExp> = {
@@ -112,6 +120,17 @@ describe.each(kernelsFromEnv())('%s guest', (kernel) => {
       'for f in /tmp/shell.pid /tmp/child.pid; do kill -0 "$(cat $f)" 2>/dev/null && echo "$f alive"; done; echo usable',
     )
     expect(after).toMatchObject({ stdout: 'usable\n', exitCode: 0 })
+  })
+
+  test("measures the guest's slowness from node's start-up in it, within [1, MAX_SLOWNESS]", async () => {
+    const slowness = await guest.slowness()
+    expect(guest.lastNodeStartMs).toBeGreaterThan(0)
+    expect(slowness).toBeGreaterThanOrEqual(1)
+    expect(slowness).toBeLessThanOrEqual(MAX_SLOWNESS)
+    // cached: a second call within the minute does not start node three more times
+    const again = await guest.slowness()
+    expect(again).toBe(slowness)
+    process.stderr.write(`[${kernel}] node -e 0 in the guest: ${guest.lastNodeStartMs} ms → slowness ${slowness}\n`)
   })
 
   test('runs commands concurrently', async () => {
