@@ -65,9 +65,13 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
   expect(String((await execa('tar', ['tzf', tarballs[1]])).stdout)).toContain('package/nlmonctl.linux-x64-gnu.node')
 
   // The README's install line, run as written (from a folder holding packed/; -g goes to npm_config_prefix).
-  const readmeLine = readFileSync(join(ROOT, 'README.md'), 'utf8').match(
-    /^npm install -g \.\/packed\/\S+ \.\/packed\/\S+$/m,
-  )?.[0]
+  const readmeInstall = readFileSync(join(ROOT, 'README.md'), 'utf8').match(
+    /^(npm install -g \.\/packed\/\S+ \.\/packed\/\S+)\n(.+)$/m,
+  )
+  const readmeLine = readmeInstall?.[1]
+  // and the line the README shows after it, run as written with the installed nlmonctl on the PATH
+  const readmeCheck = readmeInstall?.[2] ?? ''
+  expect(readmeCheck).toMatch(/^nlmonctl /)
   expect(readmeLine).toBe(
     `npm install -g ./packed/nlmonctl-${version}.tgz ./packed/nlmonctl-native-linux-x64-gnu-${version}.tgz`,
   )
@@ -94,6 +98,12 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
   }
 
   const run = (...args: string[]) => execa('nlmonctl', args, { env, extendEnv: true, reject: false, cwd: dir })
+  const check = await execa('sh', ['-c', readmeCheck], { env, extendEnv: true, reject: false, cwd: dir })
+  expect({ command: readmeCheck, exitCode: check.exitCode, stderr: check.stderr }).toEqual({
+    command: readmeCheck,
+    exitCode: 0,
+    stderr: '',
+  })
   const versionRun = await run('--version')
   expect(versionRun.exitCode).toBe(0)
   expect(String(versionRun.stdout)).toMatch(new RegExp(`^nlmonctl/${version.replace(/\./g, '\\.')} linux-x64 node-`))
