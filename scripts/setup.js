@@ -3,7 +3,8 @@
 // npm dependencies, the native addon (cargo via @napi-rs/cli), the TypeScript build and the oclif manifest.
 // Uses only Node built-ins, since it runs before the dependencies exist.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -56,12 +57,22 @@ if (['fmt', 'clippy'].some((tool) => spawnSync('cargo', [tool, '--version'], { s
 }
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-if (newest(['package.json', 'package-lock.json']) > oldest(['node_modules/.package-lock.json'])) {
+// Installed means: node_modules was installed from this very package-lock.json (its hash is recorded after a
+// successful install). File times would say "stale" whenever a checkout or an editor touches package.json, and
+// a reinstall under a running test suite removes the modules it is using.
+const lockHash = () =>
+  createHash('sha256')
+    .update(readFileSync(join(root, 'package-lock.json')))
+    .digest('hex')
+const installedMark = join(root, 'node_modules', '.nlmonctl-installed-lock')
+const installedHash = existsSync(installedMark) ? readFileSync(installedMark, 'utf8').trim() : ''
+if (!existsSync(join(root, 'package-lock.json')) || installedHash !== lockHash()) {
   step('installing npm dependencies', npm, [
     existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install',
     '--no-audit',
     '--no-fund',
   ])
+  if (existsSync(join(root, 'package-lock.json'))) writeFileSync(installedMark, `${lockHash()}\n`)
 }
 
 const addon = readdirSync(join(root, 'native'))
