@@ -4,7 +4,7 @@
 //   boots a fresh guest, runs the command line in it (sh -c, as root, cwd = the checkout), prints its output
 //   and exits with its status (124 when it timed out, 125 when the guest could not be had).
 // npm run vm:fetch   (node vm/cli.js --fetch)
-//   fetches and builds QEMU, the kernels of NLMONCTL_KERNELS (default bookworm,sid) and their initramfs.
+//   fetches and builds QEMU, the kernels of NLMONCTL_KERNELS (default bookworm,trixie,sid) and their initramfs.
 import { bootGuest, GuestCommandError, kernelsFromEnv, newestKernel, prepare, KERNELS } from './index.js'
 
 const USAGE = `usage: npm run vm -- [--kernel NAME] [--timeout SECONDS] [--verbose] COMMAND...

@@ -9,10 +9,10 @@ export { bootGuest, BootCrash, Guest, GuestCommandError, MAX_SLOWNESS, REPO_ROOT
 export { KERNELS, cacheDir } from './kernels.js'
 export { ensureQemu } from './qemu.js'
 
-export const DEFAULT_KERNELS = Object.freeze(['bookworm', 'sid'])
+export const DEFAULT_KERNELS = Object.freeze(['bookworm', 'trixie', 'sid'])
 
 /**
- * The kernels to test against: NLMONCTL_KERNELS, a comma-separated list of names (default bookworm,sid).
+ * The kernels to test against: NLMONCTL_KERNELS, a comma-separated list of names (default bookworm,trixie,sid).
  * @param {NodeJS.ProcessEnv} [env]
  * @returns {string[]}
  */

@@ -1,10 +1,15 @@
 // The guest as a jest fixture: one boot per test file and kernel, many commands per boot.
 import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
-import { bootGuest, GuestCommandError, kernelsFromEnv, MAX_SLOWNESS, type Guest } from '../../vm/index.js'
+import { bootGuest, GuestCommandError, kernelsFromEnv, MAX_SLOWNESS, newestKernel, type Guest } from '../../vm/index.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const KERNELS: string[] = kernelsFromEnv()
+/**
+ * Where the checks of nlmonctl's own surface run (help examples, README commands, the fast path against oclif):
+ * they do not depend on the kernel, so one kernel of the matrix is enough; kernel-facing claims run on each.
+ */
+export const SURFACE_KERNEL: string = newestKernel(KERNELS)
 
 /**
  * A jest limit (a test's, a hook's) for work whose guest commands are limited to `ms` on a quiet machine: the

@@ -1,4 +1,4 @@
-// The real-kernel guest harness itself: one boot per kernel of NLMONCTL_KERNELS (default bookworm,sid), then
+// The real-kernel guest harness itself: one boot per kernel of NLMONCTL_KERNELS (default bookworm,trixie,sid), then
 // checks that the guest is what the kernel suites rely on. A kernel or QEMU that cannot be had fails the
 // suite with the harness's message (it never skips).
 import { readFile } from 'node:fs/promises'

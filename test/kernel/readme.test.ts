@@ -5,8 +5,7 @@
 // know how to run fails the test, naming it, until it is given a place below.
 import { readFileSync } from 'node:fs'
 import { execa } from 'execa'
-import { newestKernel } from '../../vm/index.js'
-import { GuestFixture, KERNELS, ROOT, testLimit } from './guest-fixture.js'
+import { GuestFixture, ROOT, SURFACE_KERNEL, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = testLimit(3 * 60_000)
 
@@ -74,7 +73,7 @@ const inGuest = commands.filter((c) => !ON_HOST.test(c) && !Object.hasOwn(ELSEWH
 if (inGuest.length > 0)
   describe('README commands run in a guest', () => {
     const vm = new GuestFixture()
-    beforeAll(() => vm.boot(newestKernel(KERNELS)), BOOT_TIMEOUT)
+    beforeAll(() => vm.boot(SURFACE_KERNEL), BOOT_TIMEOUT)
     afterAll(() => vm.close())
     afterEach(() => vm.sh(CLEAN))
 
