@@ -49,7 +49,14 @@ export interface NlRecord {
     flags: number
     name?: string
     mcast_op?: string
-    proc_event?: { what: string; what_raw: number; cpu: number; timestamp_ns: number; fields: Record<string, number>; comm?: string }
+    proc_event?: {
+      what: string
+      what_raw: number
+      cpu: number
+      timestamp_ns: number
+      fields: Record<string, number>
+      comm?: string
+    }
   }
   /** NETLINK_KOBJECT_UEVENT: `ACTION@DEVPATH`, then `KEY=value` lines. */
   uevent?: string[]

@@ -152,7 +152,18 @@ describe('defect 5: files other tools write', () => {
     const { records, exitCode } = await readJson(snapped)
     expect(exitCode).toBe(0)
     expect(packets(records).size).toBe(tsharkFrames(snapped).length)
-    const limited = tool('tshark', ['-r', snapped, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.cap_len', '-e', 'frame.len'])
+    const limited = tool('tshark', [
+      '-r',
+      snapped,
+      '-T',
+      'fields',
+      '-e',
+      'frame.number',
+      '-e',
+      'frame.cap_len',
+      '-e',
+      'frame.len',
+    ])
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => l.split('\t').map(Number))
@@ -196,16 +207,27 @@ describe('defect 5: files other tools write', () => {
     const result = await nlmonctl(['capture', '-r', sections, '--json'])
     expect(result.exitCode).toBe(0)
     const records = parseRecords(result.stdout).filter((r) => 'type' in r)
-    expect(records.map((r) => r.family)).toEqual(['connector', 'connector', 'connector', 'generic', 'generic', 'generic'])
+    expect(records.map((r) => r.family)).toEqual([
+      'connector',
+      'connector',
+      'connector',
+      'generic',
+      'generic',
+      'generic',
+    ])
     expect(packets(records).size).toBe(tsharkFrames(sections, 'netlink').length)
     expect(tsharkFrames(sections)).toHaveLength(7)
     expect(result.stderr).toContain(`${sections}: 1 packets of interfaces whose link type is not NETLINK (253) skipped`)
   })
 
   test('-r - reads standard input', async () => {
-    const result = await execa('sh', ['-c', `"${process.execPath}" "${BIN}" capture -r - --json < "${fixture('connector.pcap')}"`], {
-      reject: false,
-    })
+    const result = await execa(
+      'sh',
+      ['-c', `"${process.execPath}" "${BIN}" capture -r - --json < "${fixture('connector.pcap')}"`],
+      {
+        reject: false,
+      },
+    )
     expect(result.exitCode).toBe(0)
     expect(parseRecords(String(result.stdout)).filter((r) => 'type' in r)).toHaveLength(3)
   })

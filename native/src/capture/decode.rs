@@ -1208,7 +1208,7 @@ mod tests {
         out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
         out.extend_from_slice(&kind.to_ne_bytes());
         out.extend_from_slice(value);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out
@@ -1235,7 +1235,7 @@ mod tests {
         tlvs.extend(tlv(6, &32u32.to_ne_bytes()));
         tlvs.extend(tlv(0x8004, &tlv(1, &3u32.to_ne_bytes())));
         let mut padded = req.clone();
-        while padded.len() % 4 != 0 {
+        while !padded.len().is_multiple_of(4) {
             padded.push(0);
         }
         let body = [(-95i32).to_ne_bytes().to_vec(), padded, tlvs].concat();

@@ -64,6 +64,9 @@ pub struct Reader {
     records: u64,
     /// pcapng packets of interfaces whose link type is not NETLINK: counted, not decoded.
     pub skipped: u64,
+    /// The file was written in the other byte order than this host's: its netlink payloads
+    /// (host order of the capturing machine) are decoded as this host's.
+    pub foreign_order: bool,
     done: bool,
 }
 
@@ -152,6 +155,7 @@ impl Reader {
                 file_error(path, format!("not a valid {what} file: {e}"))
             }
         };
+        let foreign;
         let inner = if PCAP_MAGICS.contains(&magic) {
             let reader = PcapReader::new(input).map_err(|e| header_error(e, "pcap", "24-byte"))?;
             let header = reader.header();
@@ -164,14 +168,17 @@ impl Reader {
                     ),
                 ));
             }
+            foreign = header.endianness != pcap_file::Endianness::native();
             Inner::Pcap {
                 ts: header.ts_resolution,
                 reader,
             }
         } else if magic == PCAPNG_MAGIC {
+            let reader = PcapNgReader::new(input)
+                .map_err(|e| header_error(e, "pcapng", "section header block of the"))?;
+            foreign = reader.section().endianness != pcap_file::Endianness::native();
             Inner::Ng {
-                reader: PcapNgReader::new(input)
-                    .map_err(|e| header_error(e, "pcapng", "section header block of the"))?,
+                reader,
                 interfaces: Vec::new(),
             }
         } else {
@@ -188,6 +195,7 @@ impl Reader {
             inner,
             records: 0,
             skipped: 0,
+            foreign_order: foreign,
             done: false,
         })
     }
@@ -354,7 +362,7 @@ mod tests {
         m.extend_from_slice(&seq.to_ne_bytes());
         m.extend_from_slice(&0u32.to_ne_bytes());
         m.extend_from_slice(payload);
-        while m.len() % 4 != 0 {
+        while !m.len().is_multiple_of(4) {
             m.push(0);
         }
         m
@@ -365,7 +373,7 @@ mod tests {
         out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
         out.extend_from_slice(&kind.to_ne_bytes());
         out.extend_from_slice(value);
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         out
@@ -380,7 +388,7 @@ mod tests {
         // an error with the request echoed and OFFS at IFLA_ADDRESS, or a plain ACK
         let addr_offset =
             16 + 16 + tlv(libc::IFLA_IFNAME, &[name.as_bytes(), b"\0"].concat()).len();
-        let reply = if seq % 5 == 0 {
+        let reply = if seq.is_multiple_of(5) {
             let mut p = (-22i32).to_ne_bytes().to_vec();
             p.extend_from_slice(&req);
             p.extend(tlv(1, b"invalid link address\0"));
@@ -593,11 +601,15 @@ mod tests {
                 assert!(w
                     .write_packet(&PcapPacket::new(ts, data.len() as u32, &data))
                     .is_ok());
-                let (got, err) = read_all(w.into_writer());
+                let w_bytes = w.into_writer();
+                let (got, err) = read_all(w_bytes.clone());
                 assert_eq!(err, None);
                 assert_eq!(got.len(), 1);
                 assert_eq!((got[0].sec, got[0].nsec), (1_700_000_000, 123_456_000));
                 assert_eq!(got[0].data, payload);
+                let foreign = endianness != Endianness::native();
+                let r = Reader::new("x", Box::new(Cursor::new(w_bytes.clone())));
+                assert_eq!(r.map(|r| r.foreign_order).ok(), Some(foreign));
                 assert!(!got[0].truncated);
             }
         }

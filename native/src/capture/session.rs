@@ -828,8 +828,15 @@ fn offline_loop(
     Ok(())
 }
 
-/// pcapng packets of other link types are counted, not decoded: say so once, at the end.
+/// pcapng packets of other link types are counted, not decoded: say so once, at the end; and
+/// that a file from a host of the other byte order was decoded in this host's.
 fn note_skipped(shared: &Shared, reader: &super::pcapread::Reader) {
+    if reader.foreign_order {
+        lock(&shared.notes).push(format!(
+            "{}: written in the other byte order than this host's: its netlink payloads (the capturing host's order) are decoded in this host's",
+            reader.path()
+        ));
+    }
     if reader.skipped > 0 {
         lock(&shared.notes).push(format!(
             "{}: {} packets of interfaces whose link type is not NETLINK (253) skipped",
