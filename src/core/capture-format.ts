@@ -123,7 +123,8 @@ export function formatRecord(r: NlRecord): string {
       if (ev.comm !== undefined) parts.push(`comm=${quote(ev.comm)}`)
     }
   }
-  if (r.uevent) parts.push(...r.uevent.map(quote))
+  // KEY=value as the kernel wrote it; quoted only when it would not stay one word
+  if (r.uevent) parts.push(...r.uevent.map((l) => (/[\s"\\]/.test(l) || l === '' ? JSON.stringify(l) : l)))
   if (r.not_decoded) parts.push(`(${r.not_decoded})`)
   if (r.attrs) {
     for (const [key, value] of Object.entries(r.attrs)) parts.push(`${key}=${quote(value)}`)
