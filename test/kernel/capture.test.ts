@@ -176,6 +176,19 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     await noNlmonLeft()
   }, 180_000)
 
+  test('live: generic netlink names come from the captured kernel (family_source kernel)', async () => {
+    const run = await vm.sh(
+      around(`${cli()} capture --json --family generic`, 'ip mptcp endpoint show >/dev/null') +
+        '\ncat /tmp/cap.out; cat /tmp/cap.out.err >&2',
+      120_000,
+    )
+    expect(run.stderr).toContain('capture exit 0')
+    const mptcp = records(run.stdout).filter((r) => r.type === 'mptcp_pm')
+    expect(mptcp.length).toBeGreaterThan(0)
+    expect(mptcp.map((r) => r.family_source)).toEqual(mptcp.map(() => 'kernel'))
+    await noNlmonLeft()
+  }, 180_000)
+
   test('tshark reads our pcap and agrees on family, type, flags, seq, port and length of every message', async () => {
     const run = await vm.sh(
       around(
