@@ -1,6 +1,7 @@
 // The text form of what issue #9 added to the decoded record: each field that the JSON carries is
 // visible on the one line too.
 import { formatRecord, type NlRecord } from '../../src/core/capture-format.js'
+import { ExitCode, fromNative } from '../../src/core/errors.js'
 
 const rec = (over: Partial<NlRecord>): NlRecord => ({
   time: '2026-11-29T01:02:03.123456789Z',
@@ -87,5 +88,22 @@ describe('issue #9 fields in the text line', () => {
       /generic GENL_ID_28 family_source=unknown /,
     )
     expect(formatRecord(rec({ type: 'RTM_NEWLINK', truncated: true }))).toMatch(/ TRUNCATED \(snap length\)$/)
+  })
+})
+
+describe('capture -r file errors map to documented exit codes', () => {
+  const native = (info: object) => new Error(JSON.stringify(info))
+  test('EFILE is exit 2, ECUTSHORT exit 9; both keep the native line, which names the file', () => {
+    const bad = fromNative(native({ code: 'EFILE', message: 'x.pcap: not a pcap or pcapng file', file: 'x.pcap' }), {
+      action: 'capture',
+      file: 'x.pcap',
+    })
+    expect([bad.code, bad.exitCode, bad.message]).toEqual(['INVALID_INPUT', 2, 'x.pcap: not a pcap or pcapng file'])
+    const cut = fromNative(native({ code: 'ECUTSHORT', message: 'x.pcap: cut short: record 60', file: 'x.pcap' }), {
+      action: 'capture',
+      file: 'x.pcap',
+    })
+    expect([cut.code, cut.exitCode, cut.message]).toEqual(['FILE_CUT_SHORT', 9, 'x.pcap: cut short: record 60'])
+    expect(ExitCode.FILE_CUT_SHORT).toBe(9)
   })
 })
