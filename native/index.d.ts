@@ -19,6 +19,8 @@ export declare class CaptureSession {
    */
   stop(): void
   stats(): CaptureStats
+  /** Notes for stderr (a file's packets of other link types, skipped), complete once done. */
+  notes(): Array<string>
   /** Messages per family and type (complete once next() has reported done). */
   summary(): Array<TypeCount>
 }

@@ -16,21 +16,55 @@ export interface NlRecord {
   seq: number
   port: number
   len: number
+  /** Generic netlink: where `type` (the family name) came from. */
+  family_source?: 'kernel' | 'file' | 'fixed' | 'unknown'
   genl?: { cmd: number; cmd_name?: string; version: number }
   error?: {
     errno: number
+    /** The errno name; `ACK` (NLMSG_ERROR) or `DONE` (NLMSG_DONE) for 0. */
     name: string
     message?: string
+    /** The kernel's extended-ACK text: on an error, or a warning on an ACK or DONE. */
     extack?: string
     extack_offset?: number
+    /** The attribute of the echoed request at extack_offset (`IFLA_ADDRESS`, `IFLA_LINKINFO/attr_1`). */
+    extack_attr?: string
+    extack_miss_type?: number
+    extack_miss_nest?: number
+    extack_cookie?: string
+    extack_policy?: Record<string, string | number>
     request_type?: string
     request_seq?: number
     request_type_id?: number
     request_flags_raw?: number
     request_len?: number
   }
+  /** NETLINK_CONNECTOR: the struct cn_msg of an NLMSG_DONE, and its proc event. */
+  connector?: {
+    idx: number
+    val: number
+    seq: number
+    ack: number
+    len: number
+    flags: number
+    name?: string
+    mcast_op?: string
+    proc_event?: {
+      what: string
+      what_raw: number
+      cpu: number
+      timestamp_ns: number
+      fields: Record<string, number>
+      comm?: string
+    }
+  }
+  /** NETLINK_KOBJECT_UEVENT: `ACTION@DEVPATH`, then `KEY=value` lines. */
+  uevent?: string[]
+  not_decoded?: string
   attrs?: Record<string, string | number>
   malformed?: string
+  /** Cut by the capture's snap length inside this message: decoded as far as the bytes go. */
+  truncated?: boolean
   hex?: string
 }
 
@@ -50,22 +84,52 @@ function quote(value: string | number): string {
 export function formatRecord(r: NlRecord): string {
   const time = r.time.slice(11, 26)
   const parts = [time, r.dir, r.family, r.type]
+  if (r.family_source) parts.push(`family_source=${r.family_source}`)
   if (r.genl) parts.push(r.genl.cmd_name ?? `cmd=${r.genl.cmd}`)
   parts.push(r.flags.length > 0 ? r.flags.join('|') : '-')
   parts.push(`seq=${r.seq}`, `port=${r.port}`, `len=${r.len}`)
   if (r.error) {
-    if (r.error.errno === 0) {
-      parts.push(r.type === 'NLMSG_DONE' ? 'done' : `ACK${r.error.request_type ? ` of ${r.error.request_type}` : ''}`)
+    const e = r.error
+    if (e.errno === 0) {
+      parts.push(r.type === 'NLMSG_DONE' ? 'done' : `ACK${e.request_type ? ` of ${e.request_type}` : ''}`)
+      if (e.extack) parts.push(`warning=${JSON.stringify(e.extack)}`)
     } else {
-      let text = `error=${r.error.name} (${r.error.message ?? ''})`
-      if (r.error.request_type) text += ` of ${r.error.request_type}`
-      if (r.error.extack) text += ` extack=${JSON.stringify(r.error.extack)}`
+      let text = `error=${e.name} (${e.message ?? ''})`
+      if (e.request_type) text += ` of ${e.request_type}`
+      if (e.extack) text += ` extack=${JSON.stringify(e.extack)}`
       parts.push(text)
     }
+    if (e.extack_attr) parts.push(`at=${e.extack_attr}`)
+    else if (e.extack_offset !== undefined) parts.push(`at_offset=${e.extack_offset}`)
+    if (e.extack_miss_type !== undefined) parts.push(`missing_type=${e.extack_miss_type}`)
+    if (e.extack_miss_nest !== undefined) parts.push(`missing_in_nest_at=${e.extack_miss_nest}`)
+    if (e.extack_cookie) parts.push(`cookie=${e.extack_cookie}`)
+    if (e.extack_policy) {
+      parts.push(
+        `policy=${Object.entries(e.extack_policy)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(',')}`,
+      )
+    }
   }
+  if (r.connector) {
+    const c = r.connector
+    parts.push(`cn=${c.name ?? `${c.idx}:${c.val}`}`, `cn_seq=${c.seq}`, `cn_len=${c.len}`)
+    if (c.mcast_op) parts.push(`op=${c.mcast_op}`)
+    const ev = c.proc_event
+    if (ev) {
+      parts.push(`event=${ev.what}`, `cpu=${ev.cpu}`)
+      for (const [key, value] of Object.entries(ev.fields)) parts.push(`${key}=${value}`)
+      if (ev.comm !== undefined) parts.push(`comm=${quote(ev.comm)}`)
+    }
+  }
+  // KEY=value as the kernel wrote it; quoted only when it would not stay one word
+  if (r.uevent) parts.push(...r.uevent.map((l) => (/[\s"\\]/.test(l) || l === '' ? JSON.stringify(l) : l)))
+  if (r.not_decoded) parts.push(`(${r.not_decoded})`)
   if (r.attrs) {
     for (const [key, value] of Object.entries(r.attrs)) parts.push(`${key}=${quote(value)}`)
   }
+  if (r.truncated) parts.push('TRUNCATED (snap length)')
   if (r.malformed) parts.push(`MALFORMED: ${r.malformed}`)
   let line = parts.join(' ')
   if (r.hex !== undefined) line += `\n  ${r.hex}`

@@ -242,8 +242,15 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
   for (const s of SIGNALS) process.on(s, onSignal)
   try {
     const drained = await drain(session, req, { action: 'capture', file: req.read })
-    if (drained.error) throw drained.error
+    // Packets of other link types a pcapng file holds (counted, not decoded).
+    for (const note of session.notes()) process.stderr.write(`nlmonctl capture: note: ${note}\n`)
     const link = { ifindex: 0, ifname: req.read } as IpLink
+    if (drained.error?.code === 'FILE_CUT_SHORT') {
+      // Every complete packet was printed: the summary says how many, then the one-line warning.
+      const summary = summarize(drained.stats, session.summary())
+      printSummary({ summary, collected: [], collectDropped: 0, link, ephemeral: false }, req)
+    }
+    if (drained.error) throw drained.error
     return {
       summary: summarize(drained.stats, session.summary()),
       collected: drained.collected,

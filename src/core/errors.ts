@@ -11,13 +11,15 @@ export const ExitCode = {
   PERMISSION_DENIED: 6,
   NO_NLMON_SUPPORT: 7,
   NETNS_NOT_FOUND: 8,
+  /** capture -r: the file ends inside a record; every complete record before it was printed. */
+  FILE_CUT_SHORT: 9,
 } as const
 
 export type ErrorCode = keyof typeof ExitCode
 
 /** What the kernel (or the native layer) said, as carried across the FFI boundary. */
 export interface NativeErrorInfo {
-  code: string // errno name (ENODEV…) or a native code: EKIND, ENETNS, EARG, EPROTO_NL, EPANIC
+  code: string // errno name (ENODEV…) or a native code: EKIND, ENETNS, EARG, EFILE, ECUTSHORT, EPROTO_NL, EPANIC
   errno?: number
   message: string
   extack?: string
@@ -157,6 +159,13 @@ export function fromNative(err: unknown, ctx: OperationContext): NlmonctlError {
   switch (info.code) {
     case 'EARG':
       return usageError(info.message)
+    case 'EFILE':
+      // A capture file that is not one (or is cut inside its header); the message names it.
+      return usageError(info.message)
+    case 'ECUTSHORT':
+      return new NlmonctlError('FILE_CUT_SHORT', info.message, {
+        hint: 'a capture killed or out of disk space ends like this; the packets before the cut were decoded',
+      })
     case 'ENETNS':
       return netnsError(info, ctx)
     default:

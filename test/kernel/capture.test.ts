@@ -176,11 +176,24 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     await noNlmonLeft()
   }, 180_000)
 
+  test('live: generic netlink names come from the captured kernel (family_source kernel)', async () => {
+    const run = await vm.sh(
+      around(`${cli()} capture --json --family generic`, 'ip mptcp endpoint show >/dev/null') +
+        '\ncat /tmp/cap.out; cat /tmp/cap.out.err >&2',
+      120_000,
+    )
+    expect(run.stderr).toContain('capture exit 0')
+    const mptcp = records(run.stdout).filter((r) => r.type === 'mptcp_pm')
+    expect(mptcp.length).toBeGreaterThan(0)
+    expect(mptcp.map((r) => r.family_source)).toEqual(mptcp.map(() => 'kernel'))
+    await noNlmonLeft()
+  }, 180_000)
+
   test('tshark reads our pcap and agrees on family, type, flags, seq, port and length of every message', async () => {
     const run = await vm.sh(
       around(
         `${cli()} capture -w /tmp/t.pcap`,
-        'ip link show >/dev/null; ip addr show >/dev/null; ip route show >/dev/null; genl ctrl list >/dev/null; ss -tan >/dev/null; ip link add dmt1 type dummy; ip link add dmt1 type dummy 2>/dev/null; ip neigh show >/dev/null',
+        'ip link show >/dev/null; ip addr show >/dev/null; ip route show >/dev/null; genl ctrl list >/dev/null; ss -tan >/dev/null; ip link add dmt1 type dummy; ip link add dmt1 type dummy 2>/dev/null; ip neigh show >/dev/null; ip mptcp endpoint show >/dev/null',
       ) +
         `\nstat -c '%a %s' /tmp/t.pcap; tshark -r /tmp/t.pcap -T json --no-duplicate-keys > /tmp/t.json && echo TSHARK_OK >&2` +
         `\n${cli()} capture -r /tmp/t.pcap --json > /tmp/t.ours; cat /tmp/t.out.err >&2`,
@@ -197,6 +210,11 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect([...families].sort()).toEqual(expect.arrayContaining(['generic', 'route', 'sock_diag']))
     expect(ours.some((r) => r.type === 'nlctrl' && r.genl?.cmd_name === 'CTRL_CMD_GETFAMILY')).toBe(true)
     expect(ours.some((r) => r.type === 'NLMSG_ERROR' && r.error?.name === 'EEXIST')).toBe(true)
+    // -r names generic netlink families from the file's own nlctrl traffic (issue #9), never this
+    // machine's: mptcp_pm is named because `ip mptcp` asked nlctrl for it earlier in the file.
+    const genl = ours.filter((r) => r.family === 'generic' && r.type_id >= 16)
+    expect(genl.filter((r) => r.family_source === 'kernel')).toEqual([])
+    expect(genl.some((r) => r.type === 'mptcp_pm' && r.family_source === 'file')).toBe(true)
     const byPacket = new Map<number, Rec[]>()
     for (const r of ours) byPacket.set(r.packet, [...(byPacket.get(r.packet) ?? []), r])
     expect(byPacket.size).toBe(theirs.length)

@@ -17,12 +17,17 @@ use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, Neig
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use serde::Serialize;
 
-use super::names;
+use super::{connector, names};
 use crate::link;
 use crate::netlink::consts::{
-    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
-    NLMSG_MIN_TYPE,
+    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_CAPPED,
 };
+
+/// Families the nlmon tap never sees but files other recorders wrote may hold (netlink.h).
+const NETLINK_AUDIT: u16 = libc::NETLINK_AUDIT as u16;
+const NETLINK_CONNECTOR: u16 = libc::NETLINK_CONNECTOR as u16;
+const NETLINK_KOBJECT_UEVENT: u16 = libc::NETLINK_KOBJECT_UEVENT as u16;
 use crate::netlink::error::{errno_name, panic_message, strerror};
 use crate::netlink::extack;
 
@@ -37,25 +42,70 @@ pub struct PacketMeta {
     pub pkttype: u16,
     /// The netlink family (sll_protocol).
     pub family: u16,
+    /// Fewer bytes were captured than were sent (a snap length): the last message is cut.
+    pub truncated: bool,
+}
+
+/// Where a generic netlink family name came from (the record's `family_source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameSource {
+    /// The captured kernel: its CTRL_CMD_GETFAMILY dump, or its traffic during a live capture.
+    #[default]
+    Kernel,
+    /// The file's own nlctrl traffic (CTRL_CMD_NEWFAMILY seen earlier in the file).
+    File,
+    /// nlctrl itself: its id (GENL_ID_CTRL) is fixed by the kernel ABI.
+    Fixed,
+}
+
+impl NameSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::Kernel => "kernel",
+            NameSource::File => "file",
+            NameSource::Fixed => "fixed",
+        }
+    }
 }
 
 /// Generic netlink family ids → names, learnt from CTRL_CMD_GETFAMILY and from the traffic.
 #[derive(Debug, Clone, Default)]
 pub struct GenlNames {
-    map: HashMap<u16, String>,
+    map: HashMap<u16, (String, NameSource)>,
+    /// The source of names learnt from the traffic being decoded.
+    learnt: NameSource,
 }
 
 impl GenlNames {
+    /// For a live capture: names from the captured kernel.
     pub fn new() -> Self {
         let mut map = HashMap::new();
-        map.insert(GENL_ID_CTRL, "nlctrl".to_string());
-        GenlNames { map }
+        map.insert(GENL_ID_CTRL, ("nlctrl".to_string(), NameSource::Fixed));
+        GenlNames {
+            map,
+            learnt: NameSource::Kernel,
+        }
     }
+    /// For a file: nothing but nlctrl until the file's own nlctrl traffic names a family.
+    pub fn offline() -> Self {
+        GenlNames {
+            learnt: NameSource::File,
+            ..GenlNames::new()
+        }
+    }
+    /// A name from the kernel's CTRL_CMD_GETFAMILY dump.
     pub fn insert(&mut self, id: u16, name: String) {
-        self.map.insert(id, name);
+        self.map.insert(id, (name, NameSource::Kernel));
+    }
+    /// A name the decoded traffic announced.
+    fn learn(&mut self, id: u16, name: String) {
+        self.map.insert(id, (name, self.learnt));
     }
     pub fn get(&self, id: u16) -> Option<&str> {
-        self.map.get(&id).map(String::as_str)
+        self.map.get(&id).map(|(n, _)| n.as_str())
+    }
+    pub fn source(&self, id: u16) -> Option<NameSource> {
+        self.map.get(&id).map(|(_, s)| *s)
     }
     pub fn len(&self) -> usize {
         self.map.len()
@@ -80,14 +130,30 @@ pub struct Record {
     pub seq: u32,
     pub port: u32,
     pub len: u32,
+    /// Generic netlink: where the family name (`type`) came from: "kernel", "file", "fixed"
+    /// (nlctrl), or "unknown" (then `type` is `GENL_ID_<id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_source: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub genl: Option<Genl>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// NETLINK_CONNECTOR: the `struct cn_msg` (and a proc event) an NLMSG_DONE carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connector: Option<connector::CnMsg>,
+    /// NETLINK_KOBJECT_UEVENT: the uevent's `KEY=value` lines (the first is `ACTION@DEVPATH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uevent: Option<Vec<String>>,
+    /// Said of a message whose payload this decoder does not take apart (audit…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_decoded: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attrs: Option<Attrs>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub malformed: Option<String>,
+    /// The packet was cut by a snap length inside this message: decoded as far as it goes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
 }
@@ -104,14 +170,32 @@ pub struct Genl {
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct ErrorInfo {
     pub errno: i32,
-    /// `ACK` for 0, else the errno name (`EEXIST`).
+    /// 0: `ACK` on NLMSG_ERROR, `DONE` on NLMSG_DONE; else the errno name (`EEXIST`).
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// NLMSGERR_ATTR_MSG: the kernel's text, also on a successful ACK or DONE (a warning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extack: Option<String>,
+    /// NLMSGERR_ATTR_OFFS: offset of the offending attribute in the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extack_offset: Option<u32>,
+    /// The attribute at that offset in the echoed request (`IFLA_ADDRESS`, or `attr_3`; a
+    /// nested one as `IFLA_LINKINFO/attr_2`), when the request was echoed (not NLM_F_CAPPED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extack_attr: Option<String>,
+    /// NLMSGERR_ATTR_MISS_TYPE: the type of a missing attribute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extack_miss_type: Option<u32>,
+    /// NLMSGERR_ATTR_MISS_NEST: offset of the nest the attribute is missing from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extack_miss_nest: Option<u32>,
+    /// NLMSGERR_ATTR_COOKIE, in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extack_cookie: Option<String>,
+    /// NLMSGERR_ATTR_POLICY: the policy the offending attribute broke (NL_POLICY_TYPE_ATTR_*).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extack_policy: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     /// The header of the request this answers (NLMSG_ERROR only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_type: Option<String>,
@@ -138,8 +222,9 @@ pub struct Attrs {
     pub kind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// ifinfomsg.ifi_flags (IFF_*), not the message's nlmsg_flags.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flags: Option<u32>,
+    pub ifi_flags: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub af: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -160,10 +245,12 @@ pub struct Attrs {
     pub table: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lladdr: Option<String>,
+    /// nlctrl's CTRL_ATTR_FAMILY_NAME / CTRL_ATTR_FAMILY_ID: the family a message is about, not
+    /// the netlink family of the record.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_name: Option<String>,
+    pub ctrl_family_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub family_id: Option<u16>,
+    pub ctrl_family_id: Option<u16>,
 }
 
 /// How to decode.
@@ -331,6 +418,11 @@ fn decode_inner(
     opts: Options,
     out: &mut Vec<Record>,
 ) {
+    if meta.family == NETLINK_KOBJECT_UEVENT {
+        // Uevents are not nlmsghdr-framed: the packet is one text message.
+        out.push(uevent(meta, bytes, opts));
+        return;
+    }
     let mut messages = Vec::new();
     let result = split(bytes, |h, msg| messages.push((h, msg)));
     for (h, msg) in messages {
@@ -338,6 +430,15 @@ fn decode_inner(
     }
     if let Err((offset, why)) = result {
         let rest = bytes.get(offset..).unwrap_or(&[]);
+        // A snap length cut the last message: decode what is there, marked truncated.
+        if let Some(h) = header(rest).filter(|h| meta.truncated && h.len as usize > rest.len()) {
+            let mut record = decode_message(meta, h, rest, genl, opts);
+            record.truncated = true;
+            // The cut explains a last attribute that does not fit; it is not malformed.
+            record.malformed = None;
+            out.push(record);
+            return;
+        }
         let mut record = base(meta);
         if let Some(h) = header(rest) {
             record.type_id = h.msg_type;
@@ -386,12 +487,20 @@ pub fn decode_message(
     }
     let mut cmd_name = None;
     match h.msg_type {
+        NLMSG_DONE if family == NETLINK_CONNECTOR => match connector::decode(payload) {
+            Ok(cn) => record.connector = Some(cn),
+            Err(why) => record.malformed = Some(why),
+        },
         NLMSG_ERROR => decode_error(&mut record, h, payload, family, genl),
         NLMSG_DONE => decode_done(&mut record, h, payload),
         t if t < NLMSG_MIN_TYPE => {}
         t if family == NETLINK_ROUTE => decode_route(&mut record, t, payload),
         t if family == NETLINK_GENERIC => {
+            record.family_source = Some(genl.source(t).map_or("unknown", NameSource::as_str));
             cmd_name = decode_genl(&mut record, t, payload, genl);
+        }
+        _ if family == NETLINK_AUDIT => {
+            record.not_decoded = Some("audit message: payload not decoded".into());
         }
         _ => {}
     }
@@ -409,7 +518,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
         return;
     };
     let after = payload.get(4..).unwrap_or(&[]);
-    let mut info = error_info(code);
+    let mut info = error_info(code, "ACK");
     if let Some(orig) = header(after) {
         info.request_type = Some(names::type_name(family, orig.msg_type, |id| {
             genl.get(id).map(str::to_string)
@@ -421,31 +530,92 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
     } else {
         record.malformed = Some("NLMSG_ERROR without the request's header".into());
     }
-    if code != 0 {
-        let ack = extack::parse_error(h.flags, after);
-        info.extack = ack.msg;
-        info.extack_offset = ack.offset;
-    }
+    // A successful ACK may carry a warning too (NLMSGERR_ATTR_MSG with errno 0).
+    let ack = extack::parse_error(h.flags, after);
+    // The request is echoed whole unless NLM_F_CAPPED: then OFFS names an attribute in it.
+    let request = (h.flags & NLM_F_CAPPED == 0)
+        .then(|| header(after).and_then(|o| after.get(..o.len as usize)))
+        .flatten();
+    set_extack(&mut info, ack, family, request);
     record.error = Some(info);
 }
 
 fn decode_done(record: &mut Record, h: Header, payload: &[u8]) {
     // The kernel allows an NLMSG_DONE without a code.
     let code = read_u32(payload, 0).map_or(0, |c| c as i32);
-    let mut info = error_info(code);
-    if code != 0 {
-        let ack = extack::parse_done(h.flags, payload.get(4..).unwrap_or(&[]));
-        info.extack = ack.msg;
-        info.extack_offset = ack.offset;
-    }
+    let mut info = error_info(code, "DONE");
+    let ack = extack::parse_done(h.flags, payload.get(4..).unwrap_or(&[]));
+    set_extack(&mut info, ack, 0, None);
     record.error = Some(info);
 }
 
-fn error_info(code: i32) -> ErrorInfo {
+fn set_extack(info: &mut ErrorInfo, ack: extack::ExtAck, family: u16, request: Option<&[u8]>) {
+    info.extack = ack.msg;
+    info.extack_offset = ack.offset;
+    if let (Some(offset), Some(request)) = (ack.offset, request) {
+        info.extack_attr = attr_at(family, request, offset as usize);
+    }
+    info.extack_miss_type = ack.miss_type;
+    info.extack_miss_nest = ack.miss_nest;
+    info.extack_cookie = ack.cookie.map(|c| to_hex(&c));
+    info.extack_policy = ack.policy.map(|p| {
+        p.into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    extack::PolicyValue::Name(n) => serde_json::Value::from(n),
+                    extack::PolicyValue::Number(n) => i64::try_from(n)
+                        .map(serde_json::Value::from)
+                        .unwrap_or_else(|_| serde_json::Value::from(n.to_string())),
+                };
+                (k, v)
+            })
+            .collect()
+    });
+}
+
+/// The attribute of the echoed `request` that starts at `offset` (from the request's nlmsghdr),
+/// by name where the family's names are known (`IFLA_ADDRESS`); inside a nest, the path
+/// (`IFLA_LINKINFO/attr_1`). None when no attribute starts there.
+pub fn attr_at(family: u16, request: &[u8], offset: usize) -> Option<String> {
+    let msg_type = header(request)?.msg_type;
+    let mut start = names::attrs_start(family, msg_type)?;
+    let mut path: Vec<String> = Vec::new();
+    let mut end = request.len();
+    'walk: loop {
+        let mut pos = start;
+        while pos + 4 <= end {
+            let len = usize::from(read_u16(request, pos)?);
+            let kind = read_u16(request, pos + 2)? & NLA_TYPE_MASK;
+            if len < 4 || pos + len > end {
+                return None;
+            }
+            if offset >= pos && offset < pos + len {
+                let name = if path.is_empty() {
+                    names::attr_name(family, msg_type, kind)
+                        .map_or_else(|| format!("attr_{kind}"), str::to_string)
+                } else {
+                    format!("attr_{kind}")
+                };
+                path.push(name);
+                if offset == pos {
+                    return Some(path.join("/"));
+                }
+                // Inside this attribute: look among its nested attributes.
+                start = pos + 4;
+                end = pos + len;
+                continue 'walk;
+            }
+            pos += (len + 3) & !3;
+        }
+        return None;
+    }
+}
+
+fn error_info(code: i32, ok_name: &str) -> ErrorInfo {
     if code == 0 {
         return ErrorInfo {
             errno: 0,
-            name: "ACK".into(),
+            name: ok_name.into(),
             ..ErrorInfo::default()
         };
     }
@@ -456,6 +626,30 @@ fn error_info(code: i32) -> ErrorInfo {
         message: Some(strerror(errno)),
         ..ErrorInfo::default()
     }
+}
+
+/// A kobject uevent: `ACTION@DEVPATH` then `KEY=value`, NUL-separated (lib/kobject_uevent.c).
+/// udev's re-broadcast ("libudev" + a binary header) is said to be not decoded.
+fn uevent(meta: &PacketMeta, bytes: &[u8], opts: Options) -> Record {
+    let mut record = base(meta);
+    record.type_name = "UEVENT".into();
+    record.len = bytes.len() as u32;
+    record.dir = "to-user";
+    if bytes.starts_with(b"libudev\0") {
+        record.not_decoded = Some("libudev monitor message: not decoded".into());
+    } else {
+        record.uevent = Some(
+            bytes
+                .split(|b| *b == 0)
+                .filter(|part| !part.is_empty())
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect(),
+        );
+    }
+    if opts.hex {
+        record.hex = Some(to_hex(bytes));
+    }
+    record
 }
 
 const RTM_LINK: std::ops::RangeInclusive<u16> = 16..=19;
@@ -517,7 +711,7 @@ fn decode_route(record: &mut Record, t: u16, payload: &[u8]) {
             Ok(link) => {
                 record.attrs = Some(Attrs {
                     ifindex: Some(link.ifindex),
-                    flags: Some(link.flags),
+                    ifi_flags: Some(link.flags),
                     ifname: link.ifname.map(str::to_string),
                     mtu: link.mtu,
                     kind: link.kind.map(str::to_string),
@@ -657,17 +851,17 @@ fn decode_genl(
         let (id, name) = ctrl_family(payload.get(4..).unwrap_or(&[]));
         if id.is_some() || name.is_some() {
             record.attrs = Some(Attrs {
-                family_id: id,
-                family_name: name.clone(),
+                ctrl_family_id: id,
+                ctrl_family_name: name.clone(),
                 ..Attrs::default()
             });
         }
         // Learn from the traffic: the kernel announces (and answers with) id ↔ name.
         if let (Some(id), Some(name)) = (id, name) {
             if cmd == CTRL_CMD_NEWFAMILY {
-                genl.insert(id, name);
+                genl.learn(id, name);
             } else if cmd == CTRL_CMD_DELFAMILY {
-                genl.insert(id, format!("{name} (deleted)"));
+                genl.learn(id, format!("{name} (deleted)"));
             }
         }
     }
@@ -741,6 +935,7 @@ mod tests {
             nsec: 5,
             pkttype: 7,
             family: 0,
+            truncated: false,
         }
     }
 
@@ -893,6 +1088,221 @@ mod tests {
         let r = decode(&meta, &trunc);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].type_name, "RTM_NEWLINK");
+    }
+
+    /// Issue #9 defect 1: a proc connector event (NLMSG_DONE + cn_msg) is no error.
+    #[test]
+    fn connector_proc_event_is_not_an_error() {
+        let bytes = connector::tests::proc_message(libc::PROC_EVENT_FORK, &[10, 10, 20, 21], 3);
+        let meta = PacketMeta {
+            family: NETLINK_CONNECTOR,
+            ..route_meta()
+        };
+        let r = decode(&meta, &bytes);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].family, "connector");
+        assert!(r[0].error.is_none(), "{:?}", r[0].error);
+        assert_eq!(r[0].malformed, None);
+        let json = serde_json::to_value(&r[0]).unwrap_or_default();
+        assert_eq!(json["connector"]["idx"], 1);
+        assert_eq!(json["connector"]["name"], "proc");
+        assert_eq!(json["connector"]["proc_event"]["what"], "fork");
+        assert_eq!(json["connector"]["proc_event"]["fields"]["child_tgid"], 21);
+        // a cn_msg cut short is malformed, not an errno
+        let mut short = bytes[..16 + 10].to_vec();
+        short[0..4].copy_from_slice(&26u32.to_ne_bytes());
+        let r = decode(&meta, &short);
+        assert!(r[0].error.is_none());
+        assert!(r[0].malformed.as_deref().unwrap_or("").contains("cn_msg"));
+    }
+
+    #[test]
+    fn uevent_and_audit_say_what_they_are() {
+        let meta = PacketMeta {
+            family: NETLINK_KOBJECT_UEVENT,
+            ..route_meta()
+        };
+        let r = decode(
+            &meta,
+            b"add@/devices/virtual/net/dm0\0ACTION=add\0SUBSYSTEM=net\0",
+        );
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].type_name, "UEVENT");
+        assert_eq!(
+            r[0].uevent.as_deref(),
+            Some(
+                &[
+                    "add@/devices/virtual/net/dm0".to_string(),
+                    "ACTION=add".into(),
+                    "SUBSYSTEM=net".into()
+                ][..]
+            )
+        );
+        let r = decode(&meta, b"libudev\0\xfe\xed\xca\xfe");
+        assert!(r[0].not_decoded.is_some());
+        // AUDIT_GET (1000) request
+        let mut audit = newlink_request();
+        audit[4..6].copy_from_slice(&1000u16.to_ne_bytes());
+        let meta = PacketMeta {
+            family: NETLINK_AUDIT,
+            ..route_meta()
+        };
+        let r = decode(&meta, &audit);
+        assert_eq!((r[0].error.clone(), r[0].malformed.clone()), (None, None));
+        assert!(r[0]
+            .not_decoded
+            .as_deref()
+            .unwrap_or("")
+            .contains("not decoded"));
+    }
+
+    /// Issue #9 defect 2: an offline decoder names families from the file's own nlctrl
+    /// traffic only, and says so.
+    #[test]
+    fn genl_name_sources() {
+        let mut genl = GenlNames::offline();
+        let meta = PacketMeta {
+            family: NETLINK_GENERIC,
+            ..route_meta()
+        };
+        let mut unknown = newlink_request();
+        unknown[4..6].copy_from_slice(&0x1cu16.to_ne_bytes());
+        let mut out = Vec::new();
+        decode_packet(&meta, &unknown, &mut genl, Options::default(), &mut out);
+        assert_eq!(out[0].type_name, "GENL_ID_28");
+        assert_eq!(out[0].family_source, Some("unknown"));
+        let mut attrs = Vec::new();
+        attrs.extend_from_slice(&[6, 0, 1, 0, 0x1c, 0, 0, 0]);
+        attrs.extend_from_slice(&[13, 0, 2, 0]);
+        attrs.extend_from_slice(b"mptcp_pm\0");
+        attrs.extend_from_slice(&[0, 0, 0]);
+        let mut m = Vec::new();
+        m.extend_from_slice(&((20 + attrs.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&16u16.to_ne_bytes());
+        m.extend_from_slice(&[0u8; 10]);
+        m.extend_from_slice(&[1, 2, 0, 0]);
+        m.extend_from_slice(&attrs);
+        out.clear();
+        decode_packet(&meta, &m, &mut genl, Options::default(), &mut out);
+        assert_eq!(out[0].family_source, Some("fixed"));
+        let json = serde_json::to_value(&out[0]).unwrap_or_default();
+        assert_eq!(json["attrs"]["ctrl_family_id"], 0x1c);
+        assert_eq!(json["attrs"]["ctrl_family_name"], "mptcp_pm");
+        assert!(json["attrs"].get("family_id").is_none());
+        out.clear();
+        decode_packet(&meta, &unknown, &mut genl, Options::default(), &mut out);
+        assert_eq!(out[0].type_name, "mptcp_pm");
+        assert_eq!(out[0].family_source, Some("file"));
+        let mut live = GenlNames::new();
+        live.insert(0x1c, "wireguard".into());
+        out.clear();
+        decode_packet(&meta, &unknown, &mut live, Options::default(), &mut out);
+        assert_eq!(
+            (out[0].type_name.as_str(), out[0].family_source),
+            ("wireguard", Some("kernel"))
+        );
+    }
+
+    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
+        out.extend_from_slice(&kind.to_ne_bytes());
+        out.extend_from_slice(value);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+        out
+    }
+
+    /// Issue #9 defect 3: warnings on ACK and DONE, every extended-ACK attribute, OFFS named.
+    #[test]
+    fn extended_ack_in_full() {
+        // RTM_NEWLINK with IFLA_IFNAME then IFLA_LINKINFO { IFLA_INFO_KIND }; echoed whole.
+        let req = newlink_request();
+        let kind_offset = 16 + 16 + 12 + 4; // nested IFLA_INFO_KIND
+        let mut tlvs = tlv(1, b"Unknown device type\0");
+        tlvs.extend(tlv(2, &(kind_offset as u32).to_ne_bytes()));
+        tlvs.extend(tlv(3, &[1, 2, 3]));
+        tlvs.extend(tlv(
+            5,
+            &libc::IFLA_ADDRESS
+                .to_ne_bytes()
+                .iter()
+                .chain(&[0, 0])
+                .copied()
+                .collect::<Vec<u8>>(),
+        ));
+        tlvs.extend(tlv(6, &32u32.to_ne_bytes()));
+        tlvs.extend(tlv(0x8004, &tlv(1, &3u32.to_ne_bytes())));
+        let mut padded = req.clone();
+        while !padded.len().is_multiple_of(4) {
+            padded.push(0);
+        }
+        let body = [(-95i32).to_ne_bytes().to_vec(), padded, tlvs].concat();
+        let mut m = Vec::new();
+        m.extend_from_slice(&((16 + body.len()) as u32).to_ne_bytes());
+        m.extend_from_slice(&2u16.to_ne_bytes());
+        m.extend_from_slice(&0x200u16.to_ne_bytes()); // ACK_TLVS, not CAPPED
+        m.extend_from_slice(&[0u8; 8]);
+        m.extend_from_slice(&body);
+        let r = decode(&route_meta(), &m);
+        let e = r[0].error.clone().unwrap_or_default();
+        assert_eq!(e.extack.as_deref(), Some("Unknown device type"));
+        assert_eq!(e.extack_attr.as_deref(), Some("IFLA_LINKINFO/attr_1"));
+        assert_eq!(e.extack_cookie.as_deref(), Some("010203"));
+        assert_eq!(
+            (e.extack_miss_type, e.extack_miss_nest),
+            (Some(1), Some(32))
+        );
+        let policy = e.extack_policy.unwrap_or_default();
+        assert_eq!(policy.get("type"), Some(&serde_json::Value::from("u16")));
+        // the offset of a top-level attribute is named from libc's IFLA_*
+        assert_eq!(attr_at(0, &req, 32).as_deref(), Some("IFLA_IFNAME"));
+        assert_eq!(attr_at(0, &req, 33), None);
+
+        // a successful ACK with a warning
+        let mut ok = error_reply(0, Some("failed to retrieve link settings"), &req);
+        let r = decode(&route_meta(), &ok);
+        let e = r[0].error.clone().unwrap_or_default();
+        assert_eq!(
+            (e.name.as_str(), e.extack.as_deref()),
+            ("ACK", Some("failed to retrieve link settings"))
+        );
+        // NLMSG_DONE, errno 0, with a warning: named DONE, never ACK
+        ok.truncate(0);
+        let warn = tlv(1, b"dump interrupted\0");
+        ok.extend_from_slice(&((20 + warn.len()) as u32).to_ne_bytes());
+        ok.extend_from_slice(&3u16.to_ne_bytes());
+        ok.extend_from_slice(&0x202u16.to_ne_bytes());
+        ok.extend_from_slice(&[0u8; 8]);
+        ok.extend_from_slice(&0i32.to_ne_bytes());
+        ok.extend_from_slice(&warn);
+        let r = decode(&route_meta(), &ok);
+        let e = r[0].error.clone().unwrap_or_default();
+        assert_eq!(
+            (e.name.as_str(), e.extack.as_deref()),
+            ("DONE", Some("dump interrupted"))
+        );
+    }
+
+    /// Issue #9 defect 5: a message cut by a snap length is decoded as far as it goes.
+    #[test]
+    fn snaplen_cut_message_is_marked_truncated() {
+        let req = newlink_request();
+        let meta = PacketMeta {
+            truncated: true,
+            ..route_meta()
+        };
+        let r = decode(&meta, &req[..48]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].type_name, "RTM_NEWLINK");
+        assert!(r[0].truncated);
+        assert_eq!(r[0].malformed, None);
+        let ifname = r[0].attrs.as_ref().and_then(|a| a.ifname.clone());
+        assert_eq!(ifname.as_deref(), Some("dummy0"));
+        // the same bytes without the mark are malformed
+        let r = decode(&route_meta(), &req[..48]);
+        assert_eq!(r[0].type_name, "MALFORMED");
     }
 
     /// A seeded xorshift: reproducible "random" inputs without a dependency.

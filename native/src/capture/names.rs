@@ -284,6 +284,127 @@ fn netfilter_type_name(msg_type: u16) -> String {
     }
 }
 
+/// `(libc constant, its name)` pairs: the numbers come from libc, never typed here.
+macro_rules! named {
+    ($($c:ident),* $(,)?) => { &[$((libc::$c, stringify!($c))),*] };
+}
+
+const IFLA: &[(u16, &str)] = named!(
+    IFLA_ADDRESS,
+    IFLA_BROADCAST,
+    IFLA_IFNAME,
+    IFLA_MTU,
+    IFLA_LINK,
+    IFLA_QDISC,
+    IFLA_STATS,
+    IFLA_MASTER,
+    IFLA_PROTINFO,
+    IFLA_TXQLEN,
+    IFLA_MAP,
+    IFLA_OPERSTATE,
+    IFLA_LINKMODE,
+    IFLA_LINKINFO,
+    IFLA_NET_NS_PID,
+    IFLA_IFALIAS,
+    IFLA_NUM_VF,
+    IFLA_STATS64,
+    IFLA_AF_SPEC,
+    IFLA_GROUP,
+    IFLA_NET_NS_FD,
+    IFLA_EXT_MASK,
+    IFLA_PROMISCUITY,
+    IFLA_NUM_TX_QUEUES,
+    IFLA_NUM_RX_QUEUES,
+    IFLA_CARRIER,
+    IFLA_LINK_NETNSID,
+    IFLA_PROTO_DOWN,
+    IFLA_GSO_MAX_SEGS,
+    IFLA_GSO_MAX_SIZE,
+    IFLA_XDP,
+    IFLA_MIN_MTU,
+    IFLA_MAX_MTU,
+    IFLA_PROP_LIST,
+    IFLA_ALT_IFNAME,
+    IFLA_PERM_ADDRESS,
+    IFLA_GRO_MAX_SIZE,
+);
+const IFA: &[(u16, &str)] = named!(
+    IFA_ADDRESS,
+    IFA_LOCAL,
+    IFA_LABEL,
+    IFA_BROADCAST,
+    IFA_ANYCAST,
+    IFA_CACHEINFO,
+    IFA_MULTICAST,
+    IFA_FLAGS,
+);
+const RTA: &[(u16, &str)] = named!(
+    RTA_DST,
+    RTA_SRC,
+    RTA_IIF,
+    RTA_OIF,
+    RTA_GATEWAY,
+    RTA_PRIORITY,
+    RTA_PREFSRC,
+    RTA_METRICS,
+    RTA_MULTIPATH,
+    RTA_FLOW,
+    RTA_CACHEINFO,
+    RTA_TABLE,
+    RTA_MARK,
+    RTA_MFC_STATS,
+    RTA_VIA,
+    RTA_NEWDST,
+    RTA_PREF,
+    RTA_ENCAP_TYPE,
+    RTA_ENCAP,
+    RTA_EXPIRES,
+);
+const NDA: &[(u16, &str)] = named!(
+    NDA_DST,
+    NDA_LLADDR,
+    NDA_CACHEINFO,
+    NDA_PROBES,
+    NDA_VLAN,
+    NDA_PORT,
+    NDA_VNI,
+    NDA_IFINDEX,
+    NDA_MASTER,
+);
+
+/// The attribute table and fixed-header length of an rtnetlink message type (the headers of
+/// include/uapi/linux/rtnetlink.h, sized from libc's structs).
+fn route_attrs(msg_type: u16) -> Option<(&'static [(u16, &'static str)], usize)> {
+    use std::mem::size_of;
+    match msg_type {
+        16..=19 => Some((IFLA, size_of::<libc::ifinfomsg>())),
+        20..=22 => Some((IFA, size_of::<libc::ifaddrmsg>())),
+        // struct rtmsg and struct ndmsg: 12 bytes each (libc has neither struct).
+        24..=26 => Some((RTA, 12)),
+        28..=30 => Some((NDA, 12)),
+        _ => None,
+    }
+}
+
+/// Where the attributes of a message start (after nlmsghdr and the family's fixed header),
+/// when known: rtnetlink link/address/route/neighbour and generic netlink.
+pub fn attrs_start(family: u16, msg_type: u16) -> Option<usize> {
+    let hdr = crate::netlink::consts::NLMSG_HDRLEN;
+    match family {
+        NETLINK_ROUTE => route_attrs(msg_type).map(|(_, fixed)| hdr + fixed),
+        NETLINK_GENERIC if msg_type >= 16 => Some(hdr + 4),
+        _ => None,
+    }
+}
+
+/// The name of a top-level attribute of a message type (`IFLA_ADDRESS`), when known.
+pub fn attr_name(family: u16, msg_type: u16, attr: u16) -> Option<&'static str> {
+    match family {
+        NETLINK_ROUTE => route_attrs(msg_type).and_then(|(table, _)| lookup(table, attr)),
+        _ => None,
+    }
+}
+
 /// What the modifier bits (0x100–0x800) of `nlmsg_flags` mean for this message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlagKind {

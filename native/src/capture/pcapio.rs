@@ -1,4 +1,4 @@
-//! pcap files with `LINKTYPE_NETLINK` (253): writing (through `pcap-file`) and reading.
+//! pcap files with `LINKTYPE_NETLINK` (253): writing, through `pcap-file` (reading is pcapread.rs).
 //!
 //! Each record is the 16-byte cooked header — packet type, ARPHRD type (824), address length
 //! (0), 8 address bytes, protocol (the netlink family), all big-endian — then the netlink
@@ -8,11 +8,11 @@
 //! existing one is only replaced with `force` (`O_TRUNC|O_NOFOLLOW`, then chmod 0600).
 
 use byteorder_slice::NativeEndian;
-use pcap_file::pcap::{PcapHeader, PcapReader, RawPcapPacket};
+use pcap_file::pcap::{PcapHeader, RawPcapPacket};
 use pcap_file::{DataLink, Endianness, TsResolution};
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -254,75 +254,6 @@ impl Writer {
     }
 }
 
-/// One record of a pcap file, with the cooked header taken apart.
-pub struct OfflinePacket {
-    pub sec: u64,
-    pub nsec: u32,
-    pub pkttype: u16,
-    pub family: u16,
-    /// The packet's length on the wire, cooked header excluded.
-    pub orig_len: u32,
-    pub data: Vec<u8>,
-}
-
-pub struct Reader<R: Read> {
-    inner: PcapReader<R>,
-}
-
-impl Reader<File> {
-    pub fn open(path: &str) -> Result<Reader<File>> {
-        let file = File::open(path).map_err(|e| Error::io(&e, "open(pcap)"))?;
-        Reader::new(file)
-    }
-}
-
-impl<R: Read> Reader<R> {
-    pub fn new(input: R) -> Result<Reader<R>> {
-        let inner = PcapReader::new(input).map_err(|e| match e {
-            pcap_file::PcapError::IoError(io) => Error::io(&io, "read(pcap)"),
-            other => Error::Arg(format!("not a pcap file: {other}")),
-        })?;
-        let link = inner.header().datalink;
-        if link != DataLink::NETLINK {
-            return Err(Error::Arg(format!(
-                "the pcap file's link type is {link:?}, not NETLINK (253)"
-            )));
-        }
-        Ok(Reader { inner })
-    }
-
-    /// The next record; a record too short for the cooked header is returned with family
-    /// u16::MAX and its bytes, for the decoder to report.
-    pub fn next_packet(&mut self) -> Option<Result<OfflinePacket>> {
-        let packet = match self.inner.next_packet()? {
-            Ok(p) => p,
-            Err(e) => return Some(Err(pcap_err(e, "read(pcap)"))),
-        };
-        let data: &[u8] = &packet.data;
-        let (pkttype, family, body) = if data.len() >= COOKED_LEN {
-            (
-                u16::from_be_bytes([data[0], data[1]]),
-                u16::from_be_bytes([data[14], data[15]]),
-                data[COOKED_LEN..].to_vec(),
-            )
-        } else {
-            (0, u16::MAX, data.to_vec())
-        };
-        Some(Ok(OfflinePacket {
-            sec: packet.timestamp.as_secs(),
-            nsec: packet.timestamp.subsec_nanos(),
-            pkttype,
-            family,
-            orig_len: packet.orig_len.saturating_sub(if family == u16::MAX {
-                0
-            } else {
-                COOKED_LEN as u32
-            }),
-            data: body,
-        }))
-    }
-}
-
 /// Copy the packets numbered in `keep` (1-based, as the decoder numbers them) from the pcap file
 /// `src` to `dst` (opened like any capture output: 0600, no symlinks, replaced only with
 /// `force`). Returns how many were written. trace --only-cmd -w filters its capture with it.
@@ -330,7 +261,7 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
     let mut wanted: Vec<u32> = keep.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut reader = Reader::open(src)?;
+    let mut reader = super::pcapread::Reader::open(src)?;
     let mut writer = Writer::new(open_output(dst, force)?)?;
     let (mut index, mut written, mut next) = (0u32, 0u32, 0usize);
     while next < wanted.len() {
@@ -358,6 +289,7 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
 
 #[cfg(test)]
 mod tests {
+    use super::super::pcapread::Reader;
     use super::*;
 
     fn packet(

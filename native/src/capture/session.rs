@@ -11,7 +11,6 @@
 //! instead of dropping.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -129,6 +128,8 @@ pub struct Shared {
     /// (family, type) → messages; complete when the reader is done.
     types: Mutex<HashMap<(u16, u16), u64>>,
     genl: Mutex<GenlNames>,
+    /// Notes for stderr at the end (a file reader's skipped packets).
+    notes: Mutex<Vec<String>>,
     /// Whether to wait for JS instead of dropping (offline reading).
     backpressure: bool,
 }
@@ -164,6 +165,7 @@ impl Shared {
             decode_bytes: AtomicUsize::new(0),
             types: Mutex::new(HashMap::new()),
             genl: Mutex::new(genl),
+            notes: Mutex::new(Vec::new()),
             backpressure,
         })
     }
@@ -300,6 +302,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// What the reader has to say besides records and errors (complete once done).
+    pub fn notes(&self) -> Vec<String> {
+        lock(&self.shared.notes).clone()
+    }
+
     pub fn stop(&self) {
         self.shared.request_stop();
     }
@@ -715,6 +722,7 @@ fn write_chunk(
                 nsec: frame.nsec,
                 pkttype,
                 family: frame.protocol,
+                truncated: false,
             };
             hand_to_decoder(shared, tx, meta, frame.data, take);
         }
@@ -732,7 +740,7 @@ fn write_chunk(
 /// Read a pcap file (ours or tcpdump's) and decode it, in order, waiting for JS instead of
 /// dropping. `--family` and `--count` apply as in a live capture.
 pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<Session> {
-    let reader = pcapio::Reader::open(path)?;
+    let reader = super::pcapread::Reader::open(path)?;
     let shared = Shared::new(genl.clone(), true, 1);
     let worker = Arc::clone(&shared);
     let mut tally = Tally {
@@ -761,7 +769,7 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
 
 fn offline_loop(
     shared: &Shared,
-    mut reader: pcapio::Reader<File>,
+    mut reader: super::pcapread::Reader,
     mut genl: GenlNames,
     hex: bool,
     tally: &mut Tally,
@@ -776,7 +784,16 @@ fn offline_loop(
         if shared.stopping() {
             break;
         }
-        let packet = packet?;
+        let packet = match packet {
+            Ok(p) => p,
+            Err(e) => {
+                // Every complete record before the problem is shown first (a file cut short).
+                shared.push(text, count);
+                note_skipped(shared, &reader);
+                *lock(&shared.genl) = genl;
+                return Err(e);
+            }
+        };
         index += 1;
         let (take, reached) = tally.admit(packet.family, &packet.data);
         if take > 0 {
@@ -790,6 +807,7 @@ fn offline_loop(
                 nsec: packet.nsec,
                 pkttype: packet.pkttype,
                 family: packet.family,
+                truncated: packet.truncated,
             };
             records.clear();
             decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
@@ -805,6 +823,25 @@ fn offline_loop(
         }
     }
     shared.push(text, count);
+    note_skipped(shared, &reader);
     *lock(&shared.genl) = genl;
     Ok(())
+}
+
+/// pcapng packets of other link types are counted, not decoded: say so once, at the end; and
+/// that a file from a host of the other byte order was decoded in this host's.
+fn note_skipped(shared: &Shared, reader: &super::pcapread::Reader) {
+    if reader.foreign_order {
+        lock(&shared.notes).push(format!(
+            "{}: written in the other byte order than this host's: its netlink payloads (the capturing host's order) are decoded in this host's",
+            reader.path()
+        ));
+    }
+    if reader.skipped > 0 {
+        lock(&shared.notes).push(format!(
+            "{}: {} packets of interfaces whose link type is not NETLINK (253) skipped",
+            reader.path(),
+            reader.skipped
+        ));
+    }
 }

@@ -242,6 +242,12 @@ impl CaptureSession {
         stats_of(self.inner.shared.counters())
     }
 
+    /// Notes for stderr (a file's packets of other link types, skipped), complete once done.
+    #[napi(catch_unwind)]
+    pub fn notes(&self) -> Vec<String> {
+        self.inner.notes()
+    }
+
     /// Messages per family and type (complete once next() has reported done).
     #[napi(catch_unwind)]
     pub fn summary(&self) -> Vec<TypeCount> {
@@ -317,8 +323,9 @@ pub fn read_pcap(path: String, options: CaptureOptions) -> AsyncTask<Job<Capture
     let parsed = guarded(|| Settings::try_from(options));
     AsyncTask::new(Job::new(move || {
         let settings = parsed?;
-        let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
-        let session = session::start_offline(&path, genl, settings)?;
+        // Never this machine's ids: a file's generic netlink names come from its own nlctrl
+        // traffic (ids differ between machines and boots).
+        let session = session::start_offline(&path, GenlNames::offline(), settings)?;
         Ok(CaptureSession::new(session))
     }))
 }

@@ -37,6 +37,13 @@ pub enum Error {
     Arg(String),
     /// An unexpected or garbled reply from the kernel.
     Proto { op: &'static str, detail: String },
+    /// A capture file that cannot be read as one (`EFILE`), or that ends inside a record
+    /// (`ECUTSHORT`: every record before it was read). The message names the file.
+    File {
+        code: &'static str,
+        path: String,
+        detail: String,
+    },
     /// A caught panic (a bug): reported, never an abort.
     Panic(String),
 }
@@ -74,6 +81,7 @@ impl Error {
             Error::Netns { .. } => "ENETNS".into(),
             Error::Arg(_) => "EARG".into(),
             Error::Proto { .. } => "EPROTO_NL".into(),
+            Error::File { code, .. } => (*code).into(),
             Error::Panic(_) => "EPANIC".into(),
         }
     }
@@ -141,6 +149,10 @@ impl Error {
                     Value::from(format!("unexpected netlink reply: {detail}")),
                 ));
                 fields.push(("op", Value::from(*op)));
+            }
+            Error::File { path, detail, .. } => {
+                fields.push(("message", Value::from(format!("{path}: {detail}"))));
+                fields.push(("file", Value::from(path.as_str())));
             }
             Error::Panic(message) => fields.push((
                 "message",

@@ -12,6 +12,51 @@
 pub const NLMSGERR_ATTR_MSG: u16 = 1;
 /// `NLMSGERR_ATTR_OFFS`: u32 offset of the offending attribute in the original request.
 pub const NLMSGERR_ATTR_OFFS: u16 = 2;
+/// `NLMSGERR_ATTR_COOKIE`: arbitrary bytes for the caller.
+pub const NLMSGERR_ATTR_COOKIE: u16 = 3;
+/// `NLMSGERR_ATTR_POLICY`: nested `NL_POLICY_TYPE_ATTR_*` of the policy that was broken.
+pub const NLMSGERR_ATTR_POLICY: u16 = 4;
+/// `NLMSGERR_ATTR_MISS_TYPE`: u32 type of a missing required attribute.
+pub const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
+/// `NLMSGERR_ATTR_MISS_NEST`: u32 offset of the nest the attribute is missing from.
+pub const NLMSGERR_ATTR_MISS_NEST: u16 = 6;
+
+/// `enum netlink_policy_type_attr` (NL_POLICY_TYPE_ATTR_*), 1-based: none is in libc.
+const POLICY_ATTRS: [&str; 12] = [
+    "type",
+    "min_value_s",
+    "max_value_s",
+    "min_value_u",
+    "max_value_u",
+    "min_length",
+    "max_length",
+    "policy_idx",
+    "policy_maxtype",
+    "bitfield32_mask",
+    "pad",
+    "mask",
+];
+/// `enum netlink_attribute_type` (NL_ATTR_TYPE_*), from 0.
+const ATTR_TYPES: [&str; 18] = [
+    "invalid",
+    "flag",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "s8",
+    "s16",
+    "s32",
+    "s64",
+    "binary",
+    "string",
+    "nul-string",
+    "nested",
+    "nested-array",
+    "bitfield32",
+    "sint",
+    "uint",
+];
 
 use super::consts::{NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED};
 
@@ -19,6 +64,69 @@ use super::consts::{NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM
 pub struct ExtAck {
     pub msg: Option<String>,
     pub offset: Option<u32>,
+    pub cookie: Option<Vec<u8>>,
+    /// The broken policy, as (NL_POLICY_TYPE_ATTR_* name, value); `type` is named.
+    pub policy: Option<Vec<(String, PolicyValue)>>,
+    pub miss_type: Option<u32>,
+    pub miss_nest: Option<u32>,
+}
+
+/// A value of a policy attribute: numbers, or the attribute type's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyValue {
+    Number(i128),
+    Name(String),
+}
+
+fn policy(nested: &[u8]) -> Vec<(String, PolicyValue)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while let (Some(len), Some(kind)) = (read_u16(nested, pos), read_u16(nested, pos + 2)) {
+        let len = usize::from(len);
+        let Some(value) = nested
+            .get(pos + NLA_HDRLEN..pos + len)
+            .filter(|_| len >= NLA_HDRLEN)
+        else {
+            break;
+        };
+        let kind = kind & NLA_TYPE_MASK;
+        let name = POLICY_ATTRS
+            .get(usize::from(kind).wrapping_sub(1))
+            .map_or_else(|| format!("attr_{kind}"), |n| (*n).to_string());
+        let signed = name.ends_with("_s");
+        let number = match value.len() {
+            1 => Some(i128::from(value[0])),
+            2 => read_u16(value, 0).map(i128::from),
+            4 => read_u32(value, 0).map(|v| {
+                if signed {
+                    i128::from(v as i32)
+                } else {
+                    i128::from(v)
+                }
+            }),
+            8 => value.try_into().ok().map(|b: [u8; 8]| {
+                let v = u64::from_ne_bytes(b);
+                if signed {
+                    i128::from(v as i64)
+                } else {
+                    i128::from(v)
+                }
+            }),
+            _ => None,
+        };
+        if let Some(n) = number {
+            let v = if kind == 1 {
+                ATTR_TYPES
+                    .get(n as usize)
+                    .map_or(PolicyValue::Number(n), |t| PolicyValue::Name((*t).into()))
+            } else {
+                PolicyValue::Number(n)
+            };
+            out.push((name, v));
+        }
+        pos += align4(len);
+    }
+    out
 }
 
 fn align4(len: usize) -> usize {
@@ -58,6 +166,10 @@ pub fn parse_tlvs(tlvs: &[u8]) -> ExtAck {
                 }
             }
             NLMSGERR_ATTR_OFFS => ack.offset = read_u32(value, 0),
+            NLMSGERR_ATTR_COOKIE => ack.cookie = Some(value.to_vec()),
+            NLMSGERR_ATTR_POLICY => ack.policy = Some(policy(value)),
+            NLMSGERR_ATTR_MISS_TYPE => ack.miss_type = read_u32(value, 0),
+            NLMSGERR_ATTR_MISS_NEST => ack.miss_nest = read_u32(value, 0),
             _ => {}
         }
         pos += align4(len);
@@ -162,6 +274,37 @@ mod tests {
         let mut payload = echoed(0);
         payload.extend(tlv(NLMSGERR_ATTR_MSG, b"hidden\0"));
         assert_eq!(parse_error(0, &payload), ExtAck::default());
+    }
+
+    #[test]
+    fn cookie_policy_missing_attribute() {
+        let mut nested = tlv(1, &4u32.to_ne_bytes()); // type: u32
+        nested.extend(tlv(4, &1u64.to_ne_bytes())); // min_value_u
+        nested.extend(tlv(5, &9000u64.to_ne_bytes())); // max_value_u
+        nested.extend(tlv(2, &(-5i64).to_ne_bytes())); // min_value_s
+        let mut payload = echoed(0);
+        payload.extend(tlv(NLMSGERR_ATTR_COOKIE, &[0xde, 0xad, 0xbe, 0xef]));
+        payload.extend(tlv(NLMSGERR_ATTR_POLICY | 0x8000, &nested));
+        payload.extend(tlv(NLMSGERR_ATTR_MISS_TYPE, &3u32.to_ne_bytes()));
+        payload.extend(tlv(NLMSGERR_ATTR_MISS_NEST, &32u32.to_ne_bytes()));
+        let ack = parse_error(NLM_F_ACK_TLVS | NLM_F_CAPPED, &payload);
+        assert_eq!(ack.cookie, Some(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!((ack.miss_type, ack.miss_nest), (Some(3), Some(32)));
+        assert_eq!(
+            ack.policy,
+            Some(vec![
+                ("type".into(), PolicyValue::Name("u32".into())),
+                ("min_value_u".into(), PolicyValue::Number(1)),
+                ("max_value_u".into(), PolicyValue::Number(9000)),
+                ("min_value_s".into(), PolicyValue::Number(-5)),
+            ])
+        );
+        // garbage inside the nest stops the nest, not the parse
+        let mut bad = echoed(0);
+        bad.extend(tlv(NLMSGERR_ATTR_POLICY, &[200, 0, 1, 0]));
+        bad.extend(tlv(NLMSGERR_ATTR_MISS_TYPE, &7u32.to_ne_bytes()));
+        let ack = parse_error(NLM_F_ACK_TLVS | NLM_F_CAPPED, &bad);
+        assert_eq!((ack.policy, ack.miss_type), (Some(vec![]), Some(7)));
     }
 
     #[test]
