@@ -175,7 +175,7 @@ impl Writer {
     }
 
     /// Bytes of the file so far (header and whole records).
-    pub fn len(&self) -> u64 {
+    pub fn size(&self) -> u64 {
         self.offset
     }
 
@@ -433,7 +433,7 @@ impl Output {
             return self.writer.write_packets(packets);
         };
         let mut start = 0;
-        let mut size = self.writer.len();
+        let mut size = self.writer.size();
         for (i, p) in packets.iter().enumerate() {
             let len = Writer::record_len(p);
             let empty = self.writer.records() == 0 && i == start;
@@ -441,7 +441,7 @@ impl Output {
                 self.writer.write_packets(&packets[start..i])?;
                 self.rotate()?;
                 start = i;
-                size = self.writer.len();
+                size = self.writer.size();
             }
             size += len;
         }
