@@ -225,7 +225,7 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       ].join('\n')
 
     test.each([
-      ['tshark -r - -c 5', 'tshark -r - -c 5 -T fields -e frame.number -e netlink.family', /^[1-5]\t\d+$/],
+      ['tshark -r - -c 5', 'tshark -r - -c 5 -T fields -e frame.number -e netlink.family', /^[1-5]\t0x[0-9a-f]{4}$/],
       ['tcpdump -r - -c 5', 'tcpdump -n -r - -c 5', /^\d{2}:\d{2}:\d{2}\.\d+ /],
     ])(
       '%s reads packets live; its exit ends the capture cleanly (exit 0, link removed)',
