@@ -18,6 +18,8 @@ export declare class CaptureSession {
    * finishes; next() then reports done.
    */
   stop(): void
+  /** Start a new pcap file now (SIGHUP), when -C or -G is set; otherwise nothing happens. */
+  rotate(): void
   stats(): CaptureStats
   /** Notes for stderr (a file's packets of other link types, skipped), complete once done. */
   notes(): Array<string>
@@ -75,6 +77,12 @@ export interface CaptureOptions {
    * MemAvailable, at most 1 GiB.
    */
   queueMib?: number
+  /** -C: start a new file before one would exceed this many MB (1,000,000 bytes, as tcpdump). */
+  rotateMb?: number
+  /** -G: start a new file every this many seconds; the -w name goes through strftime. */
+  rotateSeconds?: number
+  /** -W: keep at most this many files (the oldest is removed). */
+  rotateFiles?: number
 }
 
 export interface CaptureStats {
@@ -89,8 +97,10 @@ export interface CaptureStats {
   kernelDrops: number
   /** Decoded messages not delivered because the decoder or JS fell behind. */
   userDrops: number
-  /** Packets written to the pcap file. */
+  /** Packets written to the pcap file (all files of a rotation together). */
   written: number
+  /** pcap files opened: 1 with -w, more with -C/-G or SIGHUP. */
+  files: number
   /** Packets dropped because the queue between the ring and the file was full. */
   queueDrops: number
   /** Most bytes the queue held at once. */

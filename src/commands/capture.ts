@@ -10,6 +10,8 @@ export default class Capture extends BaseCommand {
 
 Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. --json prints one JSON object per message; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; -r decodes a pcap file (ours or tcpdump's).
 
+Long recordings with bounded disk, as with tcpdump: -C MB starts a new file before one would exceed MB megabytes (1,000,000 bytes), -G S every S seconds, -W N keeps the last N files of the run (the oldest is removed when a new one starts). Files are named FILE, FILE1, FILE2…; with -G, FILE goes through strftime(3) first (local time), and the counter is added only when two files would get the same name. Every file is complete (its own pcap header, whole records only) and created like -w's. With -C or -G, SIGHUP starts a new file at once (for logrotate-style tools); without them SIGHUP ends the capture as before. The summary says how many files were written.
+
 On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At the end, a summary — messages per family and type, the kernel's drops (ring full) and userspace drops (decoder or output too slow; the pcap file never depends on them) — goes to stderr, or as a last {"summary":…} line with --json.`
 
   static examples = [
@@ -18,6 +20,10 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     {
       description: 'Decode a pcap written by tcpdump -i nlmon0',
       command: '<%= config.bin %> capture -r nl.pcap --json',
+    },
+    {
+      description: 'Hourly files, none over 50 MB, the last 48 kept',
+      command: '<%= config.bin %> capture -w nl-%Y%m%d-%H%M%S.pcap -G 3600 -C 50 -W 48',
     },
     {
       description: 'Test fixtures: the bytes of the next 5 messages',
@@ -50,6 +56,21 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
       summary:
         'Cap of the memory queue between the ring and the file, in MiB (default ¼ of available memory, at most 1024).',
       helpValue: 'MIB',
+    }),
+    'rotate-size': Flags.string({
+      char: 'C',
+      summary: 'With -w: start a new file before one would exceed MB megabytes (1 MB = 1,000,000 bytes).',
+      helpValue: 'MB',
+    }),
+    'rotate-seconds': Flags.string({
+      char: 'G',
+      summary: 'With -w: start a new file every S seconds; the -w name goes through strftime (e.g. nl-%H%M%S.pcap).',
+      helpValue: 'S',
+    }),
+    'rotate-files': Flags.string({
+      char: 'W',
+      summary: 'With -C or -G: keep at most N files of this run, removing the oldest.',
+      helpValue: 'N',
     }),
   }
 

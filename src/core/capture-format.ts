@@ -144,6 +144,8 @@ export interface Summary {
   kernel_drops: number
   user_drops: number
   written: number
+  /** pcap files opened: 0 without -w, 1 with it, more with -C/-G/SIGHUP (removed ones by -W included). */
+  files: number
   /** Packets dropped because the queue between the kernel's ring and the file was full. */
   queue_drops: number
   /** Most bytes the queue held at once, and its cap. */
@@ -161,6 +163,7 @@ export function summarize(stats: CaptureStats, types: TypeCount[]): Summary {
     kernel_drops: stats.kernelDrops,
     user_drops: stats.userDrops,
     written: stats.written,
+    files: stats.files,
     queue_drops: stats.queueDrops,
     queue_peak_bytes: stats.queuePeakBytes,
     queue_limit_bytes: stats.queueLimitBytes,
@@ -172,6 +175,7 @@ export function formatSummary(s: Summary, shown?: number): string {
   const lines = [
     `${s.messages} messages in ${s.packets} packets (${s.bytes} bytes); kernel drops: ${s.kernel_drops}; ` +
       `queue drops: ${s.queue_drops} (peak ${mib(s.queue_peak_bytes)} of ${mib(s.queue_limit_bytes)} MiB); userspace drops: ${s.user_drops}` +
+      (s.files > 1 ? `; written: ${s.written} packets in ${s.files} files` : '') +
       (shown === undefined ? '' : `; shown: ${shown}`),
   ]
   const width = Math.max(0, ...s.types.map((t) => `${t.family} ${t.type}`.length))

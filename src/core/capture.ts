@@ -48,6 +48,12 @@ export interface CaptureRequest {
   bufferMib?: number
   /** Cap of the queue between the kernel's ring and the file, MiB (default: the native layer's). */
   queueMib?: number
+  /** -C: a new file before one would exceed this many MB (1,000,000 bytes). */
+  rotateMb?: number
+  /** -G: a new file every this many seconds (the -w name goes through strftime). */
+  rotateSeconds?: number
+  /** -W: keep at most this many files. */
+  rotateFiles?: number
   /** Keep the decoded records in memory (at most `collectLimit`) instead of printing them. */
   collect?: boolean
   collectLimit?: number
@@ -67,6 +73,11 @@ export interface CaptureResult {
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+
+/** Whether the capture rotates its -w file (-C or -G): then SIGHUP starts a new file instead of ending it, as in tcpdump-based recorders' logrotate recipes. */
+export function rotates(req: Pick<CaptureRequest, 'rotateMb' | 'rotateSeconds'>): boolean {
+  return req.rotateMb !== undefined || req.rotateSeconds !== undefined
+}
 
 /**
  * Refuse a -w path that cannot be written before creating anything (the native open refuses it again,
@@ -136,6 +147,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
   let received: NodeJS.Signals | undefined
   let session: CaptureSession | undefined
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP' && rotates(req)) {
+      // Before the capture is open there is no file to rotate yet: nothing to do.
+      session?.rotate()
+      return
+    }
     received ??= signal
     if (req.onSignal) {
       req.onSignal(signal)
@@ -159,6 +175,7 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
         kernelDrops: 0,
         userDrops: 0,
         written: 0,
+        files: 0,
         queueDrops: 0,
         queuePeakBytes: 0,
         queueLimitBytes: 0,
@@ -182,6 +199,9 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       count: req.count,
       bufferMib: req.bufferMib,
       queueMib: req.queueMib,
+      rotateMb: req.rotateMb,
+      rotateSeconds: req.rotateSeconds,
+      rotateFiles: req.rotateFiles,
     }
     const ctx = { action: 'capture' as const, file: req.write, netns: api.netns, link: picked.link.ifname }
     session = await call(ctx, (native) => native.openCapture(options, target(api.netns)))
@@ -331,6 +351,9 @@ export interface CaptureFlags {
   duration?: string
   'buffer-size'?: string
   'queue-size'?: string
+  'rotate-size'?: string
+  'rotate-seconds'?: string
+  'rotate-files'?: string
 }
 
 /** A checked capture: live (runCapture) or, with `read`, from a file (readCapture). */
@@ -357,6 +380,9 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
     duration: parsePositive('duration', flags.duration, false),
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
     queueMib: parsePositive('queue-size', flags['queue-size'], true),
+    rotateMb: parsePositive('rotate-size', flags['rotate-size'], true),
+    rotateSeconds: parsePositive('rotate-seconds', flags['rotate-seconds'], true),
+    rotateFiles: parsePositive('rotate-files', flags['rotate-files'], true),
     read: flags.read,
   }
   checkOutput(plan.write, plan.force)
@@ -434,18 +460,26 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
  * the memory available), checked by it now: by the time it opens, the capture link would already exist.
  */
 async function checkNativeOptions(options: {
+  write?: string
   families?: string[]
   count?: number
   bufferMib?: number
   queueMib?: number
+  rotateMb?: number
+  rotateSeconds?: number
+  rotateFiles?: number
 }): Promise<void> {
   const native = await loadAddon()
   try {
     native.checkCaptureOptions({
+      write: options.write,
       families: options.families,
       count: options.count,
       bufferMib: options.bufferMib,
       queueMib: options.queueMib,
+      rotateMb: options.rotateMb,
+      rotateSeconds: options.rotateSeconds,
+      rotateFiles: options.rotateFiles,
     })
   } catch (error) {
     throw fromNative(error, { action: 'capture' })

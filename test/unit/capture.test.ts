@@ -72,6 +72,7 @@ describe('decoded record text', () => {
         kernelDrops: 2,
         userDrops: 0,
         written: 0,
+        files: 0,
         queueDrops: 5,
         queuePeakBytes: 3 << 20,
         queueLimitBytes: 256 << 20,

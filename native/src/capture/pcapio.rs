@@ -174,6 +174,16 @@ impl Writer {
         self.records
     }
 
+    /// Bytes of the file so far (header and whole records).
+    pub fn size(&self) -> u64 {
+        self.offset
+    }
+
+    /// The bytes `p` will take in the file: record header, cooked header, data up to the snap length.
+    pub fn record_len(p: &Packet<'_>) -> u64 {
+        (16 + COOKED_LEN + p.data.len().min(SNAPLEN as usize - COOKED_LEN)) as u64
+    }
+
     /// After a failed write (ENOSPC, EIO…), cut a regular file back to its last whole record:
     /// a reader (tshark, capinfos, `capture -r`) then sees every packet written, and no torn one.
     /// A pipe cannot be cut; its reader sees the torn record end the stream.
@@ -251,6 +261,191 @@ impl Writer {
         self.offset += done;
         self.records += sizes.len() as u64;
         Ok(())
+    }
+}
+
+/// tcpdump's -C/-G/-W: when to start a new file, and how many to keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation {
+    /// -C: a file never grows past this many bytes, unless one record alone is larger.
+    pub max_bytes: Option<u64>,
+    /// -G: a new file every this many seconds; the -w name then goes through strftime(3).
+    pub seconds: Option<u64>,
+    /// -W: the files of this run kept at most; the oldest is removed when a new one is opened.
+    pub max_files: Option<u32>,
+}
+
+impl Rotation {
+    pub fn is_some(&self) -> bool {
+        self.max_bytes.is_some() || self.seconds.is_some()
+    }
+}
+
+extern "C" {
+    // POSIX; the libc crate does not bind it.
+    fn tzset();
+}
+
+/// strftime(3) on local time (as tcpdump -G names its files).
+fn strftime_now(template: &str) -> Result<String> {
+    let format = std::ffi::CString::new(template)
+        .map_err(|_| Error::Arg("the -w name contains a NUL byte".into()))?;
+    // SAFETY: time(NULL), then localtime_r into a zeroed tm it fills; tzset reads TZ first
+    // (localtime_r alone need not).
+    let tm = unsafe {
+        tzset();
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&now, &mut tm);
+        tm
+    };
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: buf is writable for its length; format is NUL-terminated.
+    let n = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), &tm) };
+    if n == 0 && !template.is_empty() {
+        return Err(Error::Arg(format!(
+            "the -w name {template:?} is empty or longer than 4095 bytes after strftime"
+        )));
+    }
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| Error::Arg("the -w name is not UTF-8 after strftime".into()))
+}
+
+/// The name of a file of a rotation: the -w name (through strftime with -G), then, for the 2nd,
+/// 3rd… file of the same name, tcpdump's counter appended: FILE, FILE1, FILE2…
+pub fn rotated_name(base: &str, seq: u32) -> String {
+    if seq == 0 {
+        base.to_string()
+    } else {
+        format!("{base}{seq}")
+    }
+}
+
+/// The base name a rotation starts a file under now.
+pub fn rotation_base(template: &str, rotation: &Rotation) -> Result<String> {
+    if rotation.seconds.is_some() {
+        strftime_now(template)
+    } else {
+        Ok(template.to_string())
+    }
+}
+
+/// The capture's output: one pcap Writer, or a rotation of them. Every file is opened by
+/// open_output (0600, O_EXCL|O_NOFOLLOW), starts with its own header and ends on a whole record:
+/// a batch is split at the record that would take a file past -C, never inside one.
+pub struct Output {
+    writer: Writer,
+    template: String,
+    force: bool,
+    rotation: Rotation,
+    /// When the current file was opened (for -G).
+    opened: std::time::Instant,
+    /// The current file's base name and counter (see rotated_name).
+    base: String,
+    seq: u32,
+    /// The files of this run still on disk, oldest first (for -W).
+    kept: std::collections::VecDeque<String>,
+    files: u64,
+    /// Records of the files before the current one.
+    earlier: u64,
+}
+
+impl Output {
+    pub fn open(path: &str, force: bool, rotation: Rotation) -> Result<Output> {
+        let base = rotation_base(path, &rotation)?;
+        let name = rotated_name(&base, 0);
+        let writer = Writer::new(open_output(&name, force)?)?;
+        let mut kept = std::collections::VecDeque::new();
+        if path != "-" {
+            kept.push_back(name);
+        }
+        Ok(Output {
+            writer,
+            template: path.to_string(),
+            force,
+            rotation,
+            opened: std::time::Instant::now(),
+            base,
+            seq: 0,
+            kept,
+            files: 1,
+            earlier: 0,
+        })
+    }
+
+    /// Whole records written, all files together.
+    pub fn records(&self) -> u64 {
+        self.earlier + self.writer.records()
+    }
+
+    /// Files opened so far.
+    pub fn files(&self) -> u64 {
+        self.files
+    }
+
+    /// Whether -G says the current file is old enough to be replaced.
+    pub fn due(&self) -> bool {
+        self.rotation
+            .seconds
+            .is_some_and(|s| self.opened.elapsed() >= std::time::Duration::from_secs(s))
+    }
+
+    /// Close the current file and start the next one (then remove the oldest beyond -W). The
+    /// current file is complete already: every write ends on a whole record.
+    pub fn rotate(&mut self) -> Result<()> {
+        if !self.rotation.is_some() {
+            return Ok(());
+        }
+        let base = rotation_base(&self.template, &self.rotation)?;
+        if base == self.base {
+            self.seq += 1;
+        } else {
+            self.base = base;
+            self.seq = 0;
+        }
+        let name = rotated_name(&self.base, self.seq);
+        let next = Writer::new(open_output(&name, self.force)?)?;
+        let old = std::mem::replace(&mut self.writer, next);
+        self.earlier += old.records();
+        drop(old);
+        self.files += 1;
+        self.opened = std::time::Instant::now();
+        self.kept.push_back(name);
+        if let Some(max) = self.rotation.max_files {
+            while self.kept.len() > max as usize {
+                if let Some(oldest) = self.kept.pop_front() {
+                    // Gone already (moved away by an operator) is fine: the bound is what matters.
+                    if let Err(e) = std::fs::remove_file(&oldest) {
+                        if e.kind() != io::ErrorKind::NotFound {
+                            return Err(Error::io(&e, "unlink(pcap)"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the packets in order, starting a new file before any record that would take the
+    /// current one past -C (a file with no record yet takes it anyway: it cannot be split).
+    pub fn write_packets(&mut self, packets: &[Packet<'_>]) -> Result<()> {
+        let Some(max) = self.rotation.max_bytes else {
+            return self.writer.write_packets(packets);
+        };
+        let mut start = 0;
+        let mut size = self.writer.size();
+        for (i, p) in packets.iter().enumerate() {
+            let len = Writer::record_len(p);
+            let empty = self.writer.records() == 0 && i == start;
+            if size + len > max && !empty {
+                self.writer.write_packets(&packets[start..i])?;
+                self.rotate()?;
+                start = i;
+                size = self.writer.size();
+            }
+            size += len;
+        }
+        self.writer.write_packets(&packets[start..])
     }
 }
 
@@ -473,5 +668,79 @@ mod tests {
         assert_eq!(last.orig_len as usize, SNAPLEN as usize - COOKED_LEN);
         assert!(r.next_packet().is_none());
         let _ = std::fs::remove_file(&path);
+    }
+
+    /// -C splits a batch at a whole record: every file starts with a header, stays within its
+    /// bound, and the files together hold every record in order; -W removes the oldest.
+    #[test]
+    fn rotation_by_size_keeps_the_last_files() {
+        let dir = temp_path("rot");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(std::fs::create_dir(&dir).is_ok());
+        let base = format!("{dir}/nl.pcap");
+        let rotation = Rotation {
+            max_bytes: Some(24 + 3 * 40),
+            seconds: None,
+            max_files: Some(3),
+        };
+        let Ok(mut out) = Output::open(&base, false, rotation) else {
+            panic!("open")
+        };
+        // 8 records of 40 bytes (16 + 16 + 8): 3 per file
+        let payloads: Vec<[u8; 8]> = (0..8u8).map(|i| [i; 8]).collect();
+        let batch: Vec<Packet<'_>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, d)| packet(i as u32, 0, 4, 0, 8, d))
+            .collect();
+        assert!(out.write_packets(&batch[..2]).is_ok());
+        assert!(out.write_packets(&batch[2..]).is_ok());
+        assert_eq!((out.records(), out.files()), (8, 3));
+        // SIGHUP: a new, empty file; the oldest beyond -W goes
+        assert!(out.rotate().is_ok());
+        drop(out);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        assert_eq!(names, ["nl.pcap1", "nl.pcap2", "nl.pcap3"]);
+        let secs = |name: &str| {
+            let Ok(mut r) = Reader::open(&format!("{dir}/{name}")) else {
+                panic!("{name}")
+            };
+            let mut got = Vec::new();
+            while let Some(p) = r.next_packet() {
+                let Ok(p) = p else { panic!("{name}") };
+                got.push(p.sec);
+            }
+            got
+        };
+        assert_eq!(secs("nl.pcap1"), [3, 4, 5]);
+        assert_eq!(secs("nl.pcap2"), [6, 7]);
+        assert_eq!(secs("nl.pcap3"), Vec::<u64>::new());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rotation_names() {
+        assert_eq!(rotated_name("a.pcap", 0), "a.pcap");
+        assert_eq!(rotated_name("a.pcap", 12), "a.pcap12");
+        let by_time = Rotation {
+            seconds: Some(2),
+            ..Rotation::default()
+        };
+        let name = rotation_base("x-%Y.pcap", &by_time).unwrap_or_default();
+        assert!(
+            name.starts_with("x-2") && name.len() == "x-2026.pcap".len(),
+            "{name}"
+        );
+        // without -G the name is taken as it is, % and all
+        assert_eq!(
+            rotation_base("x-%Y", &Rotation::default()).ok().as_deref(),
+            Some("x-%Y")
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
-use super::pcapio::{self, Packet, Writer};
+use super::pcapio::{Output, Packet, Rotation};
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
 use crate::netlink::error::{panic_message, Error, Result};
@@ -36,6 +36,8 @@ pub const BATCH_RECORDS: usize = 2048;
 pub struct Settings {
     pub write: Option<String>,
     pub force: bool,
+    /// -C/-G/-W (only with a -w file).
+    pub rotation: Rotation,
     pub decode: bool,
     pub hex: bool,
     /// Netlink families to keep (None: all).
@@ -87,6 +89,8 @@ pub struct Counters {
     pub kernel_drops: u64,
     pub user_drops: u64,
     pub written: u64,
+    /// pcap files opened (more than one with -C/-G or SIGHUP).
+    pub files: u64,
     /// Packets of ring blocks dropped because the queue was full.
     pub queue_drops: u64,
     /// Most bytes queued at once, and the queue's cap.
@@ -103,6 +107,7 @@ struct Atomics {
     kernel_drops: AtomicU64,
     user_drops: AtomicU64,
     written: AtomicU64,
+    files: AtomicU64,
     queue_drops: AtomicU64,
     queue_peak: AtomicU64,
     queue_limit: AtomicU64,
@@ -120,6 +125,8 @@ struct Queue {
 
 pub struct Shared {
     stop: AtomicBool,
+    /// A new file was asked for (SIGHUP); the writer thread starts it between two batches.
+    rotate: AtomicBool,
     queue: Mutex<Queue>,
     ready: Condvar,
     space: Condvar,
@@ -152,6 +159,7 @@ impl Shared {
     fn new(genl: GenlNames, backpressure: bool, producers: usize) -> Arc<Shared> {
         Arc::new(Shared {
             stop: AtomicBool::new(false),
+            rotate: AtomicBool::new(false),
             queue: Mutex::new(Queue {
                 batches: VecDeque::new(),
                 records: 0,
@@ -190,6 +198,7 @@ impl Shared {
             kernel_drops: c.kernel_drops.load(Ordering::Relaxed),
             user_drops: c.user_drops.load(Ordering::Relaxed),
             written: c.written.load(Ordering::Relaxed),
+            files: c.files.load(Ordering::Relaxed),
             queue_drops: c.queue_drops.load(Ordering::Relaxed),
             queue_peak: c.queue_peak.load(Ordering::Relaxed),
             queue_limit: c.queue_limit.load(Ordering::Relaxed),
@@ -309,6 +318,11 @@ impl Session {
 
     pub fn stop(&self) {
         self.shared.request_stop();
+    }
+
+    /// Start a new file now (with rotation configured; otherwise nothing happens).
+    pub fn rotate(&self) {
+        self.shared.rotate.store(true, Ordering::SeqCst);
     }
 
     /// Wait for the threads (after stop, or after the source ended).
@@ -454,7 +468,7 @@ pub fn start_live(
     watch: Option<NetnsWatch>,
 ) -> Result<Session> {
     let writer = match &settings.write {
-        Some(path) => Some(Writer::new(pcapio::open_output(path, settings.force)?)?),
+        Some(path) => Some(Output::open(path, settings.force, settings.rotation)?),
         None => None,
     };
     // Producers: the reader, the writer and, when decoding, the decoder.
@@ -623,14 +637,35 @@ fn read_loop(
 fn write_loop(
     shared: &Shared,
     queue: &BlockQueue,
-    mut writer: Option<Writer>,
+    mut writer: Option<Output>,
     decoder: Option<SyncSender<Pending>>,
     mut tally: Tally,
 ) -> Result<()> {
     let mut index = 0u64;
     let mut reached = false;
     let mut last_types = Instant::now();
+    let publish = |w: &Output| {
+        let c = &shared.counters;
+        c.written.store(w.records(), Ordering::Relaxed);
+        c.files.store(w.files(), Ordering::Relaxed);
+    };
+    if let Some(w) = &writer {
+        publish(w);
+    }
     loop {
+        // Between two batches, so that no record is split or lost between files; idle too, so
+        // that -G files start on time when nothing is captured.
+        if let Some(w) = writer.as_mut() {
+            let asked = shared.rotate.swap(false, Ordering::SeqCst);
+            if asked || w.due() {
+                let result = w.rotate();
+                publish(w);
+                if let Err(e) = result {
+                    *lock(&shared.types) = tally.types;
+                    return Err(e);
+                }
+            }
+        }
         let Some(chunk) = queue.pop(Duration::from_millis(100)) else {
             if queue.finished() {
                 break;
@@ -649,10 +684,7 @@ fn write_loop(
                 &mut index,
             );
             if let Some(w) = &writer {
-                shared
-                    .counters
-                    .written
-                    .store(w.records(), Ordering::Relaxed);
+                publish(w);
             }
             match result {
                 Ok(now_reached) => reached = now_reached,
@@ -682,7 +714,7 @@ fn write_loop(
 fn write_chunk(
     shared: &Shared,
     chunk: &Chunk,
-    writer: Option<&mut Writer>,
+    writer: Option<&mut Output>,
     decoder: Option<&SyncSender<Pending>>,
     tally: &mut Tally,
     index: &mut u64,

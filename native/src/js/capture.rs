@@ -10,6 +10,7 @@ use napi_derive::napi;
 use super::task::{sync, Job};
 use super::types::{netns_of, Target};
 use crate::capture::decode::GenlNames;
+use crate::capture::pcapio::Rotation;
 use crate::capture::ring::{Ring, RingConfig};
 use crate::capture::session::{self, Counters, NetnsWatch, Session, Settings};
 use crate::capture::{genl, names, pcapio, queue};
@@ -38,6 +39,12 @@ pub struct CaptureOptions {
     /// Cap of the userspace queue between the ring and the file, in MiB; default ¼ of
     /// MemAvailable, at most 1 GiB.
     pub queue_mib: Option<f64>,
+    /// -C: start a new file before one would exceed this many MB (1,000,000 bytes, as tcpdump).
+    pub rotate_mb: Option<f64>,
+    /// -G: start a new file every this many seconds; the -w name goes through strftime.
+    pub rotate_seconds: Option<f64>,
+    /// -W: keep at most this many files (the oldest is removed).
+    pub rotate_files: Option<f64>,
 }
 
 #[napi(object)]
@@ -54,8 +61,10 @@ pub struct CaptureStats {
     pub kernel_drops: f64,
     /// Decoded messages not delivered because the decoder or JS fell behind.
     pub user_drops: f64,
-    /// Packets written to the pcap file.
+    /// Packets written to the pcap file (all files of a rotation together).
     pub written: f64,
+    /// pcap files opened: 1 with -w, more with -C/-G or SIGHUP.
+    pub files: f64,
     /// Packets dropped because the queue between the ring and the file was full.
     pub queue_drops: f64,
     /// Most bytes the queue held at once.
@@ -92,6 +101,7 @@ fn stats_of(c: Counters) -> CaptureStats {
         kernel_drops: c.kernel_drops as f64,
         user_drops: c.user_drops as f64,
         written: c.written as f64,
+        files: c.files as f64,
         queue_drops: c.queue_drops as f64,
         queue_peak_bytes: c.queue_peak as f64,
         queue_limit_bytes: c.queue_limit as f64,
@@ -117,6 +127,49 @@ fn whole_mib(what: &str, value: f64, max: f64) -> Result<u64> {
     Ok(value as u64)
 }
 
+/// A whole number from 1 to `max` for the flag `flag`, or an argument error naming it.
+fn whole(flag: &str, value: Option<f64>, max: f64) -> Result<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.fract() == 0.0 && (1.0..=max).contains(&v) => Ok(Some(v as u64)),
+        Some(v) => Err(Error::Arg(format!(
+            "{flag} must be a whole number from 1 to {max}, got {v}"
+        ))),
+    }
+}
+
+/// -C/-G/-W: their ranges, and what they go with. The one owner of these rules.
+fn rotation_of(o: &CaptureOptions) -> Result<Rotation> {
+    let rotation = Rotation {
+        // Up to 1 TB per file; MB as tcpdump counts them.
+        max_bytes: whole("-C", o.rotate_mb, 1_000_000.0)?.map(|mb| mb * 1_000_000),
+        // Up to a year.
+        seconds: whole("-G", o.rotate_seconds, 31_536_000.0)?,
+        max_files: whole("-W", o.rotate_files, 1_000_000.0)?.map(|n| n as u32),
+    };
+    let any = rotation.is_some() || rotation.max_files.is_some();
+    match o.write.as_deref() {
+        _ if !any => {}
+        None => {
+            return Err(Error::Arg(
+                "-C, -G and -W rotate the -w file: they need -w FILE".into(),
+            ))
+        }
+        Some("-") => {
+            return Err(Error::Arg(
+                "-C, -G and -W rotate files: standard output (-w -) cannot be rotated".into(),
+            ))
+        }
+        Some(_) if !rotation.is_some() => {
+            return Err(Error::Arg(
+                "-W keeps the last N files of a rotation: it needs -C or -G".into(),
+            ))
+        }
+        Some(_) => {}
+    }
+    Ok(rotation)
+}
+
 trait FromOptions: Sized {
     fn from_options(o: CaptureOptions, available: Option<u64>) -> Result<Self>;
 }
@@ -126,6 +179,7 @@ impl FromOptions for Settings {
     /// ring and the queue's cap must fit in it, so that a capture is refused at once rather than
     /// killed by the OOM killer in the middle of a burst (None: not known, not checked).
     fn from_options(o: CaptureOptions, available: Option<u64>) -> Result<Settings> {
+        let rotation = rotation_of(&o)?;
         let families = match o.families {
             None => None,
             Some(list) => Some(
@@ -183,6 +237,7 @@ impl FromOptions for Settings {
         Ok(Settings {
             write: o.write,
             force: o.force.unwrap_or(false),
+            rotation,
             decode: o.decode.unwrap_or(true),
             hex: o.hex.unwrap_or(false),
             families,
@@ -235,6 +290,12 @@ impl CaptureSession {
     #[napi(catch_unwind)]
     pub fn stop(&self) {
         self.inner.stop();
+    }
+
+    /// Start a new pcap file now (SIGHUP), when -C or -G is set; otherwise nothing happens.
+    #[napi(catch_unwind)]
+    pub fn rotate(&self) {
+        self.inner.rotate();
     }
 
     #[napi(catch_unwind)]
@@ -291,7 +352,8 @@ pub fn open_capture(
         let (ifindex, settings) = parsed?;
         // Refuse an existing file before touching the network namespace.
         if let Some(path) = settings.write.as_deref().filter(|p| *p != "-") {
-            if !settings.force && std::fs::symlink_metadata(path).is_ok() {
+            let first = pcapio::rotated_name(&pcapio::rotation_base(path, &settings.rotation)?, 0);
+            if !settings.force && std::fs::symlink_metadata(first).is_ok() {
                 return Err(Error::Errno {
                     errno: libc::EEXIST,
                     op: "open(pcap)",
