@@ -400,8 +400,8 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     const t0 = Date.now()
     const run = await vm.sh(
       signalRuns(
-        // CMD records its pid, so that a CMD left running would be seen
-        (i) => `${cli()} trace -- sh -c 'echo $$ >/tmp/sig/${i}.pid; exec sleep 1000' 2>/tmp/sig/${i}.err >/dev/null`,
+        // CMD records its pid (the run's number expanded by the outer shell), so that a CMD left running would be seen
+        (i) => `${cli()} trace -- sh -c 'echo $$ >/tmp/sig/'${i}'.pid; exec sleep 1000' 2>/tmp/sig/${i}.err >/dev/null`,
         (i) =>
           `[ -s /tmp/sig/${i}.pid ] && { C=$(cat /tmp/sig/${i}.pid); echo "run ${i} cmd started"; [ -d /proc/$C ] && ! grep -q "^State:.*Z" /proc/$C/status && { echo "run ${i} LEFT CMD"; kill -KILL $C; }; }; true`,
       ),
