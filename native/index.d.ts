@@ -116,6 +116,12 @@ export interface CaptureStats {
  */
 export declare function checkCaptureOptions(options: CaptureOptions): void
 
+/** How CMD ended: its exit code, or the number of the signal that ended it. */
+export interface CommandExit {
+  code?: number
+  signal?: number
+}
+
 /**
  * Create a link (RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL); resolves to it as read back: one link
  * object in the shape of `ip -j -s -d link show`, as UTF-8 JSON bytes (no trailing newline).
@@ -196,6 +202,13 @@ export declare function readPcap(path: string, options: CaptureOptions): Promise
  */
 export declare function setLink(linkRef: LinkRef, change: LinkChange, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
 
+/**
+ * Start FILE (looked up in PATH when it has no '/') with ARGS, stdio inherited, killed by the
+ * kernel (SIGKILL) if nlmonctl dies first; returns its pid. A CMD that cannot be executed
+ * rejects with its errno (ENOENT, EACCES…, op "execve"), reported by std's exec-error pipe.
+ */
+export declare function spawnCommand(file: string, args: Array<string>): number
+
 /** Where to run: `netns` is a name under /run/netns, or a path if it contains a `/`. */
 export interface Target {
   netns?: string
@@ -206,3 +219,6 @@ export interface TypeCount {
   typeName: string
   messages: number
 }
+
+/** Wait for a child started by spawn_command (waitpid on the libuv pool) and reap it. */
+export declare function waitCommand(pid: number): Promise<CommandExit>

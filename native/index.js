@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, checkCaptureOptions, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink } = nativeBinding
+const { CaptureSession, NetlinkSession, checkCaptureOptions, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink, spawnCommand, waitCommand } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { checkCaptureOptions }
@@ -785,4 +785,6 @@ export { listLinks }
 export { openCapture }
 export { readPcap }
 export { setLink }
+export { spawnCommand }
+export { waitCommand }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { BaseCommand, toNlmonctlError, writeOutcome } from '../base-command.js'
 import { parseArgv } from '../core/argv.js'
 import { batchLines } from '../core/batch-lines.js'
-import { NlmonctlError, usageError } from '../core/errors.js'
+import { escapeControl, NlmonctlError, usageError } from '../core/errors.js'
 import { SessionPool } from '../core/link-api.js'
 import { checkNetns } from '../core/native.js'
 import type { Operation } from '../core/operations.js'
@@ -97,9 +97,7 @@ const ECHO_CHARS = 200
 
 /** A line's text as echoed on stderr: control characters escaped (no raw CR, ESC or NUL), at most 200 characters. */
 export function echo(text: string): string {
-  const short = text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text
-  // eslint-disable-next-line no-control-regex
-  return short.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return escapeControl(text.length > ECHO_CHARS ? `${text.slice(0, ECHO_CHARS)}…` : text)
 }
 
 /** Read the input incrementally, refusing a line longer than MAX_LINE_BYTES as soon as it is seen. */

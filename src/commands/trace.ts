@@ -3,13 +3,13 @@ import { constants, tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
-import type { ResultPromise } from 'execa'
 import { BaseCommand } from '../base-command.js'
 import { formatRecord, type NlRecord } from '../core/capture-format.js'
 import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
 import { prepareTrace, printSummary, runCapture } from '../core/capture.js'
 import { oneShotApi } from '../core/link-api.js'
-import { call } from '../core/native.js'
+import { parseNativeError } from '../core/errors.js'
+import { call, loadAddon } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
   static summary = 'Run a command and show the netlink traffic of its run; exits with its status.'
@@ -97,11 +97,16 @@ export default class Trace extends BaseCommand {
   }
 }
 
-/** CMD's run: started through execa (inside --netns), its process tree sampled for --only-cmd. */
+/**
+ * CMD's run: started by the addon (inside --netns through ip netns exec / nsenter), which has the
+ * kernel SIGKILL it when nlmonctl dies (PR_SET_PDEATHSIG: a SIGKILLed trace leaves no CMD behind),
+ * its process tree sampled for --only-cmd.
+ */
 export class CommandRun {
   status = 0
   startError: string | undefined
-  private child: ResultPromise | undefined
+  private pid: number | undefined
+  private reaped = false
 
   constructor(
     private readonly command: string[],
@@ -113,8 +118,14 @@ export class CommandRun {
   private pending: NodeJS.Signals | undefined
 
   kill(signal: NodeJS.Signals): void {
-    if (this.child) this.child.kill(signal)
-    else this.pending ??= signal
+    if (this.pid === undefined) this.pending ??= signal
+    else if (!this.reaped) {
+      try {
+        process.kill(this.pid, signal)
+      } catch {
+        // already gone (exited, not yet reaped by wait): nothing to forward
+      }
+    }
   }
 
   async run(): Promise<void> {
@@ -126,8 +137,7 @@ export class CommandRun {
       this.startError = missing
       return
     }
-    // execa is imported here, not at start-up: only trace needs it, and the bundle runs its module code on first use.
-    const { execa } = await import('execa')
+    const native = await loadAddon()
     if (this.pending !== undefined) {
       this.status = 128 + (constants.signals[this.pending] ?? 0)
       return
@@ -138,31 +148,42 @@ export class CommandRun {
         : this.netns.includes('/')
           ? ['nsenter', `--net=${this.netns}`, '--', ...this.command]
           : ['ip', 'netns', 'exec', this.netns, ...this.command]
-    const proc = execa(file, args, { stdio: 'inherit', reject: false })
-    this.child = proc
+    let pid: number
+    try {
+      pid = native.spawnCommand(file, args)
+    } catch (error) {
+      // The one reading of a native error; the line is the one trace has always printed for it.
+      this.status = 127
+      this.startError = startFailure(parseNativeError(error).code, this.command)
+      return
+    }
+    this.pid = pid
     let running = true
     const sampler = (async () => {
-      const pid = proc.pid
-      if (this.owned === undefined || pid === undefined) return
+      if (this.owned === undefined) return
       this.owned.pids.add(pid)
       while (running) {
         sample(pid, this.owned)
         await sleep(10)
       }
     })()
-    const done = await proc
-    running = false
-    await sampler
-    if (done.signal) this.status = 128 + (constants.signals[done.signal] ?? 0)
-    else if (done.exitCode !== undefined) this.status = done.exitCode
-    else {
-      this.status = 127
-      this.startError = done.shortMessage ?? done.message
+    try {
+      const done = await native.waitCommand(pid)
+      this.reaped = true
+      this.status = done.signal !== undefined ? 128 + done.signal : (done.code ?? 0)
+    } finally {
+      running = false
+      await sampler
     }
   }
 }
 
-/** Why CMD cannot be started (execa's words for it, as without --netns), or undefined when it can. */
+/** The one line for a CMD that could not be started (the words execa used, kept for users' scripts). */
+function startFailure(code: string, command: string[]): string {
+  return `Command failed with ${code}: ${command.join(' ')}`
+}
+
+/** Why CMD cannot be started (as without --netns), or undefined when it can. */
 function cannotStart(command: string[]): string | undefined {
   const cmd = command[0]
   const candidates = cmd.includes('/')
@@ -182,7 +203,7 @@ function cannotStart(command: string[]): string | undefined {
       if (reason === 'EACCES') code = 'EACCES'
     }
   }
-  return `Command failed with ${code}: ${command.join(' ')}`
+  return startFailure(code, command)
 }
 
 /** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */

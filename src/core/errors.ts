@@ -37,12 +37,38 @@ export interface ErrorDetails {
   kernelMessage?: string
 }
 
+/** The longest run of non-blank characters an error message quotes in full. */
+const QUOTE_CHARS = 200
+
+/** Control characters as \xNN: no raw CR, ESC or NUL from the user's input reaches the terminal (newlines stay: multi-line parser messages are folded later). */
+export function escapeControl(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  )
+}
+
+/**
+ * What an error message may quote of the user's input, bounded in this one place (every NlmonctlError's
+ * message passes here): a run of non-blank characters longer than QUOTE_CHARS (a 60 KB word in a batch
+ * line, a bad flag value) keeps its first QUOTE_CHARS characters and says its size, control characters
+ * are escaped.
+ */
+export function boundQuoted(message: string): string {
+  const bounded = message.replace(new RegExp(`\\S{${QUOTE_CHARS + 1},}`, 'g'), (run) => {
+    const head = Array.from(run).slice(0, QUOTE_CHARS).join('')
+    return `${head}…(${Buffer.byteLength(run)} bytes)`
+  })
+  return escapeControl(bounded)
+}
+
 export class NlmonctlError extends Error {
   readonly code: ErrorCode
   readonly details: ErrorDetails
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message)
+    super(boundQuoted(message))
     this.name = 'NlmonctlError'
     this.code = code
     this.details = details

@@ -209,6 +209,19 @@ describe('batch input: bounded lines, escaped and truncated echoes', () => {
     expect(result.stderr).toContain('line 2 (bogus\\x0d\\x1b[31m\\x00x)')
   })
 
+  test('a 60 KB bad word is quoted bounded in the error message, its size said, its control bytes escaped', async () => {
+    const word = `\u001b${'b'.repeat(60_000)}`
+    for (const line of [`add ${word}`, `add x --mtu ${word}`, `add x --${word}`, `set x --up=${word}`, word]) {
+      const result = await run(['batch', '--netns', ns.name], { input: `${line}\n` })
+      expect(result.exitCode).toBe(2)
+      expect(result.stderr.length).toBeLessThan(1000)
+      // the word, quoted as the message quotes it (JSON or plain), cut with its size
+      expect(result.stderr).toMatch(/b{150,}…\(600\d\d bytes\)/)
+      // eslint-disable-next-line no-control-regex
+      expect(result.stderr).not.toMatch(/\u001b/)
+    }
+  })
+
   test('a long refused line is echoed truncated to 200 characters', async () => {
     const result = await run(['batch', '--netns', ns.name], { input: `list --netns ${'z'.repeat(50_000)}\n` })
     expect(result.exitCode).not.toBe(0)

@@ -401,3 +401,19 @@ describe('capture errors go through the same mapping', () => {
     expect(fromNative(mapped, { action: 'delete', link: 'mon0' })).toBe(mapped)
   })
 })
+
+describe('what an error message quotes is bounded', () => {
+  test('a long run keeps 200 characters and says its size in bytes; short messages are unchanged', () => {
+    const long = 'é'.repeat(1000)
+    expect(new NlmonctlError('INVALID_INPUT', `invalid name "${long}"`).message).toBe(
+      `invalid name "${'é'.repeat(199)}…(2002 bytes)`,
+    )
+    expect(new NlmonctlError('INVALID_INPUT', 'invalid --mtu "16 "').message).toBe('invalid --mtu "16 "')
+  })
+
+  test('control characters are escaped, newlines kept for the parser messages folded later', () => {
+    const error = new NlmonctlError('INVALID_INPUT', 'bad "a\r\u001b[2J\u0000\tb"\nnext')
+    expect(error.message).toBe('bad "a\\x0d\\x1b[2J\\x00\\x09b"\nnext')
+    expect(error.toLine()).toBe('bad "a\\x0d\\x1b[2J\\x00\\x09b" next')
+  })
+})

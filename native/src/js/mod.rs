@@ -9,5 +9,6 @@
 pub mod capture;
 pub mod link;
 pub mod session;
+pub mod spawn;
 pub mod task;
 pub mod types;
