@@ -2,7 +2,7 @@
 // stats over 1,000 links (the CI-sized scale run; bench/ does 10,000), and every example of every
 // command's help run as written.
 import { readFileSync } from 'node:fs'
-import { GuestFixture, KERNELS, ROOT, SURFACE_KERNEL, q, type IpLink } from './guest-fixture.js'
+import { GuestFixture, KERNELS, ROOT, SURFACE_KERNEL, q, type IpLink, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
 const SCALE = 1000
@@ -87,28 +87,32 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
     expect(await nlmonNames()).toEqual([])
   })
 
-  test(`scale: ${SCALE} adds and ${SCALE} dels in one batch; list and stats over ${SCALE} links agree with ip`, async () => {
-    const started = Date.now()
-    const add = await vm.sh(`seq 0 ${SCALE - 1} | sed 's/.*/add s& --down/' | node ${ROOT}bin/run.js batch`, 600_000)
-    const addMs = Date.now() - started
-    expect(add.exitCode).toBe(0)
-    expect(add.stdout.split('\n').filter(Boolean)).toHaveLength(SCALE)
+  test(
+    `scale: ${SCALE} adds and ${SCALE} dels in one batch; list and stats over ${SCALE} links agree with ip`,
+    async () => {
+      const started = Date.now()
+      const add = await vm.sh(`seq 0 ${SCALE - 1} | sed 's/.*/add s& --down/' | node ${ROOT}bin/run.js batch`, 600_000)
+      const addMs = Date.now() - started
+      expect(add.exitCode).toBe(0)
+      expect(add.stdout.split('\n').filter(Boolean)).toHaveLength(SCALE)
 
-    const ours = await vm.json<IpLink[]>(`node ${ROOT}bin/run.js list --json`)
-    const theirs = (await vm.ipLinks()).filter((l) => l.linkinfo?.info_kind === 'nlmon')
-    expect(ours).toHaveLength(SCALE)
-    expect(ours.map((l) => l.ifname)).toEqual(theirs.map((l) => l.ifname))
-    const stats = await vm.json<IpLink[]>(`node ${ROOT}bin/run.js stats --json`)
-    expect(stats).toHaveLength(SCALE)
-    expect(stats.every((l) => l.stats64?.rx.packets === 0)).toBe(true) // all DOWN: nothing captured
-    const table = await vm.sh(`node ${ROOT}bin/run.js list`)
-    expect(table.stdout.trim().split('\n')).toHaveLength(SCALE + 1)
+      const ours = await vm.json<IpLink[]>(`node ${ROOT}bin/run.js list --json`)
+      const theirs = (await vm.ipLinks()).filter((l) => l.linkinfo?.info_kind === 'nlmon')
+      expect(ours).toHaveLength(SCALE)
+      expect(ours.map((l) => l.ifname)).toEqual(theirs.map((l) => l.ifname))
+      const stats = await vm.json<IpLink[]>(`node ${ROOT}bin/run.js stats --json`)
+      expect(stats).toHaveLength(SCALE)
+      expect(stats.every((l) => l.stats64?.rx.packets === 0)).toBe(true) // all DOWN: nothing captured
+      const table = await vm.sh(`node ${ROOT}bin/run.js list`)
+      expect(table.stdout.trim().split('\n')).toHaveLength(SCALE + 1)
 
-    const del = await vm.sh(`seq 0 ${SCALE - 1} | sed 's/.*/del s&/' | node ${ROOT}bin/run.js batch`, 600_000)
-    expect(del.exitCode).toBe(0)
-    expect(await nlmonNames()).toEqual([])
-    process.stderr.write(`[${kernel}] ${SCALE} adds through batch: ${addMs} ms\n`)
-  }, 900_000)
+      const del = await vm.sh(`seq 0 ${SCALE - 1} | sed 's/.*/del s&/' | node ${ROOT}bin/run.js batch`, 600_000)
+      expect(del.exitCode).toBe(0)
+      expect(await nlmonNames()).toEqual([])
+      process.stderr.write(`[${kernel}] ${SCALE} adds through batch: ${addMs} ms\n`)
+    },
+    testLimit(900_000),
+  )
 
   // One test per command, so that a command whose examples fail is named; on one kernel (they check the help).
   if (kernel !== SURFACE_KERNEL) return
@@ -136,6 +140,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
         })
       }
     },
-    900_000,
+    testLimit(900_000),
   )
 })

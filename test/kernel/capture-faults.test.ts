@@ -5,7 +5,7 @@
 // The guest runs this machine's binaries: tshark and capinfos (wireshark) are installed on the host
 // when missing, as capture.test.ts does.
 import { spawnSync } from 'node:child_process'
-import { GuestFixture, KERNELS, ROOT, type IpLink } from './guest-fixture.js'
+import { GuestFixture, KERNELS, ROOT, type IpLink, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
 
@@ -69,110 +69,126 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   const nlmonLinks = async (netns?: string) =>
     vm.json<IpLink[]>(`ip ${netns ? `-n ${netns} ` : ''}-j link show type nlmon`)
 
-  test('a burst to a slow (9p) file is kept whole with default settings', async () => {
-    // The guest's shared folder is 9p (virtio, no cache): far slower than the burst.
-    const file = `${vm.guest.shareDir}/burst.pcap`
-    const run = await vm.sh(
-      [
-        `${cli()} add burst0 >/dev/null`,
-        ...startCapture(`${cli()} capture --link burst0 --json -w ${file}`, '/tmp/burst'),
-        `${gen(3000)} >/tmp/burst.gen`,
-        'kill -INT $CAP',
-        ...awaitExit('/tmp/burst'),
-        'cat /tmp/burst.out',
-        `capinfos -c -M ${file} | sed -n 's/^Number of packets: *//p' | sed 's/^/capinfos packets /'`,
-        `${cli()} del burst0`,
-      ].join('\n'),
-      600_000,
-    )
-    expect(run.stdout).not.toContain('NEVER LISTENED')
-    expect(run.stdout).toContain('capture exit 0')
-    const s = summaryOf(run.stdout)
-    expect(s).toBeDefined()
-    // Kept = what the kernel tapped on the socket: no kernel drops, no queue drops.
-    expect({ kernelDrops: s!.kernel_drops, queueDrops: s!.queue_drops }).toEqual({ kernelDrops: 0, queueDrops: 0 })
-    expect(s!.packets).toBeGreaterThan(11_000)
-    expect(s!.packets).toBe(s!.kernel_packets)
-    expect(s!.written).toBe(s!.packets)
-    expect(run.stdout).toContain(`capinfos packets ${s!.packets}\n`)
-    // The queue held the backlog, under its default cap (¼ of the guest's available memory).
-    expect(s!.queue_peak_bytes).toBeGreaterThan(0)
-    expect(s!.queue_peak_bytes).toBeLessThanOrEqual(s!.queue_limit_bytes)
-  }, 700_000)
+  test(
+    'a burst to a slow (9p) file is kept whole with default settings',
+    async () => {
+      // The guest's shared folder is 9p (virtio, no cache): far slower than the burst.
+      const file = `${vm.guest.shareDir}/burst.pcap`
+      const run = await vm.sh(
+        [
+          `${cli()} add burst0 >/dev/null`,
+          ...startCapture(`${cli()} capture --link burst0 --json -w ${file}`, '/tmp/burst'),
+          `${gen(3000)} >/tmp/burst.gen`,
+          'kill -INT $CAP',
+          ...awaitExit('/tmp/burst'),
+          'cat /tmp/burst.out',
+          `capinfos -c -M ${file} | sed -n 's/^Number of packets: *//p' | sed 's/^/capinfos packets /'`,
+          `${cli()} del burst0`,
+        ].join('\n'),
+        600_000,
+      )
+      expect(run.stdout).not.toContain('NEVER LISTENED')
+      expect(run.stdout).toContain('capture exit 0')
+      const s = summaryOf(run.stdout)
+      expect(s).toBeDefined()
+      // Kept = what the kernel tapped on the socket: no kernel drops, no queue drops.
+      expect({ kernelDrops: s!.kernel_drops, queueDrops: s!.queue_drops }).toEqual({ kernelDrops: 0, queueDrops: 0 })
+      expect(s!.packets).toBeGreaterThan(11_000)
+      expect(s!.packets).toBe(s!.kernel_packets)
+      expect(s!.written).toBe(s!.packets)
+      expect(run.stdout).toContain(`capinfos packets ${s!.packets}\n`)
+      // The queue held the backlog, under its default cap (¼ of the guest's available memory).
+      expect(s!.queue_peak_bytes).toBeGreaterThan(0)
+      expect(s!.queue_peak_bytes).toBeLessThanOrEqual(s!.queue_limit_bytes)
+    },
+    testLimit(700_000),
+  )
 
-  test('a file system that fills up: exit 1 naming the file, the file readable to its last whole packet, no link left', async () => {
-    const file = '/tmp/full/x.pcap'
-    const run = await vm.sh(
-      [
-        'umount /tmp/full 2>/dev/null; mkdir -p /tmp/full && mount -t tmpfs -o size=2m tmpfs /tmp/full',
-        ...startCapture(`${cli()} capture --json -w ${file}`, '/tmp/fill'),
-        // Traffic until the capture ends by itself (2 MiB is ≈ 250 dumps); bounded.
-        'n=0; while kill -0 $CAP 2>/dev/null && [ $n -lt 40 ]; do n=$((n+1)); ' + gen(100) + ' >/dev/null; done',
-        ...awaitExit('/tmp/fill'),
-        'cat /tmp/fill.out',
-        `capinfos -c -M ${file} >/tmp/fill.capinfos 2>&1; echo "capinfos exit $?"; cat /tmp/fill.capinfos`,
-        `tshark -r ${file} >/dev/null 2>/tmp/fill.tshark; echo "tshark exit $?"; cat /tmp/fill.tshark`,
-        `stat -c 'size %s' ${file}`,
-        'umount /tmp/full',
-      ].join('\n'),
-      600_000,
-    )
-    expect(run.stdout).not.toContain('NEVER LISTENED')
-    expect(run.stdout).not.toContain('STILL RUNNING')
-    expect(run.stdout).toContain('capture exit 1')
-    expect(run.stderr).toContain(`nlmonctl capture: cannot write ${file}: no space left on device (ENOSPC)`)
-    // the summary still comes, then the error object
-    const s = summaryOf(run.stdout)
-    expect(s?.written).toBeGreaterThan(10)
-    expect(run.stdout).toMatch(/"error":\{"code":"KERNEL_ERROR","exitCode":1/)
-    expect(run.stdout).toContain('capinfos exit 0')
-    expect(run.stdout).toContain('tshark exit 0')
-    expect(run.stdout).not.toMatch(/cut short|appears to be damaged|corrupt/i)
-    expect(run.stdout).toMatch(new RegExp(`Number of packets: +${s!.written}\\n`))
-    expect(await nlmonLinks()).toEqual([])
-  }, 700_000)
+  test(
+    'a file system that fills up: exit 1 naming the file, the file readable to its last whole packet, no link left',
+    async () => {
+      const file = '/tmp/full/x.pcap'
+      const run = await vm.sh(
+        [
+          'umount /tmp/full 2>/dev/null; mkdir -p /tmp/full && mount -t tmpfs -o size=2m tmpfs /tmp/full',
+          ...startCapture(`${cli()} capture --json -w ${file}`, '/tmp/fill'),
+          // Traffic until the capture ends by itself (2 MiB is ≈ 250 dumps); bounded.
+          'n=0; while kill -0 $CAP 2>/dev/null && [ $n -lt 40 ]; do n=$((n+1)); ' + gen(100) + ' >/dev/null; done',
+          ...awaitExit('/tmp/fill'),
+          'cat /tmp/fill.out',
+          `capinfos -c -M ${file} >/tmp/fill.capinfos 2>&1; echo "capinfos exit $?"; cat /tmp/fill.capinfos`,
+          `tshark -r ${file} >/dev/null 2>/tmp/fill.tshark; echo "tshark exit $?"; cat /tmp/fill.tshark`,
+          `stat -c 'size %s' ${file}`,
+          'umount /tmp/full',
+        ].join('\n'),
+        600_000,
+      )
+      expect(run.stdout).not.toContain('NEVER LISTENED')
+      expect(run.stdout).not.toContain('STILL RUNNING')
+      expect(run.stdout).toContain('capture exit 1')
+      expect(run.stderr).toContain(`nlmonctl capture: cannot write ${file}: no space left on device (ENOSPC)`)
+      // the summary still comes, then the error object
+      const s = summaryOf(run.stdout)
+      expect(s?.written).toBeGreaterThan(10)
+      expect(run.stdout).toMatch(/"error":\{"code":"KERNEL_ERROR","exitCode":1/)
+      expect(run.stdout).toContain('capinfos exit 0')
+      expect(run.stdout).toContain('tshark exit 0')
+      expect(run.stdout).not.toMatch(/cut short|appears to be damaged|corrupt/i)
+      expect(run.stdout).toMatch(new RegExp(`Number of packets: +${s!.written}\\n`))
+      expect(await nlmonLinks()).toEqual([])
+    },
+    testLimit(700_000),
+  )
 
-  test('a capture link deleted under the capture: it ends at once, exit 3, summary and error', async () => {
-    const run = await vm.sh(
-      [
-        `${cli()} add gone0 >/dev/null`,
-        ...startCapture(`${cli()} capture --link gone0 -w /tmp/gone.pcap`, '/tmp/gone'),
-        `${gen(20)} >/dev/null`,
-        'ip link del gone0',
-        ...awaitExit('/tmp/gone', 200),
-        'capinfos -c -M /tmp/gone.pcap | grep "Number of packets"',
-      ].join('\n'),
-      300_000,
-    )
-    expect(run.stdout).not.toContain('NEVER LISTENED')
-    expect(run.stdout).not.toContain('STILL RUNNING')
-    expect(run.stdout).toContain('capture exit 3')
-    expect(run.stderr).toContain('nlmonctl capture: the capture link "gone0" was deleted; the capture ended')
-    expect(run.stderr).toMatch(/^\d+ messages in \d+ packets/m)
-    expect(run.stdout).toMatch(/Number of packets: +[1-9]/)
-    expect(await nlmonLinks()).toEqual([])
-  }, 400_000)
+  test(
+    'a capture link deleted under the capture: it ends at once, exit 3, summary and error',
+    async () => {
+      const run = await vm.sh(
+        [
+          `${cli()} add gone0 >/dev/null`,
+          ...startCapture(`${cli()} capture --link gone0 -w /tmp/gone.pcap`, '/tmp/gone'),
+          `${gen(20)} >/dev/null`,
+          'ip link del gone0',
+          ...awaitExit('/tmp/gone', 200),
+          'capinfos -c -M /tmp/gone.pcap | grep "Number of packets"',
+        ].join('\n'),
+        300_000,
+      )
+      expect(run.stdout).not.toContain('NEVER LISTENED')
+      expect(run.stdout).not.toContain('STILL RUNNING')
+      expect(run.stdout).toContain('capture exit 3')
+      expect(run.stderr).toContain('nlmonctl capture: the capture link "gone0" was deleted; the capture ended')
+      expect(run.stderr).toMatch(/^\d+ messages in \d+ packets/m)
+      expect(run.stdout).toMatch(/Number of packets: +[1-9]/)
+      expect(await nlmonLinks()).toEqual([])
+    },
+    testLimit(400_000),
+  )
 
-  test('a --netns namespace deleted under the capture: it ends, exit 8, summary printed', async () => {
-    const run = await vm.sh(
-      [
-        'ip netns del capns 2>/dev/null; ip netns add capns',
-        ...startCapture(`${cli()} capture --netns capns --json`, '/tmp/ns'),
-        `ip netns exec capns ${gen(5)} >/dev/null`,
-        'ip netns del capns',
-        ...awaitExit('/tmp/ns', 200),
-        'cat /tmp/ns.out | grep -v \'^{"time"\'',
-      ].join('\n'),
-      300_000,
-    )
-    expect(run.stdout).not.toContain('NEVER LISTENED')
-    expect(run.stdout).not.toContain('STILL RUNNING')
-    expect(run.stdout).toContain('capture exit 8')
-    expect(run.stderr).toContain('nlmonctl capture: network namespace "capns" was deleted; the capture ended')
-    const s = summaryOf(run.stdout)
-    expect(s?.messages).toBeGreaterThan(0)
-    expect(run.stdout).toMatch(/"error":\{"code":"NETNS_NOT_FOUND","exitCode":8/)
-  }, 400_000)
+  test(
+    'a --netns namespace deleted under the capture: it ends, exit 8, summary printed',
+    async () => {
+      const run = await vm.sh(
+        [
+          'ip netns del capns 2>/dev/null; ip netns add capns',
+          ...startCapture(`${cli()} capture --netns capns --json`, '/tmp/ns'),
+          `ip netns exec capns ${gen(5)} >/dev/null`,
+          'ip netns del capns',
+          ...awaitExit('/tmp/ns', 200),
+          'cat /tmp/ns.out | grep -v \'^{"time"\'',
+        ].join('\n'),
+        300_000,
+      )
+      expect(run.stdout).not.toContain('NEVER LISTENED')
+      expect(run.stdout).not.toContain('STILL RUNNING')
+      expect(run.stdout).toContain('capture exit 8')
+      expect(run.stderr).toContain('nlmonctl capture: network namespace "capns" was deleted; the capture ended')
+      const s = summaryOf(run.stdout)
+      expect(s?.messages).toBeGreaterThan(0)
+      expect(run.stdout).toMatch(/"error":\{"code":"NETNS_NOT_FOUND","exitCode":8/)
+    },
+    testLimit(400_000),
+  )
 
   test('a ring or a queue bigger than the guest can hold is refused at once, exit 2, nothing created', async () => {
     const run = await vm.sh(

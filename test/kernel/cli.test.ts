@@ -1,6 +1,6 @@
 // nlmonctl as a black box on Debian's stock kernels (which ship nlmon), every result cross-checked
 // with iproute2's `ip -j -s -d link show`. One guest boot per kernel; NLMONCTL_KERNELS picks the matrix.
-import { GuestFixture, KERNELS, SURFACE_KERNEL, q, shape, type IpLink, type Run } from './guest-fixture.js'
+import { GuestFixture, KERNELS, SURFACE_KERNEL, q, shape, type IpLink, type Run, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000 // includes the first download of a kernel on a fresh machine
 
@@ -230,7 +230,7 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       )
       expect(tolerant.stdout.trim().split('\n')).toEqual(Array(32).fill('0'))
     },
-    15 * 60_000,
+    testLimit(15 * 60_000),
   )
 
   test('without CAP_NET_ADMIN writes fail with the permission code and hint; list and stats still work', async () => {

@@ -1,7 +1,7 @@
 // Validation parity: for each attribute set, nlmonctl's verdict (refused before any netlink request, exit 2,
 // or created, exit 0) must equal the kernel's own verdict for the same attributes sent through the native
 // layer without the CLI's validation. No more, no less, row by row; and a refusal changes nothing.
-import { GuestFixture, KERNELS, ROOT, q, shape } from './guest-fixture.js'
+import { GuestFixture, KERNELS, ROOT, q, shape, testLimit } from './guest-fixture.js'
 
 interface Row {
   label: string
@@ -130,6 +130,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       console.log(`${mode} validation parity on ${kernel}:\n${table.join('\n')}`)
       expect(mismatches).toEqual([])
     },
-    20 * 60_000,
+    testLimit(20 * 60_000),
   )
 })
