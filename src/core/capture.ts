@@ -288,8 +288,8 @@ async function drain(
     }
     if (batch.done) {
       if (tty) process.stderr.write('\r\u001B[K')
-      // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
-      const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
+      // A reader that went away (`-w - | head`, the FIFO of a Wireshark that stopped) ends the capture like Ctrl-C would.
+      const pipeGone = parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
       const error = batch.error && !pipeGone ? fromNative(new Error(batch.error), ctx) : undefined
       return { stats: batch.stats, collected, collectDropped, error }
     }
