@@ -125,7 +125,10 @@ fn open_fifo(path: &str) -> Result<BlockingFd> {
         .map_err(|e| Error::io(&e, "open(pcap)"))?;
     if !file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
         // Replaced by something else between the check and the open: written to by no one.
-        return Err(Error::io(&io::Error::from_raw_os_error(libc::EEXIST), "open(pcap)"));
+        return Err(Error::io(
+            &io::Error::from_raw_os_error(libc::EEXIST),
+            "open(pcap)",
+        ));
     }
     Ok(BlockingFd(file))
 }
@@ -583,7 +586,9 @@ mod tests {
         let Ok(mut w) = Writer::new(out) else {
             panic!("writer")
         };
-        assert!(w.write_packets(&[packet(1, 2, 0, 0, 3, &[7, 8, 9])]).is_ok());
+        assert!(w
+            .write_packets(&[packet(1, 2, 0, 0, 3, &[7, 8, 9])])
+            .is_ok());
         drop(w);
         let got = reader.join().unwrap_or_default();
         assert_eq!(got.len(), 24 + 16 + COOKED_LEN + 3);
