@@ -158,7 +158,7 @@ async function captureIntoFifo(
   // Every check capture makes (families, --link), then the one capture loop; the native writer opens an
   // existing FIFO as it is (pcapio.rs open_output), and a reader gone (EPIPE) is a normal end.
   const plan = await prepareCapture({ family, link }, false)
-  await runCapture(oneShotApi(netns), { ...plan, write: fifo })
+  await runCapture(oneShotApi(netns), { ...plan, write: fifo, quiet: true })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,15 +210,18 @@ export function extcapDir(info: WiresharkInfo, scope: Scope, home = homedir()): 
 export function probeWireshark(): WiresharkInfo {
   const tried: string[] = []
   for (const program of ['tshark', 'wireshark']) {
-    const folders = spawnSync(program, ['-G', 'folders'], { encoding: 'utf8', timeout: 30_000 })
+    // Generous: tshark loads every dissector first (seconds on a slow machine, minutes under emulation).
+    const folders = spawnSync(program, ['-G', 'folders'], { encoding: 'utf8', timeout: 600_000 })
+    const code = (folders.error as NodeJS.ErrnoException | undefined)?.code
+    if (code === 'ETIMEDOUT') throw new NlmonctlError('KERNEL_ERROR', `${program} -G folders did not answer in 600 s`)
     if (folders.status !== 0 || folders.stdout === '') {
-      tried.push(program)
+      tried.push(code === 'ENOENT' ? `${program} (not on PATH)` : `${program} (exit ${folders.status})`)
       continue
     }
-    const version = spawnSync(program, ['--version'], { encoding: 'utf8', timeout: 30_000 })
+    const version = spawnSync(program, ['--version'], { encoding: 'utf8', timeout: 600_000 })
     return { program, folders: folders.stdout, version: version.stdout ?? '' }
   }
-  throw new NlmonctlError('NOT_FOUND', `no Wireshark found: neither ${tried.join(' nor ')} -G folders ran`, {
+  throw new NlmonctlError('NOT_FOUND', `no Wireshark found: tried ${tried.join(', ')} -G folders`, {
     hint: 'install Wireshark (or tshark), then run extcap install again',
   })
 }
