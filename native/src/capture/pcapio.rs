@@ -111,7 +111,8 @@ pub fn open_output(path: &str, force: bool) -> Result<BlockingFd> {
     Ok(BlockingFd(file))
 }
 
-fn is_fifo(path: &str) -> bool {
+/// An existing FIFO: written into as it is (open_output), never refused as an existing file.
+pub fn is_fifo(path: &str) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }
 
