@@ -12,6 +12,9 @@ import Add from './commands/add.js'
 import Batch from './commands/batch.js'
 import Capture from './commands/capture.js'
 import Del from './commands/del.js'
+import ExtcapInstall from './commands/extcap/install.js'
+import ExtcapRun from './commands/extcap/run.js'
+import ExtcapUninstall from './commands/extcap/uninstall.js'
 import List from './commands/list.js'
 import Prune from './commands/prune.js'
 import SetCommand from './commands/set.js'
@@ -23,6 +26,9 @@ export const COMMANDS = {
   batch: Batch,
   capture: Capture,
   del: Del,
+  'extcap:install': ExtcapInstall,
+  'extcap:run': ExtcapRun,
+  'extcap:uninstall': ExtcapUninstall,
   list: List,
   prune: Prune,
   set: SetCommand,

@@ -61,6 +61,8 @@ export interface CaptureRequest {
   driver?: (signal: AbortSignal) => Promise<void>
   /** Forwarded signals go here (trace: to the command) instead of stopping the capture at once. */
   onSignal?: (signal: NodeJS.Signals) => void
+  /** No readiness line: Wireshark shows anything an extcap writes on stderr as an error. */
+  quiet?: boolean
 }
 
 export interface CaptureResult {
@@ -208,10 +210,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
     const opened = session
     if (stopper.signal.aborted) opened.stop()
     stopper.signal.addEventListener('abort', () => opened.stop())
-    process.stderr.write(
-      `listening on ${picked.link.ifname}${picked.ephemeral ? ' (ephemeral)' : ''}, link-type NETLINK (Linux netlink)` +
-        `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}\n`,
-    )
+    if (!req.quiet)
+      process.stderr.write(
+        `listening on ${picked.link.ifname}${picked.ephemeral ? ' (ephemeral)' : ''}, link-type NETLINK (Linux netlink)` +
+          `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}\n`,
+      )
     const timers: NodeJS.Timeout[] = []
     if (req.duration !== undefined) timers.push(setTimeout(() => opened.stop(), req.duration * 1000))
     const driven = req.driver ? req.driver(stopper.signal).finally(() => opened.stop()) : undefined
@@ -315,8 +318,8 @@ async function drain(
     }
     if (batch.done) {
       if (tty) process.stderr.write('\r\u001B[K')
-      // A reader of `-w -` that went away (`| head`) ends the capture like Ctrl-C would.
-      const pipeGone = req.write === '-' && parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
+      // A reader that went away (`-w - | head`, the FIFO of a Wireshark that stopped) ends the capture like Ctrl-C would.
+      const pipeGone = parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
       const error = batch.error && !pipeGone ? fromNative(new Error(batch.error), ctx) : undefined
       return { stats: batch.stats, collected, collectDropped, error }
     }

@@ -20,7 +20,7 @@ export function reportFailure(
   io: Stdio = processStdio,
 ): void {
   process.exitCode = failure.exitCode
-  io.err(`nlmonctl ${command ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
+  io.err(`nlmonctl ${command?.replace(/:/g, ' ') ?? ''}: ${failure.toLine()}\n`.replace(' :', ':'))
   if (json) io.out(formatJson(failure.toJSON(), io) + '\n')
 }
 

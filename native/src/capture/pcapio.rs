@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
 use crate::netlink::error::{Error, Result};
 
@@ -83,6 +83,9 @@ pub fn open_output(path: &str, force: bool) -> Result<BlockingFd> {
         // SAFETY: fd is a fresh descriptor.
         return Ok(BlockingFd(unsafe { File::from_raw_fd(fd) }));
     }
+    if is_fifo(path) {
+        return open_fifo(path);
+    }
     let mut options = OpenOptions::new();
     options
         .write(true)
@@ -104,6 +107,29 @@ pub fn open_output(path: &str, force: bool) -> Result<BlockingFd> {
         if unsafe { libc::fchmod(file.as_raw_fd(), 0o600) } != 0 {
             return Err(Error::io(&io::Error::last_os_error(), "fchmod(pcap)"));
         }
+    }
+    Ok(BlockingFd(file))
+}
+
+/// An existing FIFO: written into as it is (open_output), never refused as an existing file.
+pub fn is_fifo(path: &str) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+/// An existing FIFO (Wireshark's extcap `--fifo`, a `mkfifo`) is written into as it is: nothing to
+/// create, truncate or chmod, and no `force` needed. The open waits for a reader, like any FIFO's.
+fn open_fifo(path: &str) -> Result<BlockingFd> {
+    let file = OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io(&e, "open(pcap)"))?;
+    if !file.metadata().is_ok_and(|m| m.file_type().is_fifo()) {
+        // Replaced by something else between the check and the open: written to by no one.
+        return Err(Error::io(
+            &io::Error::from_raw_os_error(libc::EEXIST),
+            "open(pcap)",
+        ));
     }
     Ok(BlockingFd(file))
 }
@@ -742,5 +768,35 @@ mod tests {
             rotation_base("x-%Y", &Rotation::default()).ok().as_deref(),
             Some("x-%Y")
         );
+    }
+
+    #[test]
+    fn an_existing_fifo_is_written_into_not_replaced() {
+        let path = temp_path("out.fifo");
+        let _ = std::fs::remove_file(&path);
+        let Ok(c) = std::ffi::CString::new(path.clone()) else {
+            panic!("path")
+        };
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader_path = path.clone();
+        let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap_or_default());
+        // No force: a FIFO holds nothing to replace.
+        let Ok(out) = open_output(&path, false) else {
+            panic!("open the fifo")
+        };
+        let Ok(mut w) = Writer::new(out) else {
+            panic!("writer")
+        };
+        assert!(w
+            .write_packets(&[packet(1, 2, 0, 0, 3, &[7, 8, 9])])
+            .is_ok());
+        drop(w);
+        let got = reader.join().unwrap_or_default();
+        assert_eq!(got.len(), 24 + 16 + COOKED_LEN + 3);
+        assert_eq!(&got[got.len() - 3..], &[7, 8, 9]);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_fifo()));
+        let _ = std::fs::remove_file(&path);
     }
 }
