@@ -226,11 +226,21 @@ fn last_error(op: &'static str) -> Error {
 }
 
 fn setsockopt<T>(fd: libc::c_int, name: libc::c_int, value: &T, op: &'static str) -> Result<()> {
+    setsockopt_at(fd, SOL_PACKET, name, value, op)
+}
+
+fn setsockopt_at<T>(
+    fd: libc::c_int,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+    op: &'static str,
+) -> Result<()> {
     // SAFETY: value points to a live T of the given size.
     let rc = unsafe {
         libc::setsockopt(
             fd,
-            SOL_PACKET,
+            level,
             name,
             (value as *const T).cast(),
             std::mem::size_of::<T>() as libc::socklen_t,
@@ -441,6 +451,30 @@ impl Ring {
             size: self.cfg.block_size as usize,
             _ring: std::marker::PhantomData,
         })
+    }
+
+    /// Take no more packets: a socket filter that accepts none. The kernel counts a packet
+    /// (PACKET_STATISTICS) only once the filter let it in, so from here on its counters hold
+    /// still while the ring's last blocks are read, and the final statistics equal what was read
+    /// plus what was dropped — not also what arrived between the last read and the close.
+    pub fn stop_receiving(&self) -> Result<()> {
+        let mut accept_none = [libc::sock_filter {
+            code: (libc::BPF_RET | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        let program = libc::sock_fprog {
+            len: 1,
+            filter: accept_none.as_mut_ptr(),
+        };
+        setsockopt_at(
+            self.fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &program,
+            "setsockopt(SO_ATTACH_FILTER)",
+        )
     }
 
     pub fn retire_ms(&self) -> u32 {

@@ -598,6 +598,8 @@ fn read_loop(
     loop {
         if stop_at.is_none() && (shared.stopping() || failure.is_some()) {
             stop_at = Some(Instant::now() + grace);
+            // Best effort: without it the last counters may include packets never read.
+            let _ = ring.stop_receiving();
         }
         let stopping = stop_at.is_some_and(|t| Instant::now() >= t);
         if !stopping {

@@ -353,7 +353,10 @@ pub fn open_capture(
         // Refuse an existing file before touching the network namespace (a FIFO is written into: pcapio).
         if let Some(path) = settings.write.as_deref().filter(|p| *p != "-") {
             let first = pcapio::rotated_name(&pcapio::rotation_base(path, &settings.rotation)?, 0);
-            if !settings.force && std::fs::symlink_metadata(&first).is_ok() && !pcapio::is_fifo(&first) {
+            if !settings.force
+                && std::fs::symlink_metadata(&first).is_ok()
+                && !pcapio::is_fifo(&first)
+            {
                 return Err(Error::Errno {
                     errno: libc::EEXIST,
                     op: "open(pcap)",
