@@ -17,7 +17,7 @@ const VM_DIR = path.dirname(fileURLToPath(import.meta.url))
 export const REPO_ROOT = path.resolve(VM_DIR, '..')
 const AGENT = path.join(VM_DIR, 'guest-agent.cjs')
 
-const DEFAULT_BOOT_TIMEOUT_MS = 180_000
+const DEFAULT_BOOT_TIMEOUT_MS = 300_000
 const DEFAULT_COMMAND_TIMEOUT_MS = 45_000
 /** How long past a command's own timeout the host waits before it declares the guest unresponsive. */
 const HOST_GRACE_MS = 30_000
@@ -356,7 +356,7 @@ export class Guest {
  * @property {string} [kernel] bookworm (default), trixie, sid or experimental
  * @property {number} [memoryMiB] guest memory, default 1024
  * @property {number} [cpus] guest CPUs, default 2
- * @property {number} [timeoutMs] from starting QEMU to the agent being ready, default 180 s (does not include fetching)
+ * @property {number} [timeoutMs] from starting QEMU to the agent being ready, default 300 s (does not include fetching)
  * @property {boolean} [cacheRoot] cache the host root's files in the guest (9p cache=loose): each exec is about
  *   40 % faster, but a file the guest has already read and the host then changes may be seen as it was. Default
  *   on; NLMONCTL_VM_ROOT_CACHE=0 turns it off. The writable share is never cached.

@@ -111,7 +111,7 @@ test('a FIFO planted at the cache path is not read (no hang): the run is as with
   const { execa } = await import('execa')
   const r = await execa(process.execPath, [BIN, 'add', '--mtu', '1'], {
     reject: false,
-    timeout: 20_000,
+    timeout: 60_000,
     env: { ...env, NO_COLOR: '1' },
     stdin: 'ignore',
   })

@@ -41,4 +41,4 @@ test('README command reference == what the commands generate (run `npm run docs`
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}, 60_000)
+}, 180_000)

@@ -36,7 +36,7 @@ beforeAll(async () => {
     NO_COLOR: '1',
     NODE_ENV: 'production',
   } // jest's NODE_ENV=test would make oclif look for TypeScript sources
-}, 60_000)
+}, 300_000)
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, its addon from the platform package', async () => {
@@ -126,4 +126,4 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
   } finally {
     renameSync(`${platform}.away`, platform)
   }
-}, 180_000)
+}, 600_000)

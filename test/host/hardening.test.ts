@@ -62,7 +62,7 @@ describe('--netns paths that are not a network namespace: exit 8, never a hang',
 async function runSh(script: string): Promise<CliResult> {
   const r = await execa('sh', ['-c', script, 'sh', process.execPath, BIN], {
     reject: false,
-    timeout: 20_000,
+    timeout: 60_000,
     env: { NO_COLOR: '1' },
   })
   return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: r.exitCode ?? -1 }
@@ -163,7 +163,7 @@ describe('a reader that goes away is a clean end (exit 0)', () => {
       ['-c', `"$1" "$2" ${args} | head -1; echo "status=\${PIPESTATUS[0]}"`, 'bash', process.execPath, BIN],
       {
         reject: false,
-        timeout: 30_000,
+        timeout: 90_000,
       },
     )
     if (r.timedOut) throw new Error(`nlmonctl ${args} | head -1 did not end; stderr: ${String(r.stderr)}`)

@@ -33,7 +33,7 @@ test('no @oclif module in the lean bundle, and it holds the parser, the specs an
     expect(modules).toContain(needed)
   }
   expect(modules.filter((path) => path.startsWith('src/commands/') || path === 'src/base-command.ts')).toEqual([])
-}, 30_000)
+}, 120_000)
 
 test('oclifInputs recognises an @oclif module in a metafile (the check is not vacuous)', async () => {
   const { oclifInputs } = await import('../../scripts/bundle.js')
