@@ -876,6 +876,7 @@ fn decode_genl(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::testing::tlv;
 
     /// `ip link add dummy0 type dummy` as iproute2 6.x sends it (seq 1700000000, port 0).
     pub fn newlink_request() -> Vec<u8> {
@@ -1201,17 +1202,6 @@ mod tests {
             (out[0].type_name.as_str(), out[0].family_source),
             ("wireguard", Some("kernel"))
         );
-    }
-
-    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out
     }
 
     /// Issue #9 defect 3: warnings on ACK and DONE, every extended-ACK attribute, OFFS named.

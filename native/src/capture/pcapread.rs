@@ -353,6 +353,7 @@ mod tests {
     use super::super::connector::tests::proc_message;
     use super::super::pcapio::{open_output, Packet, Writer};
     use super::*;
+    use crate::netlink::testing::tlv;
 
     fn nlmsg(msg_type: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
         let mut m = Vec::new();
@@ -366,17 +367,6 @@ mod tests {
             m.push(0);
         }
         m
-    }
-
-    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out
     }
 
     /// RTM_NEWLINK request for `name` (IFLA_IFNAME, IFLA_ADDRESS) and the kernel's reply.

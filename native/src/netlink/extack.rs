@@ -210,17 +210,7 @@ pub fn parse_done(flags: u16, extended_ack: &[u8]) -> ExtAck {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tlv(kind: u16, value: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&((value.len() + 4) as u16).to_ne_bytes());
-        out.extend_from_slice(&kind.to_ne_bytes());
-        out.extend_from_slice(value);
-        while !out.len().is_multiple_of(4) {
-            out.push(0);
-        }
-        out
-    }
+    use crate::netlink::testing::tlv;
 
     /// An echoed request header (+ payload of `extra` bytes).
     fn echoed(extra: usize) -> Vec<u8> {

@@ -6,3 +6,5 @@ pub mod error;
 pub mod extack;
 pub mod netns;
 pub mod socket;
+#[cfg(test)]
+pub mod testing;
