@@ -58,6 +58,7 @@ test('npm pack → npm install -g (no cargo) → nlmonctl runs from the prefix, 
     'package/dist/index.cjs',
     'package/oclif.manifest.json',
     'package/native/index.js',
+    'package/schema/capture-record.v1.json',
   ]) {
     expect(listing).toContain(needed)
   }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { BIN, expectOneLineError, nlmonctl, ROOT } from '../helpers/cli.js'
-import { parseRecords, type NlRecord } from '../../src/core/capture-format.js'
+import type { NlRecord } from '../../src/core/capture-format.js'
+import { parseCapture, parseRecords, type CaptureOutput } from '../helpers/records.js'
 
 const FIXTURES = join(ROOT, 'test/fixtures/netlink')
 const fixture = (name: string) => join(FIXTURES, name)
@@ -34,10 +35,9 @@ function tsharkFrames(file: string, filter?: string): string[] {
   return run.stdout.split('\n').filter((line) => line.trim() !== '')
 }
 
-async function readJson(file: string): Promise<{ records: NlRecord[]; stderr: string; exitCode: number }> {
+async function readJson(file: string): Promise<CaptureOutput & { stderr: string; exitCode: number }> {
   const result = await nlmonctl(['capture', '-r', file, '--json'])
-  const records = parseRecords(result.stdout).filter((r) => !('summary' in r) && !('error' in r && !('type' in r)))
-  return { records, stderr: result.stderr, exitCode: result.exitCode }
+  return { ...parseCapture(result.stdout), stderr: result.stderr, exitCode: result.exitCode }
 }
 
 const packets = (records: NlRecord[]) => new Set(records.map((r) => r.packet))
@@ -124,6 +124,9 @@ describe('defect 4: a capture cut short', () => {
     const json = await readJson(cut)
     expect(json.exitCode).toBe(9)
     expect(packets(json.records).size).toBe(59)
+    // --json: the records, the summary line, then the error line, in that order (parseCapture checks it)
+    expect(json.summary?.messages).toBe(59)
+    expect(json.error?.code).toBe('FILE_CUT_SHORT')
   })
 
   test('a cut inside the 24-byte header is a clear error naming the file (exit 2)', async () => {
@@ -206,7 +209,7 @@ describe('defect 5: files other tools write', () => {
     writeFileSync(sections, Buffer.concat([readFileSync(merged), readFileSync(ng)]))
     const result = await nlmonctl(['capture', '-r', sections, '--json'])
     expect(result.exitCode).toBe(0)
-    const records = parseRecords(result.stdout).filter((r) => 'type' in r)
+    const records = parseRecords(result.stdout)
     expect(records.map((r) => r.family)).toEqual([
       'connector',
       'connector',
@@ -229,6 +232,6 @@ describe('defect 5: files other tools write', () => {
       },
     )
     expect(result.exitCode).toBe(0)
-    expect(parseRecords(String(result.stdout)).filter((r) => 'type' in r)).toHaveLength(3)
+    expect(parseRecords(String(result.stdout))).toHaveLength(3)
   })
 })

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNetns, type Netns } from '../helpers/netns.js'
 import { expectOneLineError, nlmonctl } from '../helpers/cli.js'
+import { parseCapture } from '../helpers/records.js'
 
 let ns: Netns
 let dir: string
@@ -44,7 +45,8 @@ describe("refused before any link is created (exit 2, not this kernel's 7)", () 
   test('under --json: the same exit code and one error object', async () => {
     const result = await nlmonctl(['capture', '--json', '--family', 'bogus'], { netns: ns.name })
     expect(result.exitCode).toBe(2)
-    expect(JSON.parse(result.stdout)).toEqual({
+    expect(parseCapture(result.stdout)).toEqual({
+      records: [],
       error: { code: 'INVALID_INPUT', exitCode: 2, message: 'unknown netlink family "bogus"' },
     })
   })
