@@ -35,6 +35,13 @@ export function assertValidLine(value: unknown, where = 'a capture --json line')
   throw new Error(`${where} does not match ${SCHEMA_PATH}:\n${JSON.stringify(value)}\n${errors.join('\n')}`)
 }
 
+/** A {"summary":…} line (validated): its summary. */
+export function parseSummaryLine(line: string, where = 'a capture --json summary line'): Summary & { shown?: number } {
+  const value = parseLine(line, where)
+  if (!('summary' in value)) throw new Error(`${where} is a record, not the summary: ${line}`)
+  return value.summary
+}
+
 function json(line: string, where: string): unknown {
   try {
     return JSON.parse(line)

@@ -6,6 +6,8 @@
 // when missing, as capture.test.ts does.
 import { spawnSync } from 'node:child_process'
 import { GuestFixture, KERNELS, ROOT, type IpLink, testLimit } from './guest-fixture.js'
+import type { Summary } from '../../src/core/capture-format.js'
+import { parseSummaryLine } from '../helpers/records.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
 
@@ -24,21 +26,10 @@ function ensureTools(): void {
     )
 }
 
-interface Summary {
-  packets: number
-  messages: number
-  kernel_packets: number
-  kernel_drops: number
-  queue_drops: number
-  queue_peak_bytes: number
-  queue_limit_bytes: number
-  written: number
-}
-
 /** The {"summary":…} line of a --json capture. */
 function summaryOf(text: string): Summary | undefined {
   const line = text.split('\n').find((l) => l.startsWith('{"summary"'))
-  return line ? (JSON.parse(line) as { summary: Summary }).summary : undefined
+  return line ? parseSummaryLine(line) : undefined
 }
 
 /** Start CMD in the background (stdout/stderr to files), then wait, bounded, until it listens. */

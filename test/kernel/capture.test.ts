@@ -3,6 +3,7 @@
 // same link side by side. The guest runs this machine's own binaries, so tcpdump and tshark are
 // installed on the host first (apt-get) when missing.
 import type { NlRecord } from '../../src/core/capture-format.js'
+import { parseCapture, parseRecords } from '../helpers/records.js'
 import { spawnSync } from 'node:child_process'
 import { GuestFixture, KERNELS, q, type IpLink, testLimit } from './guest-fixture.js'
 
@@ -34,14 +35,10 @@ function ensureTools(): void {
 // The records nlmonctl prints (--json) are the decoder's NlRecord shape.
 type Rec = NlRecord
 
-const lines = <T>(text: string): T[] =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as T)
-
-const records = (text: string) =>
-  lines<Rec & { summary?: unknown }>(text).filter((r) => r.summary === undefined) as Rec[]
+// A guest script's stdout mixes the capture's lines with other commands' output: only `{` lines are
+// read, each validated against schema/capture-record.v1.json.
+const records = (text: string): Rec[] => parseRecords(text, { mixed: true })
+const summaryOf = (text: string) => parseCapture(text, { mixed: true }).summary
 
 /**
  * Start a capture in the background, wait until it listens, run `traffic`, stop it with SIGINT, wait.
@@ -182,9 +179,9 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
         (r) => !r.flags.includes('REQUEST') && r.type !== 'NLMSG_ERROR' && !seqs.has(r.seq) && !about(r),
       )
       expect(stray).toEqual([])
-      const summary = lines<{ summary: { messages: number; kernel_drops: number } }>(run.stdout).find((l) => l.summary)
-      expect(summary?.summary.messages).toBe(all.length)
-      expect(summary?.summary.kernel_drops).toBe(0)
+      const summary = summaryOf(run.stdout)
+      expect(summary?.messages).toBe(all.length)
+      expect(summary?.kernel_drops).toBe(0)
       await noNlmonLeft()
     },
     testLimit(180_000),
@@ -281,11 +278,11 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       expect(run.stdout).not.toContain('TCPDUMP NEVER GOT THE END MARKER')
       expect(run.stdout).toContain('nl exit 0')
       expect(run.stdout).toMatch(/\b0 packets dropped by kernel/)
-      const summary = lines<{ summary: { kernel_drops: number; messages: number } }>(run.stdout).find((l) => l.summary)
-      expect(summary?.summary.kernel_drops).toBe(0)
+      const summary = summaryOf(run.stdout)
+      expect(summary?.kernel_drops).toBe(0)
       const td = records((await vm.sh('cat /tmp/td.ours', 60_000)).stdout)
       const nl = records((await vm.sh('cat /tmp/nl.ours', 60_000)).stdout)
-      expect(nl.length).toBe(summary?.summary.messages)
+      expect(nl.length).toBe(summary?.messages)
       const burst = (all: Rec[]) => {
         const at = (mark: string) =>
           all.findIndex((r) => r.hex?.includes(Buffer.from(mark).toString('hex')) && r.flags.includes('REQUEST'))
@@ -341,9 +338,7 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       expect(run.stderr).not.toContain('LOOP NEVER RAN')
       expect(run.stderr).toContain('trace exit 0')
       const mine = records(run.stdout)
-      const summary = lines<{ summary: { messages: number; shown: number } }>(run.stdout).find(
-        (l) => l.summary,
-      )?.summary
+      const summary = summaryOf(run.stdout)
       const create = mine.find(
         (r) => r.type === 'RTM_NEWLINK' && r.attrs?.ifname === 'dmt2' && r.flags.includes('CREATE'),
       )
@@ -379,9 +374,7 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
       expect(run.stderr).toContain('mode 600')
       expect(run.stderr).toContain('scratch 0')
       expect(run.stderr).toContain('TSHARK_OK')
-      const summary = lines<{ summary: { messages: number; shown: number; written: number } }>(run.stdout).find(
-        (l) => l.summary,
-      )?.summary
+      const summary = summaryOf(run.stdout)
       const packets = tsharkPackets((await vm.sh('cat /tmp/oc.json', 60_000)).stdout)
       expect(packets.length).toBe(summary?.written)
       const messages = packets.flatMap((p) => p.messages.map((m) => m.split('/').map(Number)))

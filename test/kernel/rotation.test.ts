@@ -3,17 +3,10 @@
 // stream, `ip -j link` says the ephemeral link is gone. Nothing waits on the clock for a live
 // command: each step waits (bounded) for the readiness line, a file's appearance, or an exit.
 import { GuestFixture, SURFACE_KERNEL, type IpLink, testLimit } from './guest-fixture.js'
+import type { Summary } from '../../src/core/capture-format.js'
+import { parseSummaryLine } from '../helpers/records.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
-
-interface Summary {
-  packets: number
-  kernel_packets: number
-  kernel_drops: number
-  queue_drops: number
-  written: number
-  files: number
-}
 
 /** Poll (0.05 s) until the shell condition holds; after `polls` tries, fail the script with `what`. */
 const until = (condition: string, what: string, polls = 4800) =>
@@ -42,7 +35,7 @@ function counts(stdout: string): Map<string, number> {
 const summaryOf = (stdout: string): Summary => {
   const line = stdout.split('\n').find((l) => l.startsWith('{"summary"'))
   if (!line) throw new Error(`no summary line in:\n${stdout}`)
-  return (JSON.parse(line) as { summary: Summary }).summary
+  return parseSummaryLine(line)
 }
 
 // The file writer (rotation, streams) does not vary with the kernel: the surface kernel of the matrix is enough.
@@ -93,7 +86,7 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       const [w3, all] = run.stdout
         .split('\n')
         .filter((l) => l.startsWith('{"summary"'))
-        .map((l) => (JSON.parse(l) as { summary: Summary }).summary)
+        .map((l) => parseSummaryLine(l))
 
       // -W 3: exactly the three newest of the files this run wrote
       const kept = [...records.keys()].filter((f) => f.startsWith('/tmp/rot/w3.pcap')).sort()
