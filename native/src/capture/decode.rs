@@ -876,6 +876,7 @@ fn decode_genl(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::schema;
     use crate::netlink::testing::tlv;
 
     /// `ip link add dummy0 type dummy` as iproute2 6.x sends it (seq 1700000000, port 0).
@@ -940,6 +941,7 @@ mod tests {
         }
     }
 
+    /// Decode with --hex; every record must be one the published schema allows.
     fn decode(meta: &PacketMeta, bytes: &[u8]) -> Vec<Record> {
         let mut out = Vec::new();
         decode_packet(
@@ -949,6 +951,7 @@ mod tests {
             Options { hex: true },
             &mut out,
         );
+        out.iter().for_each(schema::assert_valid_record);
         out
     }
 
@@ -1036,6 +1039,7 @@ mod tests {
             ..route_meta()
         };
         decode_packet(&meta, &m, &mut genl, Options::default(), &mut out);
+        out.iter().for_each(schema::assert_valid_record);
         assert_eq!(out[0].type_name, "nlctrl");
         assert_eq!(
             out[0].genl.as_ref().and_then(|g| g.cmd_name),
@@ -1170,6 +1174,7 @@ mod tests {
         unknown[4..6].copy_from_slice(&0x1cu16.to_ne_bytes());
         let mut out = Vec::new();
         decode_packet(&meta, &unknown, &mut genl, Options::default(), &mut out);
+        out.iter().for_each(schema::assert_valid_record);
         assert_eq!(out[0].type_name, "GENL_ID_28");
         assert_eq!(out[0].family_source, Some("unknown"));
         let mut attrs = Vec::new();
@@ -1185,6 +1190,7 @@ mod tests {
         m.extend_from_slice(&attrs);
         out.clear();
         decode_packet(&meta, &m, &mut genl, Options::default(), &mut out);
+        out.iter().for_each(schema::assert_valid_record);
         assert_eq!(out[0].family_source, Some("fixed"));
         let json = serde_json::to_value(&out[0]).unwrap_or_default();
         assert_eq!(json["attrs"]["ctrl_family_id"], 0x1c);
@@ -1293,6 +1299,64 @@ mod tests {
         // the same bytes without the mark are malformed
         let r = decode(&route_meta(), &req[..48]);
         assert_eq!(r[0].type_name, "MALFORMED");
+    }
+
+    /// Records of every kind, serialized as `capture --json --hex` prints them, match the published
+    /// schema; and every optional key of the record is among them (the check covers them all).
+    #[test]
+    fn records_of_every_kind_match_the_schema() {
+        let req = newlink_request();
+        let mut genl_msg = req.clone();
+        genl_msg[4..6].copy_from_slice(&0x1cu16.to_ne_bytes());
+        let mut audit = req.clone();
+        audit[4..6].copy_from_slice(&1000u16.to_ne_bytes());
+        let cases: Vec<(u16, bool, Vec<u8>)> = vec![
+            (NETLINK_ROUTE, false, req.clone()),
+            (NETLINK_ROUTE, true, req[..48].to_vec()),
+            (NETLINK_ROUTE, false, error_reply(-17, Some("exists"), &req)),
+            (NETLINK_ROUTE, false, error_reply(0, None, &req)),
+            (NETLINK_ROUTE, false, vec![1, 2, 3]),
+            (NETLINK_GENERIC, false, genl_msg),
+            (NETLINK_AUDIT, false, audit),
+            (
+                NETLINK_CONNECTOR,
+                false,
+                connector::tests::proc_message(libc::PROC_EVENT_FORK, &[10, 10, 20, 21], 3),
+            ),
+            (
+                NETLINK_KOBJECT_UEVENT,
+                false,
+                b"add@/x\0ACTION=add\0".to_vec(),
+            ),
+        ];
+        let mut keys = std::collections::BTreeSet::new();
+        for (family, truncated, bytes) in cases {
+            let meta = PacketMeta {
+                family,
+                truncated,
+                ..route_meta()
+            };
+            // decode() validates each record against the schema
+            for r in decode(&meta, &bytes) {
+                let json = serde_json::to_value(&r).unwrap_or_default();
+                keys.extend(json.as_object().into_iter().flat_map(|o| o.keys().cloned()));
+            }
+        }
+        let optional = [
+            "family_source",
+            "genl",
+            "error",
+            "connector",
+            "uevent",
+            "not_decoded",
+            "attrs",
+            "malformed",
+            "truncated",
+            "hex",
+        ];
+        for key in optional {
+            assert!(keys.contains(key), "no record carried {key}: {keys:?}");
+        }
     }
 
     /// A seeded xorshift: reproducible "random" inputs without a dependency.

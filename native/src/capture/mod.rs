@@ -9,4 +9,6 @@ pub mod pcapio;
 pub mod pcapread;
 pub mod queue;
 pub mod ring;
+#[cfg(test)]
+pub mod schema;
 pub mod session;
