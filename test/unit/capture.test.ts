@@ -309,7 +309,9 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
   })
 
   test('a trace plan', async () => {
-    expect(await prepareTrace(['ip', 'link'], { 'only-cmd': true, family: 'route', hex: true, verbose: true }, false)).toEqual({
+    expect(
+      await prepareTrace(['ip', 'link'], { 'only-cmd': true, family: 'route', hex: true, verbose: true }, false),
+    ).toEqual({
       command: ['ip', 'link'],
       onlyCmd: true,
       write: undefined,
