@@ -45,6 +45,12 @@ const decoded = {
     { name: 'attr-55', type: 55, hex: '0a0b', unknown: true },
     { name: 'mtu', type: 4, hex: '0500', error: 'u32 needs 4 bytes, has 2' },
     { name: 'something', type: 9, hex: 'deadbeef' },
+    // what the decoder also emits beyond the contract's examples
+    { name: 'proto-down', type: 39, value: true, hex: '00' }, // a flag that carries bytes
+    { name: 'map', type: 14, struct: { 'mem-start': 0, irq: 0 }, hex: '0000' }, // bytes past the spec's struct
+    { name: 'options', type: 2, struct: { tc: { handle: 1 } }, attrs: [] }, // a sub-message's fixed header, a nested struct
+    { name: 'vlan-list', type: 5, value: [1, 2, 3] }, // a binary array of integers
+    { name: 'trailing-bytes', type: 0, hex: '0102', error: '2 bytes too short for an attribute' },
   ],
 }
 
@@ -123,6 +129,15 @@ test.each([
     'an attribute with both value and attrs',
     { ...record, decoded: { ...decoded, attrs: [{ name: 'x', type: 1, value: 1, attrs: [] }] } },
   ],
+  [
+    'an attribute with attrs and hex',
+    { ...record, decoded: { ...decoded, attrs: [{ name: 'x', type: 1, attrs: [], hex: '' }] } },
+  ],
+  [
+    'an attribute with value and struct',
+    { ...record, decoded: { ...decoded, attrs: [{ name: 'x', type: 1, value: 1, struct: {} }] } },
+  ],
+  ['an attribute with no content', { ...record, decoded: { ...decoded, attrs: [{ name: 'x', type: 1 }] } }],
   ['raw without value', { ...record, decoded: { ...decoded, attrs: [{ name: 'x', type: 1, raw: 1, hex: '' }] } }],
   [
     'a new key deep in a nest',

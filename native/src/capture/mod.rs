@@ -12,3 +12,13 @@ pub mod ring;
 #[cfg(test)]
 pub mod schema;
 pub mod session;
+pub mod ynl;
+
+#[cfg(test)]
+mod fuzz;
+
+/// Checks a record against the JSON Schema (schema/capture-record.v1.json) in the tests.
+#[cfg(test)]
+fn schema_check(record: &serde_json::Value, what: &str) {
+    schema::assert_valid_in(record, what);
+}

@@ -23,13 +23,18 @@ fn validator() -> &'static jsonschema::Validator {
 
 /// Panics with the record and every complaint unless `record` is a line the schema allows.
 pub fn assert_valid(record: &serde_json::Value) {
+    assert_valid_in(record, "a record");
+}
+
+/// `assert_valid`, saying where the record came from (`what`: the input that made it).
+pub fn assert_valid_in(record: &serde_json::Value, what: &str) {
     let errors: Vec<String> = validator()
         .iter_errors(record)
         .map(|e| format!("  {}: {e}", e.instance_path()))
         .collect();
     assert!(
         errors.is_empty(),
-        "record does not match schema/capture-record.v1.json:\n{record}\n{}",
+        "{what}: record does not match schema/capture-record.v1.json:\n{record}\n{}",
         errors.join("\n")
     );
 }
@@ -48,8 +53,8 @@ mod tests {
     use crate::capture::decode::{decode_packet, GenlNames, Options, PacketMeta};
     use crate::capture::pcapread::Reader;
 
-    /// Every record of the fixtures (route, generic with learnt names, extended ACKs, connector),
-    /// decoded as `capture -r --json --hex` does.
+    /// Every record of the fixtures (route, generic with learnt names, extended ACKs, connector, a
+    /// sid guest's real traffic with its spec-driven trees), decoded as `capture -r --json --hex` does.
     #[test]
     fn fixture_records_match_the_schema() {
         let dir = format!("{}/../test/fixtures/netlink", env!("CARGO_MANIFEST_DIR"));
@@ -59,6 +64,7 @@ mod tests {
             "genl-names.pcap",
             "extack-warnings.pcap",
             "connector.pcap",
+            "guest-traffic.pcap",
         ] {
             let path = format!("{dir}/{name}");
             let mut reader = match Reader::open(&path) {
@@ -86,7 +92,10 @@ mod tests {
                     &meta,
                     &packet.data,
                     &mut genl,
-                    Options { hex: true },
+                    Options {
+                        hex: true,
+                        tree: true,
+                    },
                     &mut out,
                 );
                 out.iter().for_each(assert_valid_record);
