@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::{connector, names, ynl};
 use crate::link;
 use crate::netlink::consts::{
-    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR,
-    NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_CAPPED, NLM_F_MULTI, NLM_F_REQUEST,
+    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
+    NLMSG_MIN_TYPE, NLM_F_CAPPED, NLM_F_MULTI, NLM_F_REQUEST,
 };
 
 /// Families the nlmon tap never sees but files other recorders wrote may hold (netlink.h).
@@ -674,7 +674,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
     let request = (h.flags & NLM_F_CAPPED == 0)
         .then(|| header(after).and_then(|o| after.get(..o.len as usize)))
         .flatten();
-    set_extack(&mut info, ack, family, request);
+    set_extack(&mut info, ack, family, request, genl);
     record.error = Some(info);
 }
 
@@ -683,15 +683,21 @@ fn decode_done(record: &mut Record, h: Header, payload: &[u8]) {
     let code = read_u32(payload, 0).map_or(0, |c| c as i32);
     let mut info = error_info(code, "DONE");
     let ack = extack::parse_done(h.flags, payload.get(4..).unwrap_or(&[]));
-    set_extack(&mut info, ack, 0, None);
+    set_extack(&mut info, ack, 0, None, &GenlNames::default());
     record.error = Some(info);
 }
 
-fn set_extack(info: &mut ErrorInfo, ack: extack::ExtAck, family: u16, request: Option<&[u8]>) {
+fn set_extack(
+    info: &mut ErrorInfo,
+    ack: extack::ExtAck,
+    family: u16,
+    request: Option<&[u8]>,
+    genl: &GenlNames,
+) {
     info.extack = ack.msg;
     info.extack_offset = ack.offset;
     if let (Some(offset), Some(request)) = (ack.offset, request) {
-        info.extack_attr = attr_at(family, request, offset as usize);
+        info.extack_attr = attr_at(family, request, offset as usize, genl);
     }
     info.extack_miss_type = ack.miss_type;
     info.extack_miss_nest = ack.miss_nest;
@@ -712,41 +718,18 @@ fn set_extack(info: &mut ErrorInfo, ack: extack::ExtAck, family: u16, request: O
 }
 
 /// The attribute of the echoed `request` that starts at `offset` (from the request's nlmsghdr),
-/// by name where the family's names are known (`IFLA_ADDRESS`); inside a nest, the path
-/// (`IFLA_LINKINFO/attr_1`). None when no attribute starts there.
-pub fn attr_at(family: u16, request: &[u8], offset: usize) -> Option<String> {
-    let msg_type = header(request)?.msg_type;
-    let mut start = names::attrs_start(family, msg_type)?;
-    let mut path: Vec<String> = Vec::new();
-    let mut end = request.len();
-    'walk: loop {
-        let mut pos = start;
-        while pos + 4 <= end {
-            let len = usize::from(read_u16(request, pos)?);
-            let kind = read_u16(request, pos + 2)? & NLA_TYPE_MASK;
-            if len < 4 || pos + len > end {
-                return None;
-            }
-            if offset >= pos && offset < pos + len {
-                let name = if path.is_empty() {
-                    names::attr_name(family, msg_type, kind)
-                        .map_or_else(|| format!("attr_{kind}"), str::to_string)
-                } else {
-                    format!("attr_{kind}")
-                };
-                path.push(name);
-                if offset == pos {
-                    return Some(path.join("/"));
-                }
-                // Inside this attribute: look among its nested attributes.
-                start = pos + 4;
-                end = pos + len;
-                continue 'walk;
-            }
-            pos += (len + 3) & !3;
-        }
-        return None;
-    }
+/// by its C name from the family's YNL spec (`IFLA_ADDRESS`; nested: `IFLA_LINKINFO/IFLA_INFO_KIND`;
+/// one the spec does not name: `attr_<type>`). None when no attribute starts there.
+pub fn attr_at(family: u16, request: &[u8], offset: usize, genl: &GenlNames) -> Option<String> {
+    let h = header(request)?;
+    let payload = request.get(NLMSG_HDRLEN..)?;
+    let offset = offset.checked_sub(NLMSG_HDRLEN)?;
+    let genl_name = if family == NETLINK_GENERIC {
+        Some(genl.get(h.msg_type)?)
+    } else {
+        None
+    };
+    ynl::request_attr_at(family, h.msg_type, genl_name, payload, offset)
 }
 
 fn error_info(code: i32, ok_name: &str) -> ErrorInfo {
@@ -1438,7 +1421,11 @@ mod tests {
         let r = decode(&route_meta(), &m);
         let e = r[0].error.clone().unwrap_or_default();
         assert_eq!(e.extack.as_deref(), Some("Unknown device type"));
-        assert_eq!(e.extack_attr.as_deref(), Some("IFLA_LINKINFO/attr_1"));
+        // named from the rt-link spec, nested ones too
+        assert_eq!(
+            e.extack_attr.as_deref(),
+            Some("IFLA_LINKINFO/IFLA_INFO_KIND")
+        );
         assert_eq!(e.extack_cookie.as_deref(), Some("010203"));
         assert_eq!(
             (e.extack_miss_type, e.extack_miss_nest),
@@ -1446,9 +1433,9 @@ mod tests {
         );
         let policy = e.extack_policy.unwrap_or_default();
         assert_eq!(policy.get("type"), Some(&serde_json::Value::from("u16")));
-        // the offset of a top-level attribute is named from libc's IFLA_*
-        assert_eq!(attr_at(0, &req, 32).as_deref(), Some("IFLA_IFNAME"));
-        assert_eq!(attr_at(0, &req, 33), None);
+        let genl = GenlNames::new();
+        assert_eq!(attr_at(0, &req, 32, &genl).as_deref(), Some("IFLA_IFNAME"));
+        assert_eq!(attr_at(0, &req, 33, &genl), None);
 
         // a successful ACK with a warning
         let mut ok = error_reply(0, Some("failed to retrieve link settings"), &req);
