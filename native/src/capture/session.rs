@@ -26,6 +26,9 @@ use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
 pub const QUEUE_RECORDS: usize = 65_536;
+/// Bytes of JSON text waiting for JS, at most (records with their whole attribute tree run to
+/// kilobytes each: the record count alone would let the queue hold a whole file).
+pub const QUEUE_BYTES: usize = 16 << 20;
 /// Bytes of packets waiting for the decoder, at most.
 pub const DECODE_BYTES: usize = 32 << 20;
 /// Records per batch handed to JS, at most.
@@ -117,6 +120,7 @@ struct Atomics {
 struct Queue {
     batches: VecDeque<(String, usize)>,
     records: usize,
+    bytes: usize,
     /// No more batches will come.
     done: bool,
     /// Threads (reader, decoder) that have not finished yet.
@@ -164,6 +168,7 @@ impl Shared {
             queue: Mutex::new(Queue {
                 batches: VecDeque::new(),
                 records: 0,
+                bytes: 0,
                 done: false,
                 producers,
                 error: None,
@@ -212,22 +217,26 @@ impl Shared {
             return;
         }
         let mut q = lock(&self.queue);
+        let full = |q: &Queue| {
+            q.records + count > QUEUE_RECORDS || q.bytes + text.len() > QUEUE_BYTES
+        };
         if self.backpressure {
-            while q.records + count > QUEUE_RECORDS && !q.batches.is_empty() && !self.stopping() {
+            while full(&q) && !q.batches.is_empty() && !self.stopping() {
                 q = self
                     .space
                     .wait_timeout(q, Duration::from_millis(100))
                     .map_or_else(|p| p.into_inner().0, |r| r.0);
             }
-        } else if q.records + count > QUEUE_RECORDS {
+        } else if full(&q) {
             drop(q);
             self.counters
                 .user_drops
                 .fetch_add(count as u64, Ordering::Relaxed);
             return;
         }
-        q.batches.push_back((text, count));
         q.records += count;
+        q.bytes += text.len();
+        q.batches.push_back((text, count));
         drop(q);
         self.ready.notify_all();
     }
@@ -264,7 +273,8 @@ impl Shared {
             out.records.push_str(&text);
             out.count += count;
             q.records -= count;
-            if out.count >= 4 * BATCH_RECORDS {
+            q.bytes -= text.len();
+            if out.count >= 4 * BATCH_RECORDS || out.records.len() >= QUEUE_BYTES / 4 {
                 break;
             }
         }
