@@ -1,3 +1,91 @@
+//! Build script: the napi-rs set-up, and the kernel's YNL specs made available to the decoder.
+//!
+//! The specs (`Documentation/netlink/specs/*.yaml`, licence `(GPL-2.0 WITH Linux-syscall-note) OR
+//! BSD-3-Clause`) come from the crate `netlink-bindings`, which ships them in its package: it is a
+//! build-dependency only so that cargo fetches the pinned version, and `cargo metadata` says where
+//! its sources are. Each spec is turned from YAML into compact JSON here, so the addon carries no
+//! YAML parser and parses one family's spec only when a capture first meets that family.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 fn main() {
     napi_build::setup();
+    embed_specs();
+}
+
+/// The `src/` folder of the netlink-bindings package cargo resolved for this crate.
+fn bindings_src() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("Cargo.toml");
+    let out = Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .output()
+        .expect("running cargo metadata to find the netlink-bindings specs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let package = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "netlink-bindings")
+        .expect("netlink-bindings is not among the resolved packages");
+    Path::new(package["manifest_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .join("src")
+}
+
+fn embed_specs() {
+    let src = bindings_src();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let mut entries = Vec::new();
+    let mut dirs: Vec<_> = fs::read_dir(&src)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    dirs.sort_by_key(|e| e.file_name());
+    for dir in dirs {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        // The kernel's spec is `<name>/<name>.yaml`; the crate's own `*.overrides.yaml` patch its
+        // code generation and are not specs of the kernel's.
+        let path = dir.path().join(format!("{name}.yaml"));
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        println!("cargo:rerun-if-changed={}", path.display());
+        let yaml: serde_json::Value = serde_yaml_ng::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not a YAML spec: {e}", path.display()));
+        let json_name = format!("ynl-{name}.json");
+        fs::write(out_dir.join(&json_name), serde_json::to_vec(&yaml).unwrap()).unwrap();
+        // Which specs a netlink family's messages may belong to is known without parsing them.
+        let raw = yaml["protocol"] == "netlink-raw";
+        let protonum = yaml["protonum"].as_u64().unwrap_or(16);
+        entries.push(format!(
+            "    Spec {{ name: {name:?}, raw: {raw}, protonum: {protonum}, json: include_str!(concat!(env!(\"OUT_DIR\"), \"/{json_name}\")) }},\n"
+        ));
+    }
+    assert!(
+        !entries.is_empty(),
+        "no YNL specs found under {}",
+        src.display()
+    );
+    let table = format!(
+        "/// netlink-bindings' copy of the kernel's YNL specs, as JSON.\npub static SPECS: &[Spec] = &[\n{}];\n",
+        entries.concat()
+    );
+    fs::write(out_dir.join("ynl_specs.rs"), table).unwrap();
 }

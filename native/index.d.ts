@@ -66,6 +66,8 @@ export interface CaptureOptions {
   decode?: boolean
   /** Add each message's bytes in hex. */
   hex?: boolean
+  /** Add each message's whole attribute tree from the YNL specs (`decoded`); default true. */
+  tree?: boolean
   /** Netlink family names or numbers to keep ("route", "generic", "16", …). */
   families?: Array<string>
   /** Stop after this many messages. */

@@ -8,7 +8,7 @@ export default class Capture extends BaseCommand {
 
   static description = `Captures on an existing nlmon link (--link, brought UP if needed and put back DOWN after) or on an ephemeral one it creates (named nlmonctl<N>, alias "nlmonctl-ephemeral pid=… start=…") and always removes: at the normal end, after --count messages or --duration seconds, on SIGINT, SIGTERM, SIGHUP, or an error. An nlmon link sees the netlink traffic of its own network namespace only (--netns picks it).
 
-Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. --json prints one JSON object per message; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; -r decodes a pcap file (ours or tcpdump's).
+Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. -v/--verbose prints every attribute under the line (names, values, nesting, from the kernel's YNL specs: rtnetlink, nlctrl, nl80211, ethtool, devlink, mptcp_pm, wireguard, conntrack, nftables and the other families the specs cover). --json prints one JSON object per message, with that whole tree under "decoded"; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; -r decodes a pcap file (ours or tcpdump's).
 
 Long recordings with bounded disk, as with tcpdump: -C MB starts a new file before one would exceed MB megabytes (1,000,000 bytes), -G S every S seconds, -W N keeps the last N files of the run (the oldest is removed when a new one starts). Files are named FILE, FILE1, FILE2…; with -G, FILE goes through strftime(3) first (local time), and the counter is added only when two files would get the same name. Every file is complete (its own pcap header, whole records only) and created like -w's. With -C or -G, SIGHUP starts a new file at once (for logrotate-style tools); without them SIGHUP ends the capture as before. The summary says how many files were written.
 
@@ -24,6 +24,10 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     {
       description: 'Hourly files, none over 50 MB, the last 48 kept',
       command: '<%= config.bin %> capture -w nl-%Y%m%d-%H%M%S.pcap -G 3600 -C 50 -W 48',
+    },
+    {
+      description: 'Every attribute of each route message, as a tree',
+      command: '<%= config.bin %> capture -r nl.pcap --verbose --family route',
     },
     {
       description: 'Test fixtures: the bytes of the next 5 messages',
@@ -44,6 +48,10 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     read: Flags.string({ char: 'r', summary: 'Decode a pcap file instead of capturing.', helpValue: 'FILE' }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
+    verbose: Flags.boolean({
+      char: 'v',
+      summary: "Print every attribute of each message under its line (from the kernel's YNL specs).",
+    }),
     family: Flags.string({
       summary:
         'Only these netlink families, comma-separated (route, generic, netfilter, sock_diag, xfrm, … or numbers).',

@@ -46,6 +46,10 @@ export default class Trace extends BaseCommand {
     write: Flags.string({ char: 'w', summary: 'Write pcap to FILE instead of printing.', helpValue: 'FILE' }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
+    verbose: Flags.boolean({
+      char: 'v',
+      summary: "Print every attribute of each message under its line (from the kernel's YNL specs).",
+    }),
     family: Flags.string({ summary: 'Only these netlink families, comma-separated.', helpValue: 'LIST' }),
     'buffer-size': Flags.string({ summary: 'Kernel ring size in MiB (default 64).', helpValue: 'MIB' }),
   }
@@ -65,6 +69,7 @@ export default class Trace extends BaseCommand {
         force: everything === undefined && plan.force,
         json,
         hex: plan.hex,
+        verbose: plan.verbose,
         families: plan.families,
         bufferMib: plan.bufferMib,
         collect: onlyCmd,
@@ -78,7 +83,9 @@ export default class Trace extends BaseCommand {
         if (everything !== undefined && plan.write !== undefined) {
           result.summary.written = await copyPackets(everything, plan.write, plan.force, mine)
         } else {
-          const text = json ? mine.map((r) => JSON.stringify(r)).join('\n') : mine.map(formatRecord).join('\n')
+          const text = json
+            ? mine.map((r) => JSON.stringify(r)).join('\n')
+            : mine.map((r) => formatRecord(r, plan.verbose)).join('\n')
           if (text !== '') process.stdout.write(text + '\n')
         }
       }

@@ -62,10 +62,35 @@ export interface NlRecord {
   uevent?: string[]
   not_decoded?: string
   attrs?: Record<string, string | number>
+  /** Every attribute, from the family's YNL spec (the kernel's Documentation/netlink/specs). */
+  decoded?: Decoded
   malformed?: string
   /** Cut by the capture's snap length inside this message: decoded as far as the bytes go. */
   truncated?: boolean
   hex?: string
+}
+
+/** A message decoded by its YNL spec: the operation, the fixed header's members, every attribute. */
+export interface Decoded {
+  spec: string
+  op?: string
+  fixed?: Record<string, unknown>
+  attrs: DecodedAttr[]
+}
+
+/** One attribute: exactly one of value / struct / attrs / hex carries its content (hex may join struct). */
+export interface DecodedAttr {
+  name: string
+  type: number
+  value?: string | number | boolean | (string | number)[]
+  /** The number behind an enum name or a list of flags. */
+  raw?: number
+  struct?: Record<string, unknown>
+  attrs?: DecodedAttr[]
+  hex?: string
+  /** The spec has no attribute of this type. */
+  unknown?: boolean
+  error?: string
 }
 
 export function parseRecords(text: string): NlRecord[] {
@@ -80,8 +105,41 @@ function quote(value: string | number): string {
   return typeof value === 'number' || /^[\w.:/%-]+$/.test(value) ? String(value) : JSON.stringify(value)
 }
 
+/** A value of the tree as text: names and numbers bare, strings quoted when they are not one word. */
+function show(value: unknown): string {
+  if (Array.isArray(value)) return value.map(show).join('|') || '-'
+  if (typeof value === 'string') return quote(value)
+  if (value !== null && typeof value === 'object')
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}=${show(v)}`)
+      .join(' ')}}`
+  return String(value)
+}
+
+/** The tree under a record's line (--verbose): 4 spaces per level, like tshark -V. */
+export function formatTree(d: Decoded): string[] {
+  const lines = [`    ${d.spec}${d.op ? ` ${d.op}` : ''}`]
+  if (d.fixed) lines.push(`    header: ${show(d.fixed)}`)
+  const walk = (attrs: DecodedAttr[], depth: number) => {
+    const pad = ' '.repeat(4 * depth)
+    for (const a of attrs) {
+      let text = `${pad}${a.name}`
+      if (a.unknown) text += ` (type ${a.type}, not in the spec)`
+      const parts: string[] = []
+      if (a.value !== undefined) parts.push(show(a.value) + (a.raw !== undefined ? ` (${a.raw})` : ''))
+      if (a.struct) parts.push(show(a.struct))
+      if (a.hex !== undefined) parts.push(`0x${a.hex}`)
+      if (a.error) parts.push(`ERROR: ${a.error}`)
+      lines.push(parts.length > 0 ? `${text}: ${parts.join(' ')}` : `${text}:`)
+      if (a.attrs) walk(a.attrs, depth + 1)
+    }
+  }
+  walk(d.attrs, 2)
+  return lines
+}
+
 /** `12:00:01.123456 to-kernel route RTM_NEWLINK REQUEST|ACK|EXCL|CREATE seq=5 port=0 len=56 ifname=dm0 kind=dummy` */
-export function formatRecord(r: NlRecord): string {
+export function formatRecord(r: NlRecord, verbose = false): string {
   const time = r.time.slice(11, 26)
   const parts = [time, r.dir, r.family, r.type]
   if (r.family_source) parts.push(`family_source=${r.family_source}`)
@@ -132,6 +190,7 @@ export function formatRecord(r: NlRecord): string {
   if (r.truncated) parts.push('TRUNCATED (snap length)')
   if (r.malformed) parts.push(`MALFORMED: ${r.malformed}`)
   let line = parts.join(' ')
+  if (verbose && r.decoded) line += `\n${formatTree(r.decoded).join('\n')}`
   if (r.hex !== undefined) line += `\n  ${r.hex}`
   return line
 }

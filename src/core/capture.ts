@@ -41,6 +41,8 @@ export interface CaptureRequest {
   force: boolean
   json: boolean
   hex: boolean
+  /** Print each message's attribute tree (`decoded`) under its line. */
+  verbose?: boolean
   families?: string[]
   count?: number
   /** Seconds. */
@@ -197,6 +199,7 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       force: req.force,
       decode: req.write === undefined || req.collect === true,
       hex: req.hex,
+      tree: wantsTree(req),
       families: req.families,
       count: req.count,
       bufferMib: req.bufferMib,
@@ -257,9 +260,14 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
   }
 }
 
+/** The spec-driven tree costs decoding time: made only when JSON or --verbose shows it. */
+function wantsTree(req: { json: boolean; verbose?: boolean }): boolean {
+  return req.json || req.verbose === true
+}
+
 /** Offline: decode a pcap file. */
 export async function readCapture(req: CaptureRequest & { read: string }): Promise<CaptureResult> {
-  const options = { decode: true, hex: req.hex, families: req.families, count: req.count }
+  const options = { decode: true, hex: req.hex, tree: wantsTree(req), families: req.families, count: req.count }
   const session = await call({ action: 'capture', file: req.read }, (native) => native.readPcap(req.read, options))
   const onSignal = () => session.stop()
   for (const s of SIGNALS) process.on(s, onSignal)
@@ -308,7 +316,11 @@ async function drain(
       } else if (req.json) {
         await out.write(batch.records)
       } else {
-        await out.write(parseRecords(batch.records).map(formatRecord).join('\n') + '\n')
+        await out.write(
+          parseRecords(batch.records)
+            .map((r) => formatRecord(r, req.verbose))
+            .join('\n') + '\n',
+        )
       }
       if (out.closed) session.stop()
     }
@@ -349,6 +361,7 @@ export interface CaptureFlags {
   force?: boolean
   read?: string
   hex?: boolean
+  verbose?: boolean
   family?: string
   count?: string
   duration?: string
@@ -372,12 +385,15 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
   if (flags.link !== undefined) checkLinkArg(flags.link)
   if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
+  if (flags.write !== undefined && flags.verbose)
+    throw usageError('--verbose prints decoded messages: it does not go with -w')
   const plan: CapturePlan = {
     link: flags.link,
     write: flags.write,
     force: flags.force === true,
     json,
     hex: flags.hex === true,
+    verbose: flags.verbose === true,
     families: parseFamilies(flags.family),
     count: parsePositive('count', flags.count, true),
     duration: parsePositive('duration', flags.duration, false),
@@ -400,6 +416,7 @@ export interface TraceFlags {
   write?: string
   force?: boolean
   hex?: boolean
+  verbose?: boolean
   family?: string
   'buffer-size'?: string
 }
@@ -412,6 +429,7 @@ export interface TracePlan {
   force: boolean
   json: boolean
   hex: boolean
+  verbose: boolean
   families?: string[]
   bufferMib?: number
 }
@@ -427,6 +445,7 @@ export async function prepareTrace(command: readonly string[], flags: TraceFlags
     force: flags.force === true,
     json,
     hex: flags.hex === true,
+    verbose: flags.verbose === true,
     families: parseFamilies(flags.family),
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { BIN, expectOneLineError, nlmonctl, ROOT } from '../helpers/cli.js'
-import { parseRecords, type NlRecord } from '../../src/core/capture-format.js'
+import { parseRecords, type DecodedAttr, type NlRecord } from '../../src/core/capture-format.js'
 
 const FIXTURES = join(ROOT, 'test/fixtures/netlink')
 const fixture = (name: string) => join(FIXTURES, name)
@@ -230,5 +230,89 @@ describe('defect 5: files other tools write', () => {
     )
     expect(result.exitCode).toBe(0)
     expect(parseRecords(String(result.stdout)).filter((r) => 'type' in r)).toHaveLength(3)
+  })
+})
+
+describe('every attribute, from the kernel YNL specs (real traffic of a sid guest)', () => {
+  // guest-traffic.pcap: `ip link/addr/route/neigh/rule`, `tc`, `ip mptcp`, `devlink`, `ss` in a sid guest
+  const real = fixture('guest-traffic.pcap')
+
+  test('every rtnetlink and generic message with a spec has its tree, and nothing failed to parse', async () => {
+    const { records, exitCode } = await readJson(real)
+    expect(exitCode).toBe(0)
+    const withSpec = records.filter(
+      (r) => (r.family === 'route' || r.family === 'generic') && r.type_id >= 16 && r.type !== 'GENL_ID_CTRL',
+    )
+    expect(withSpec.length).toBeGreaterThan(100)
+    const missing = withSpec.filter((r) => r.decoded === undefined).map((r) => `${r.packet}:${r.type}`)
+    expect(missing).toEqual([])
+    const errors: string[] = []
+    const walk = (attrs: DecodedAttr[], where: string) => {
+      for (const a of attrs) {
+        if (a.error) errors.push(`${where}/${a.name}: ${a.error}`)
+        if (a.attrs) walk(a.attrs, `${where}/${a.name}`)
+      }
+    }
+    for (const r of withSpec) walk(r.decoded?.attrs ?? [], `packet ${r.packet} ${r.decoded?.spec}`)
+    expect(errors).toEqual([])
+    const specs = new Set(withSpec.map((r) => r.decoded?.spec))
+    for (const spec of ['rt-link', 'rt-addr', 'rt-route', 'rt-neigh', 'rt-rule', 'tc', 'nlctrl', 'mptcp_pm'])
+      expect(specs).toContain(spec)
+  })
+
+  test("names and MTUs agree with tshark's netlink-route dissector, packet by packet", async () => {
+    const { records } = await readJson(real)
+    const fields = tool('tshark', [
+      '-r',
+      real,
+      '-T',
+      'fields',
+      '-E',
+      'separator=;',
+      '-e',
+      'frame.number',
+      '-e',
+      'netlink-route.ifla_ifname',
+      '-e',
+      'netlink-route.ifla_mtu',
+    ])
+    const theirs = fields
+      .split('\n')
+      .filter((l) => /;./.test(l))
+      .map((l) => l.split(';'))
+    const ours = new Map<number, { ifname: string[]; mtu: string[] }>()
+    for (const r of records) {
+      const entry = ours.get(r.packet) ?? { ifname: [], mtu: [] }
+      for (const a of r.decoded?.spec === 'rt-link' ? r.decoded.attrs : []) {
+        if (a.name === 'ifname') entry.ifname.push(String(a.value))
+        if (a.name === 'mtu') entry.mtu.push(String(a.value))
+      }
+      ours.set(r.packet, entry)
+    }
+    let compared = 0
+    for (const [frame, ifname, mtu] of theirs) {
+      const mine = ours.get(Number(frame))
+      expect({ frame, ifname: mine?.ifname.join(','), mtu: mine?.mtu.join(',') }).toEqual({ frame, ifname, mtu })
+      compared += (ifname ? ifname.split(',').length : 0) + (mtu ? mtu.split(',').length : 0)
+    }
+    expect(compared).toBeGreaterThan(50)
+  })
+
+  test('-v prints the tree under each line, 4 spaces a level', async () => {
+    const { stdout, exitCode } = await nlmonctl(['capture', '-r', real, '-v', '--family', 'route', '-c', '40'])
+    expect(exitCode).toBe(0)
+    const lines = stdout.split('\n')
+    const first = lines.findIndex((l) => / RTM_NEWLINK .* ifname=d0 kind=dummy/.test(l))
+    expect(first).toBeGreaterThanOrEqual(0)
+    expect(lines.slice(first + 1, first + 6)).toEqual([
+      '    rt-link newlink',
+      '    header: {ifi-family=0 ifi-type=0 ifi-index=0 ifi-flags=- ifi-change=0}',
+      '        ifname: d0',
+      '        linkinfo:',
+      '            kind: dummy',
+    ])
+    // without -v: one line per message
+    const plain = await nlmonctl(['capture', '-r', real, '--family', 'route', '-c', '40'])
+    expect(plain.stdout.trim().split('\n')).toHaveLength(40)
   })
 })

@@ -251,6 +251,7 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
     [{ link: 'a:b' }, /^invalid link "a:b"/],
     [{ link: '0' }, /ifindex is 1 to/],
     [{ write: 'out.pcap', hex: true }, /^--hex prints decoded messages: it does not go with -w$/],
+    [{ write: 'out.pcap', verbose: true }, /^--verbose prints decoded messages: it does not go with -w$/],
     [{ family: ' , ' }, /^--family needs at least one family/],
     [{ family: 'route,bogus' }, /^unknown netlink family "bogus"$/],
     [{ count: '0' }, /^invalid --count "0": must be a whole number greater than 0$/],
@@ -284,6 +285,7 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       force: false,
       json: true,
       hex: false,
+      verbose: false,
       families: ['route', 'generic'],
       count: 10,
       duration: 0.5,
@@ -307,13 +309,16 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
   })
 
   test('a trace plan', async () => {
-    expect(await prepareTrace(['ip', 'link'], { 'only-cmd': true, family: 'route', hex: true }, false)).toEqual({
+    expect(
+      await prepareTrace(['ip', 'link'], { 'only-cmd': true, family: 'route', hex: true, verbose: true }, false),
+    ).toEqual({
       command: ['ip', 'link'],
       onlyCmd: true,
       write: undefined,
       force: false,
       json: false,
       hex: true,
+      verbose: true,
       families: ['route'],
       bufferMib: undefined,
     })

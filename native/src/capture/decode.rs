@@ -17,11 +17,11 @@ use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, Neig
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use serde::Serialize;
 
-use super::{connector, names};
+use super::{connector, names, ynl};
 use crate::link;
 use crate::netlink::consts::{
     GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR,
-    NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_CAPPED,
+    NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_CAPPED, NLM_F_MULTI, NLM_F_REQUEST,
 };
 
 /// Families the nlmon tap never sees but files other recorders wrote may hold (netlink.h).
@@ -149,6 +149,9 @@ pub struct Record {
     pub not_decoded: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attrs: Option<Attrs>,
+    /// Every attribute, from the family's YNL spec (see capture/ynl).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<ynl::Decoded>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub malformed: Option<String>,
     /// The packet was cut by a snap length inside this message: decoded as far as it goes.
@@ -257,6 +260,8 @@ pub struct Attrs {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub hex: bool,
+    /// The whole attribute tree (`decoded`), for --json and --verbose.
+    pub tree: bool,
 }
 
 /// ISO 8601 UTC with nanoseconds, from a Unix time.
@@ -504,9 +509,28 @@ pub fn decode_message(
         }
         _ => {}
     }
+    if opts.tree && h.msg_type >= NLMSG_MIN_TYPE {
+        record.decoded = tree(family, h, payload, genl);
+    }
     let kind = names::flag_kind(family, h.msg_type, &record.type_name, cmd_name);
     record.flags = names::flag_names(h.flags, kind);
     record
+}
+
+/// The spec-driven tree of a message, when its family has a spec that knows it.
+fn tree(family: u16, h: Header, payload: &[u8], genl: &GenlNames) -> Option<ynl::Decoded> {
+    let dir = ynl::Direction {
+        request: h.flags & NLM_F_REQUEST != 0,
+        // Dump parts are NLM_F_MULTI and answers carry the request's sequence number.
+        unasked: h.flags & NLM_F_MULTI == 0 && h.seq == 0,
+    };
+    if family == NETLINK_GENERIC {
+        let name = genl.get(h.msg_type)?;
+        let cmd = *payload.first()?;
+        ynl::decode_genl(name, cmd, dir, payload.get(4..).unwrap_or(&[]), false)
+    } else {
+        ynl::decode_raw(family, h.msg_type, dir, payload, false)
+    }
 }
 
 fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, genl: &GenlNames) {
@@ -946,7 +970,10 @@ mod tests {
             meta,
             bytes,
             &mut GenlNames::new(),
-            Options { hex: true },
+            Options {
+                hex: true,
+                tree: true,
+            },
             &mut out,
         );
         out

@@ -10,3 +10,4 @@ pub mod pcapread;
 pub mod queue;
 pub mod ring;
 pub mod session;
+pub mod ynl;

@@ -39,7 +39,8 @@ pub struct Settings {
     /// -C/-G/-W (only with a -w file).
     pub rotation: Rotation,
     pub decode: bool,
-    pub hex: bool,
+    /// What each decoded record carries (hex, the spec-driven tree).
+    pub decode_options: Options,
     /// Netlink families to keep (None: all).
     pub families: Option<Vec<u16>>,
     /// Stop after this many messages.
@@ -351,14 +352,14 @@ fn spawn_named(name: &str, work: impl FnOnce() + Send + 'static) -> Result<JoinH
 fn start_decoder(
     shared: &Arc<Shared>,
     genl: GenlNames,
-    hex: bool,
+    opts: Options,
     capacity: usize,
 ) -> Result<(SyncSender<Pending>, JoinHandle<()>)> {
     let (tx, rx) = mpsc::sync_channel::<Pending>(capacity);
     let shared = Arc::clone(shared);
     let handle = spawn_named("nlmonctl-decode", move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            decode_loop(&shared, genl, hex, &rx)
+            decode_loop(&shared, genl, opts, &rx)
         }));
         shared.finish(
             outcome
@@ -369,8 +370,7 @@ fn start_decoder(
     Ok((tx, handle))
 }
 
-fn decode_loop(shared: &Shared, mut genl: GenlNames, hex: bool, rx: &Receiver<Pending>) {
-    let opts = Options { hex };
+fn decode_loop(shared: &Shared, mut genl: GenlNames, opts: Options, rx: &Receiver<Pending>) {
     let mut records: Vec<Record> = Vec::new();
     let mut text = String::new();
     let mut count = 0usize;
@@ -483,7 +483,7 @@ pub fn start_live(
         .store(settings.queue_bytes, Ordering::Relaxed);
     let mut threads = Vec::new();
     let decoder = if settings.decode {
-        let (tx, handle) = start_decoder(&shared, genl, settings.hex, 16_384)?;
+        let (tx, handle) = start_decoder(&shared, genl, settings.decode_options, 16_384)?;
         threads.push(handle);
         Some(tx)
     } else {
@@ -783,10 +783,10 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
         messages: 0,
         types: HashMap::new(),
     };
-    let hex = settings.hex;
+    let opts = settings.decode_options;
     let handle = spawn_named("nlmonctl-read", move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            offline_loop(&worker, reader, genl, hex, &mut tally)
+            offline_loop(&worker, reader, genl, opts, &mut tally)
         }));
         *lock(&worker.types) = std::mem::take(&mut tally.types);
         worker.finish(match outcome {
@@ -805,11 +805,10 @@ fn offline_loop(
     shared: &Shared,
     mut reader: super::pcapread::Reader,
     mut genl: GenlNames,
-    hex: bool,
+    opts: Options,
     tally: &mut Tally,
 ) -> Result<()> {
     let c = &shared.counters;
-    let opts = Options { hex };
     let mut records = Vec::new();
     let mut text = String::new();
     let mut count = 0usize;

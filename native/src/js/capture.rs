@@ -9,7 +9,7 @@ use napi_derive::napi;
 
 use super::task::{sync, Job};
 use super::types::{netns_of, Target};
-use crate::capture::decode::GenlNames;
+use crate::capture::decode::{GenlNames, Options as DecodeOptions};
 use crate::capture::pcapio::Rotation;
 use crate::capture::ring::{Ring, RingConfig};
 use crate::capture::session::{self, Counters, NetnsWatch, Session, Settings};
@@ -30,6 +30,8 @@ pub struct CaptureOptions {
     pub decode: Option<bool>,
     /// Add each message's bytes in hex.
     pub hex: Option<bool>,
+    /// Add each message's whole attribute tree from the YNL specs (`decoded`); default true.
+    pub tree: Option<bool>,
     /// Netlink family names or numbers to keep ("route", "generic", "16", …).
     pub families: Option<Vec<String>>,
     /// Stop after this many messages.
@@ -239,7 +241,10 @@ impl FromOptions for Settings {
             force: o.force.unwrap_or(false),
             rotation,
             decode: o.decode.unwrap_or(true),
-            hex: o.hex.unwrap_or(false),
+            decode_options: DecodeOptions {
+                hex: o.hex.unwrap_or(false),
+                tree: o.tree.unwrap_or(true),
+            },
             families,
             count,
             ring,
