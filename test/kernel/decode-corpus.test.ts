@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import path from 'node:path'
-import type { NlRecord } from '../../src/core/capture-format.js'
+import type { DecodedAttr, NlRecord } from '../../src/core/capture-format.js'
 import { GuestFixture, ROOT, SURFACE_KERNEL, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
@@ -384,19 +384,67 @@ const TABLE: Row[] = [
   { tshark: 'netlink-sock_diag.', ours: ['attr'] },
 ]
 
+/**
+ * What the decoder does not show yet although tshark decodes it: found by this test and reported (issue #9).
+ * Not compared, but not silent either: each is printed with its count, a field tshark decodes that we do not
+ * show and that no entry here explains fails the test, and so does an entry that no longer matches anything
+ * (the gap was closed: remove it).
+ */
+interface Gap {
+  /** familyOf() of the record, or '*' */
+  family: string
+  /** tshark field (a name ending in `.` or `_` is a prefix); any when absent */
+  field?: string
+  /** record types (`type` of our record); any when absent */
+  types?: string[]
+  /** generic netlink command; any when absent */
+  cmd?: number
+  /** only in the request header an NLMSG_ERROR echoes */
+  echoed?: boolean
+  why: string
+}
+
+const KNOWN_GAPS: Gap[] = [
+  {
+    family: '*',
+    field: 'netlink.hdr_pid',
+    echoed: true,
+    why: "NLMSG_ERROR: the record shows the echoed request header's type, flags, seq and length but not its port id",
+  },
+  {
+    family: 'nl80211',
+    cmd: 31,
+    why: 'NL80211_CMD_GET_REG answers: the spec lists no such operation, so its attributes are shown by number as bytes (attr-33, attr-34), not by the nl80211-attrs set (reg-alpha2, reg-rules)',
+  },
+  {
+    family: 'conntrack',
+    types: ['IPCTNL_MSG_CT_NEW', 'IPCTNL_MSG_CT_DELETE'],
+    why: 'ctnetlink requests the conntrack spec lists no operation for (IPCTNL_MSG_CT_NEW, IPCTNL_MSG_CT_DELETE) get no decoded tree at all (generic netlink falls back to attributes by number; netlink-raw families do not)',
+  },
+  {
+    family: 'sock_diag',
+    types: ['SOCK_DIAG_BY_FAMILY'],
+    why: 'SOCK_DIAG_BY_FAMILY messages get no decoded tree: the inet-diag and unix-diag specs are not used',
+  },
+]
+
+const fieldMatches = (pattern: string, field: string) =>
+  /[._]$/.test(pattern) ? field.startsWith(pattern) : field === pattern
+
+function gapFor(rec: Rec, family: string, f: TsharkField, echoed: boolean): Gap | undefined {
+  return KNOWN_GAPS.find(
+    (g) =>
+      (g.family === '*' || g.family === family) &&
+      (g.field === undefined || fieldMatches(g.field, f.field)) &&
+      (g.types === undefined || g.types.includes(rec.type)) &&
+      (g.cmd === undefined || rec.genl?.cmd === g.cmd) &&
+      (g.echoed === undefined || g.echoed === echoed),
+  )
+}
+
 // ---- the comparison ----
 
-/** Our record with the spec-driven tree (issue #9's contract); absent on records without a spec. */
-type Rec = NlRecord & { decoded?: { fixed?: Record<string, unknown>; attrs?: DecodedAttr[] } }
-interface DecodedAttr {
-  name: string
-  type: number
-  value?: unknown
-  raw?: number
-  hex?: string
-  attrs?: DecodedAttr[]
-  struct?: Record<string, unknown>
-}
+type Rec = NlRecord
 
 /** tshark's field types (`tshark -G fields`: F, name, abbrev, type, …): how to read each field's value. */
 function tsharkFieldTypes(): Map<string, string> {
@@ -411,7 +459,7 @@ function tsharkFieldTypes(): Map<string, string> {
 }
 
 function rowFor(field: string): Row | undefined {
-  return TABLE.find((r) => (/[._]$/.test(r.tshark) ? field.startsWith(r.tshark) : field === r.tshark))
+  return TABLE.find((r) => fieldMatches(r.tshark, field))
 }
 
 /** The decoded attribute at an attribute path: the nth attribute of that type at each level. */
@@ -558,6 +606,8 @@ interface Outcome {
   disagreements: string[]
   notShown: Map<string, { count: number; example: string }>
   notInTable: Map<string, { count: number; example: string }>
+  /** not shown by us, for a reason KNOWN_GAPS gives */
+  gaps: Map<string, { count: number; example: string }>
   /** not compared, for the reason the table gives (`opaque`, `named`) */
   opaque: Map<string, { count: number; example: string }>
 }
@@ -573,6 +623,7 @@ function compareCorpus(records: Rec[], packets: { _source: { layers: Record<stri
     notShown: new Map(),
     notInTable: new Map(),
     opaque: new Map(),
+    gaps: new Map(),
   }
   const byPacket = new Map<number, Rec[]>()
   for (const r of records) byPacket.set(r.packet, [...(byPacket.get(r.packet) ?? []), r])
@@ -601,7 +652,8 @@ function compareCorpus(records: Rec[], packets: { _source: { layers: Record<stri
           continue
         }
         if (row.why) continue
-        const paths = f.offset >= 16 && row.echoed ? row.echoed : (row.ours ?? [])
+        const echoed = f.offset >= 16 && row.echoed !== undefined
+        const paths = echoed ? (row.echoed ?? []) : (row.ours ?? [])
         const type = types.get(f.field) ?? 'FT_NONE'
         let shown = 0
         let checked = 0
@@ -631,7 +683,11 @@ function compareCorpus(records: Rec[], packets: { _source: { layers: Record<stri
           // every path shown must agree; with `either`, one of them
           if (row.either ? problems.length === checked : problems.length > 0) out.disagreements.push(...problems)
         }
-        if (shown === 0) tally(out.notShown, f.field, `${where} = ${f.value} (looked at ${paths.join(', ')})`)
+        if (shown === 0) {
+          const gap = gapFor(rec, family, f, echoed)
+          if (gap) tally(out.gaps, gap.why, where)
+          else tally(out.notShown, f.field, `${where} = ${f.value} (looked at ${paths.join(', ')})`)
+        }
       }
     })
   }
@@ -662,12 +718,15 @@ function report(o: Outcome): void {
   const lines = [
     `compared ${o.compared} fields over ${o.perFamily.size} families, ${o.disagreements.length} disagreements, ` +
       `${[...o.notShown.values()].reduce((n, v) => n + v.count, 0)} fields tshark decodes that we do not show, ` +
-      `${o.notInTable.size} tshark fields not in the table`,
+      `${o.notInTable.size} tshark fields not in the table, ` +
+      `${[...o.gaps.values()].reduce((n, v) => n + v.count, 0)} in known decoder gaps, ` +
+      `${[...o.opaque.values()].reduce((n, v) => n + v.count, 0)} not compared for the table's reasons`,
     `per family: ${families}`,
     ...o.disagreements.slice(0, 20).map((d) => `  disagreement: ${d}`),
     ...[...o.notShown].map(([k, v]) => `  not shown: ${k} ${v.count}×, e.g. ${v.example}`),
     ...[...o.notInTable].map(([k, v]) => `  not in the table: ${k} ${v.count}×, e.g. ${v.example}`),
     ...[...o.opaque].map(([k, v]) => `  not compared (the table says why): ${k} ${v.count}×`),
+    ...[...o.gaps].map(([k, v]) => `  known decoder gap: ${k}: ${v.count} fields, e.g. ${v.example}`),
   ]
   console.log(lines.join('\n'))
 }
@@ -724,10 +783,12 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       // every family made traffic that nlmon saw; a missing one is named with its commands' exit and stderr
       const missing = FAMILIES.filter((f) => !outcome.families.has(f))
       expect(missing.map((f) => `${f}: not in the capture; its commands said:\n${stepLines(stepsLog, f)}`)).toEqual([])
-      expect(outcome.compared).toBeGreaterThan(2000)
+      expect(outcome.compared).toBeGreaterThan(10_000)
       expect(outcome.disagreements.slice(0, 20)).toEqual([])
       expect([...outcome.notShown].map(([k, v]) => `${k} (${v.count}×), e.g. ${v.example}`)).toEqual([])
       expect([...outcome.notInTable].map(([k, v]) => `${k} (${v.count}×), e.g. ${v.example}`)).toEqual([])
+      // a known gap that no field falls into any more was closed: its entry goes
+      expect(KNOWN_GAPS.map((g) => g.why).filter((why) => !outcome.gaps.has(why))).toEqual([])
     },
     testLimit(900_000),
   )
