@@ -68,7 +68,13 @@ const TRAFFIC: Record<string, string[]> = {
     'conntrack -L',
     'conntrack -D -p tcp -s 192.0.2.1',
   ],
-  sock_diag: ['ss -t -a -n', 'ss -x -a -n'],
+  // a listening TCP socket and a bound unix socket, held open while ss asks, so that the dumps answer something
+  sock_diag: [
+    'ip link set lo up',
+    `python3 -c 'import socket, subprocess; t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(); ` +
+      `u = socket.socket(socket.AF_UNIX); u.bind("/tmp/corpus/u.sock"); u.listen(); ` +
+      `subprocess.run(["ss", "-t", "-a", "-n"], check=True); subprocess.run(["ss", "-x", "-a", "-n"], check=True)'`,
+  ],
   xfrm: [
     "ip xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x100 mode tunnel enc 'cbc(aes)' 0x000102030405060708090a0b0c0d0e0f auth 'hmac(sha256)' 0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f",
     'ip xfrm policy add src 192.0.2.0/24 dst 198.51.100.0/24 dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp mode tunnel',
