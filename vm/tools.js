@@ -142,14 +142,21 @@ export async function fetchTools(options = {}) {
   await withCacheLock(cache, async () => {
     if (!refresh && (await cached())) return
     const { root, run } = await aptRoot(cache, TOOLS_RELEASE, kernelSpec(TOOLS_RELEASE))
-    await updateLists(root, run, refresh, log)
+    // The lists this apt root already has are used as they are (the bookworm kernel's own, shared): updating them
+    // up front could move them past the cached bookworm kernel, whose modules fetchModules then could not find.
+    // Lists are fetched when there are none, when a refresh is asked for, or when a download fails.
+    const hasLists = (await readdir(path.join(root, 'lists')).catch(() => [])).some((f) => f.includes('_Packages'))
+    if (refresh || !hasLists) await updateLists(root, run, refresh, log)
     const work = path.join(cache, 'tmp', `tools-${process.pid}`)
     await rm(work, { recursive: true, force: true })
     await mkdir(path.join(work, 'debs'), { recursive: true })
     try {
-      let packages = await resolveTools(run, wanted)
-      const download = async () =>
-        run('apt-get', ['-q', 'download', ...[...packages].map(([p, v]) => `${p}=${v}`)], path.join(work, 'debs'))
+      /** @type {Map<string, string>} */
+      let packages = new Map()
+      const download = async () => {
+        packages = await resolveTools(run, wanted)
+        await run('apt-get', ['-q', 'download', ...[...packages].map(([p, v]) => `${p}=${v}`)], path.join(work, 'debs'))
+      }
       try {
         await download()
       } catch (error) {
@@ -157,7 +164,6 @@ export async function fetchTools(options = {}) {
         log(`downloading ${wanted.join(' ')} failed (${/** @type {Error} */ (error).message.split('\n')[0]}); retrying`)
         await rm(path.join(root, 'updated'), { force: true })
         await updateLists(root, run, true, log)
-        packages = await resolveTools(run, wanted)
         await download()
       }
       log(`unpacking ${[...packages].map(([p, v]) => `${p} ${v}`).join(', ')}`)
