@@ -429,6 +429,8 @@ struct Tally {
     count: Option<u64>,
     messages: u64,
     types: HashMap<(u16, u16), u64>,
+    /// The packets' netlink byte order (a big-endian host's file).
+    big_endian: bool,
 }
 
 impl Tally {
@@ -446,7 +448,7 @@ impl Tally {
         }
         let mut kept = 0usize;
         let types = &mut self.types;
-        decode::count_messages(data, |t| {
+        decode::count_messages(data, self.big_endian, |t| {
             if (kept as u64) < remaining {
                 *types.entry((family, t)).or_insert(0) += 1;
                 kept += 1;
@@ -494,6 +496,7 @@ pub fn start_live(
         count: settings.count,
         messages: 0,
         types: HashMap::new(),
+        big_endian: cfg!(target_endian = "big"),
     };
     let (writer_shared, writer_queue) = (Arc::clone(&shared), Arc::clone(&queue));
     threads.push(spawn_named("nlmonctl-write", move || {
@@ -757,6 +760,7 @@ fn write_chunk(
                 pkttype,
                 family: frame.protocol,
                 truncated: false,
+                big_endian: cfg!(target_endian = "big"),
             };
             hand_to_decoder(shared, tx, meta, frame.data, take);
         }
@@ -777,11 +781,14 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
     let reader = super::pcapread::Reader::open(path)?;
     let shared = Shared::new(genl.clone(), true, 1);
     let worker = Arc::clone(&shared);
+    // A file of a host of the other byte order: its netlink messages are in that host's.
+    let big_endian = reader.foreign_order != cfg!(target_endian = "big");
     let mut tally = Tally {
         families: settings.families.clone(),
         count: settings.count,
         messages: 0,
         types: HashMap::new(),
+        big_endian,
     };
     let opts = settings.decode_options;
     let handle = spawn_named("nlmonctl-read", move || {
@@ -841,6 +848,7 @@ fn offline_loop(
                 pkttype: packet.pkttype,
                 family: packet.family,
                 truncated: packet.truncated,
+                big_endian: tally.big_endian,
             };
             records.clear();
             decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
@@ -866,7 +874,7 @@ fn offline_loop(
 fn note_skipped(shared: &Shared, reader: &super::pcapread::Reader) {
     if reader.foreign_order {
         lock(&shared.notes).push(format!(
-            "{}: written in the other byte order than this host's: its netlink payloads (the capturing host's order) are decoded in this host's",
+            "{}: written on a host of the other byte order: its netlink messages are read in that order; summary attributes and extended ACKs are not shown, every attribute is under \"decoded\" (--json, -v)",
             reader.path()
         ));
     }
