@@ -701,7 +701,7 @@ function compareCorpus(records: Rec[], packets: { _source: { layers: Record<stri
 }
 
 /** Both readers over one file, on this machine: our records and tshark's packets, compared. */
-export function compareFile(pcap: string): Outcome {
+function compareFile(pcap: string): { outcome: Outcome; records: Rec[] } {
   const ours = spawnSync('node', [`${ROOT}bin/run.js`, 'capture', '-r', pcap, '--json'], {
     encoding: 'utf8',
     maxBuffer: 1024 * 1024 * 1024,
@@ -716,7 +716,8 @@ export function compareFile(pcap: string): Outcome {
     maxBuffer: 1024 * 1024 * 1024,
   })
   if (theirs.status !== 0) throw new Error(`tshark -r ${pcap} exited ${theirs.status}: ${theirs.stderr}`)
-  return compareCorpus(records, JSON.parse(theirs.stdout) as { _source: { layers: Record<string, Json> } }[])
+  const packets = JSON.parse(theirs.stdout) as { _source: { layers: Record<string, Json> } }[]
+  return { outcome: compareCorpus(records, packets), records }
 }
 
 function report(o: Outcome): void {
@@ -758,6 +759,8 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
     await vm.loadModules(MODULES)
   }, BOOT_TIMEOUT)
   afterAll(() => vm.close())
+  /** The first test's records, for the second. */
+  let captured: Rec[] = []
 
   test(
     'real traffic of nine families: every field tshark decodes agrees with capture -r --json',
@@ -784,7 +787,8 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       expect(run.stderr).toContain('capture exit 0')
       if (process.env.NLMONCTL_CORPUS_COPY) copyFileSync(pcap, process.env.NLMONCTL_CORPUS_COPY)
       const stepsLog = readFileSync(path.join(dir, 'steps.log'), 'utf8')
-      const outcome = compareFile(pcap)
+      const { outcome, records } = compareFile(pcap)
+      captured = records
       report(outcome)
       // every family made traffic that nlmon saw; a missing one is named with its commands' exit and stderr
       const missing = FAMILIES.filter((f) => !outcome.families.has(f))
@@ -797,5 +801,42 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       expect(KNOWN_GAPS.map((g) => g.why).filter((why) => !outcome.gaps.has(why))).toEqual([])
     },
     testLimit(900_000),
+  )
+
+  test(
+    'the families tshark has no dissector for agree with their own tools: wg, ip mptcp, ethtool',
+    async () => {
+      expect(captured.length).toBeGreaterThan(0) // the first test's capture
+      const out = async (command: string) => {
+        const run = await vm.sh(`${tools} ${command}`)
+        if (run.exitCode !== 0) throw new Error(`${command} exited ${run.exitCode}: ${run.stderr}`)
+        return run.stdout.trim()
+      }
+      /** The decoded tree of the answers (to-user) of one operation of one generic netlink family. */
+      const answers = (family: string, op: string) =>
+        captured.filter((r) => r.type === family && r.dir === 'to-user' && r.decoded?.op === op)
+      const attr = (attrs: DecodedAttr[] | undefined, name: string) => attrs?.find((a) => a.name === name)
+
+      // wireguard: get-device's answer against `wg show`
+      const wg = answers('wireguard', 'get-device').at(-1)?.decoded?.attrs
+      expect(attr(wg, 'listen-port')?.value).toBe(Number(await out('wg show wg0 listen-port')))
+      expect(attr(wg, 'public-key')?.hex).toBe(
+        Buffer.from(await out('wg show wg0 public-key'), 'base64').toString('hex'),
+      )
+
+      // mptcp_pm: get-addr's answer against `ip -j mptcp endpoint show` (addr4 is a big-endian u32 in the spec)
+      const [endpoint] = JSON.parse(await out('ip -j mptcp endpoint show')) as { address: string; id: number }[]
+      const [link] = JSON.parse(await out('ip -j link show cdum0')) as { ifindex: number }[]
+      const addr = attr(answers('mptcp_pm', 'get-addr').at(-1)?.decoded?.attrs, 'addr')?.attrs
+      expect(attr(addr, 'addr4')?.value).toBe(endpoint.address.split('.').reduce((n, o) => n * 256 + Number(o), 0))
+      expect(attr(addr, 'id')?.value).toBe(endpoint.id)
+      expect(attr(addr, 'if-idx')?.value).toBe(link.ifindex)
+
+      // ethtool: linkmodes-get's answer against `ethtool DEV`'s speed line
+      const speed = /Speed: (\d+)Mb\/s/.exec(await out('ethtool cveth0'))
+      expect(speed).not.toBeNull()
+      expect(attr(answers('ethtool', 'linkmodes-get').at(-1)?.decoded?.attrs, 'speed')?.value).toBe(Number(speed![1]))
+    },
+    testLimit(300_000),
   )
 })
