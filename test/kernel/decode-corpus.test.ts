@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync } from 'node:fs'
 import { isIPv4, isIPv6 } from 'node:net'
 import path from 'node:path'
 import type { DecodedAttr, NlRecord } from '../../src/core/capture-format.js'
+import { fetchModules, fetchTools } from '../../vm/index.js'
 import { GuestFixture, ROOT, SURFACE_KERNEL, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
@@ -754,6 +755,10 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
   beforeAll(async () => {
     const missing = ['tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
     if (missing.length > 0) throw new Error(`the corpus test needs ${missing.join(', ')} on this machine`)
+    // fetched (the first time) before the guest boots: the guest caches the host's root (9p cache=loose), and
+    // files created on the host after it looked for them could stay invisible to it
+    await fetchTools()
+    await fetchModules(kernel, MODULES)
     await vm.boot(kernel)
     tools = await vm.toolsEnv()
     await vm.loadModules(MODULES)
