@@ -8,6 +8,7 @@ import { ensureQemu } from './qemu.js'
 export { bootGuest, BootCrash, Guest, GuestCommandError, MAX_SLOWNESS, REPO_ROOT } from './guest.js'
 export { KERNELS, cacheDir } from './kernels.js'
 export { ensureQemu } from './qemu.js'
+export { fetchTools, fetchModules, loadModulesCommand, GUEST_TOOLS } from './tools.js'
 
 export const DEFAULT_KERNELS = Object.freeze(['bookworm', 'trixie', 'sid'])
 

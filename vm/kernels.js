@@ -424,8 +424,9 @@ export function moduleDepends(elf, label) {
  * @param {string} modulesDir the extracted lib/modules/RELEASE
  * @param {string} dest
  * @param {string} release
+ * @param {{ required: readonly string[], optional: readonly string[] }} [wanted] default GUEST_MODULES
  */
-async function collectModules(modulesDir, dest, release) {
+async function collectModules(modulesDir, dest, release, wanted = GUEST_MODULES) {
   /** @type {Map<string, string>} */
   const byName = new Map()
   for await (const file of walk(path.join(modulesDir, 'kernel'))) {
@@ -480,8 +481,8 @@ async function collectModules(modulesDir, dest, release) {
     return true
   }
 
-  for (const name of [...GUEST_MODULES.required, ...GUEST_MODULES.optional]) {
-    const required = GUEST_MODULES.required.includes(name)
+  for (const name of [...wanted.required, ...wanted.optional]) {
+    const required = wanted.required.includes(name)
     if (!byName.has(name) && builtin.has(name)) {
       builtinWanted.push(name)
       continue
@@ -730,4 +731,14 @@ async function pruneReplaced(cache, index, oldAbi, oldBusybox) {
   }
 }
 
-export { writeAtomic, withCacheLock }
+// vm/tools.js fetches userspace tools and extra modules through the same private apt roots
+export {
+  writeAtomic,
+  withCacheLock,
+  aptRoot,
+  updateLists,
+  parseControl,
+  dependsNames,
+  resolveKernelPackages,
+  collectModules,
+}

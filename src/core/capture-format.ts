@@ -27,7 +27,7 @@ export interface NlRecord {
     /** The kernel's extended-ACK text: on an error, or a warning on an ACK or DONE. */
     extack?: string
     extack_offset?: number
-    /** The attribute of the echoed request at extack_offset (`IFLA_ADDRESS`, `IFLA_LINKINFO/attr_1`). */
+    /** The attribute of the echoed request at extack_offset, by its C name from the YNL spec (`IFLA_ADDRESS`, `IFLA_LINKINFO/IFLA_INFO_KIND`). */
     extack_attr?: string
     extack_miss_type?: number
     extack_miss_nest?: number

@@ -319,3 +319,118 @@ describe('every attribute, from the kernel YNL specs (real traffic of a sid gues
     expect(plain.stdout.trim().split('\n')).toHaveLength(40)
   })
 })
+
+describe("a big-endian host's capture", () => {
+  // What such a host writes: the pcap header and netlink in its byte order (the cooked header
+  // is in network order on every host). Built here with Node's big-endian writers.
+  function bigEndianCapture(file: string): void {
+    const be = (fields: [number, 1 | 2 | 4, boolean?][]) => {
+      const b = Buffer.alloc(fields.reduce((n, [, size]) => n + size, 0))
+      let at = 0
+      for (const [value, size, signed] of fields) {
+        if (size === 1) b.writeUInt8(value, at)
+        else if (size === 2) b.writeUInt16BE(value, at)
+        else if (signed) b.writeInt32BE(value, at)
+        else b.writeUInt32BE(value, at)
+        at += size
+      }
+      return b
+    }
+    const tlv = (type: number, value: Buffer) => {
+      const padded = Buffer.alloc((value.length + 7) & ~3)
+      be([
+        [value.length + 4, 2],
+        [type, 2],
+      ]).copy(padded)
+      value.copy(padded, 4)
+      return padded
+    }
+    const nlmsg = (type: number, flags: number, port: number, body: Buffer) =>
+      Buffer.concat([
+        be([
+          [16 + body.length, 4],
+          [type, 2],
+          [flags, 2],
+          [77, 4],
+          [port, 4],
+        ]),
+        body,
+      ])
+    const ifinfomsg = be([
+      [0, 1],
+      [0, 1],
+      [1, 2],
+      [9, 4, true],
+      [0, 4],
+      [0, 4],
+    ])
+    const request = nlmsg(
+      16,
+      0x605,
+      0,
+      Buffer.concat([ifinfomsg, tlv(3, Buffer.from('be0\0')), tlv(4, be([[1400, 4]]))]),
+    )
+    const error = nlmsg(2, 0x100, 1234, Buffer.concat([be([[-17, 4, true]]), request.subarray(0, 16)]))
+    const records = [request, error].map((data, i) => {
+      const cooked = Buffer.concat([
+        be([
+          [4, 2],
+          [824, 2],
+          [0, 2],
+        ]),
+        Buffer.alloc(8),
+        be([[0, 2]]),
+      ])
+      const packet = Buffer.concat([cooked, data])
+      return Buffer.concat([
+        be([
+          [1_700_000_000 + i, 4],
+          [0, 4],
+          [packet.length, 4],
+          [packet.length, 4],
+        ]),
+        packet,
+      ])
+    })
+    const header = be([
+      [0xa1b2c3d4, 4],
+      [2, 2],
+      [4, 2],
+      [0, 4],
+      [0, 4],
+      [65535, 4],
+      [253, 4],
+    ])
+    writeFileSync(file, Buffer.concat([header, ...records]))
+  }
+
+  test('read in its byte order, as tshark reads it; a note says what is left out', async () => {
+    const file = join(dir, 'big-endian.pcap')
+    bigEndianCapture(file)
+    const { records, stderr, exitCode } = await readJson(file)
+    expect(exitCode).toBe(0)
+    expect(stderr).toMatch(/big-endian\.pcap: written on a host of the other byte order/)
+    // tshark's fields; an NLMSG_ERROR's also holds the echoed header's (first value: the message's own)
+    const fields = tool('tshark', [
+      ...['-r', file, '-T', 'fields', '-E', 'separator=;', '-e', 'netlink.hdr_seq', '-e', 'netlink.hdr_pid'],
+      ...['-e', 'netlink-route.ifla_ifname', '-e', 'netlink-route.ifla_mtu', '-e', 'netlink.error'],
+    ])
+    const theirs = fields
+      .trim()
+      .split('\n')
+      .map((l) => l.split(';').map((v) => v.split(',')[0]))
+    const ours = records.map((r) => {
+      const attr = (name: string) => r.decoded?.attrs.find((a) => a.name === name)?.value
+      return [
+        String(r.seq),
+        String(r.port),
+        String(attr('ifname') ?? ''),
+        String(attr('mtu') ?? ''),
+        r.error ? String(-r.error.errno) : '',
+      ]
+    })
+    expect(ours).toEqual(theirs)
+    expect(records.map((r) => r.malformed)).toEqual([undefined, undefined])
+    expect(records[1].error?.name).toBe('EEXIST')
+  })
+})

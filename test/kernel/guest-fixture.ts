@@ -1,7 +1,17 @@
 // The guest as a jest fixture: one boot per test file and kernel, many commands per boot.
 import { fileURLToPath } from 'node:url'
 import { jest } from '@jest/globals'
-import { bootGuest, GuestCommandError, kernelsFromEnv, MAX_SLOWNESS, newestKernel, type Guest } from '../../vm/index.js'
+import {
+  bootGuest,
+  fetchModules,
+  fetchTools,
+  GuestCommandError,
+  kernelsFromEnv,
+  loadModulesCommand,
+  MAX_SLOWNESS,
+  newestKernel,
+  type Guest,
+} from '../../vm/index.js'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const KERNELS: string[] = kernelsFromEnv()
@@ -61,6 +71,26 @@ export class GuestFixture {
       }
       throw error
     }
+  }
+
+  /**
+   * The tools this machine lacks (vm/tools.js: iw, ethtool, wg, conntrack and their missing libraries), fetched
+   * into the cache the first time: a shell prefix that puts them first on PATH and LD_LIBRARY_PATH.
+   */
+  async toolsEnv(): Promise<string> {
+    const tools = await fetchTools()
+    return `export PATH=${q(tools.bin)}:"$PATH" LD_LIBRARY_PATH=${q(tools.lib)};`
+  }
+
+  /**
+   * Loads kernel modules the boot does not load (mac80211_hwsim, wireguard, …), with their dependencies, from
+   * this guest kernel's own packages (vm/tools.js); the guest has no kmod, so finit_module(2) from python3.
+   */
+  async loadModules(names: string[]): Promise<void> {
+    const { files } = await fetchModules(this.guest.kernel, names)
+    if (files.length === 0) return
+    const run = await this.sh(loadModulesCommand(files))
+    if (run.exitCode !== 0) throw new Error(`loading ${names.join(', ')} in the guest failed: ${run.stderr}`)
   }
 
   cliPath(): string {

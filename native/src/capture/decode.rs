@@ -20,8 +20,8 @@ use serde::Serialize;
 use super::{connector, names, ynl};
 use crate::link;
 use crate::netlink::consts::{
-    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR,
-    NLMSG_HDRLEN, NLMSG_MIN_TYPE, NLM_F_CAPPED, NLM_F_MULTI, NLM_F_REQUEST,
+    GENL_ID_CTRL, NETLINK_GENERIC, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN,
+    NLMSG_MIN_TYPE, NLM_F_CAPPED, NLM_F_MULTI, NLM_F_REQUEST,
 };
 
 /// Families the nlmon tap never sees but files other recorders wrote may hold (netlink.h).
@@ -44,6 +44,8 @@ pub struct PacketMeta {
     pub family: u16,
     /// Fewer bytes were captured than were sent (a snap length): the last message is cut.
     pub truncated: bool,
+    /// The capturing host was big-endian (a file's byte order): netlink is in host order.
+    pub big_endian: bool,
 }
 
 /// Where a generic netlink family name came from (the record's `family_source`).
@@ -304,13 +306,36 @@ pub struct Header {
     pub port: u32,
 }
 
+/// An nlmsghdr written by a host of this machine's byte order.
 pub fn header(bytes: &[u8]) -> Option<Header> {
+    header_in(bytes, cfg!(target_endian = "big"))
+}
+
+/// An nlmsghdr written by a host of the given byte order.
+pub fn header_in(bytes: &[u8], big_endian: bool) -> Option<Header> {
+    let b: [u8; 16] = bytes.get(..16)?.try_into().ok()?;
+    let u16_at = |i: usize| {
+        let v = [b[i], b[i + 1]];
+        if big_endian {
+            u16::from_be_bytes(v)
+        } else {
+            u16::from_le_bytes(v)
+        }
+    };
+    let u32_at = |i: usize| {
+        let v = [b[i], b[i + 1], b[i + 2], b[i + 3]];
+        if big_endian {
+            u32::from_be_bytes(v)
+        } else {
+            u32::from_le_bytes(v)
+        }
+    };
     Some(Header {
-        len: read_u32(bytes, 0)?,
-        msg_type: read_u16(bytes, 4)?,
-        flags: read_u16(bytes, 6)?,
-        seq: read_u32(bytes, 8)?,
-        port: read_u32(bytes, 12)?,
+        len: u32_at(0),
+        msg_type: u16_at(4),
+        flags: u16_at(6),
+        seq: u32_at(8),
+        port: u32_at(12),
     })
 }
 
@@ -318,6 +343,7 @@ pub fn header(bytes: &[u8]) -> Option<Header> {
 /// that stopped the walk, if any (then `offset` is where it stopped).
 pub fn split<'a>(
     bytes: &'a [u8],
+    big_endian: bool,
     mut each: impl FnMut(Header, &'a [u8]),
 ) -> Result<(), (usize, String)> {
     let mut offset = 0usize;
@@ -328,7 +354,7 @@ pub fn split<'a>(
         if rest.iter().all(|b| *b == 0) {
             break;
         }
-        let Some(h) = header(rest) else {
+        let Some(h) = header_in(rest, big_endian) else {
             return Err((
                 offset,
                 format!(
@@ -364,9 +390,9 @@ pub fn split<'a>(
 }
 
 /// Count the messages of a packet and call `each(type)` for each (the cheap path of the reader).
-pub fn count_messages(bytes: &[u8], mut each: impl FnMut(u16)) -> usize {
+pub fn count_messages(bytes: &[u8], big_endian: bool, mut each: impl FnMut(u16)) -> usize {
     let mut n = 0;
-    let result = split(bytes, |h, _| {
+    let result = split(bytes, big_endian, |h, _| {
         n += 1;
         each(h.msg_type);
     });
@@ -429,14 +455,16 @@ fn decode_inner(
         return;
     }
     let mut messages = Vec::new();
-    let result = split(bytes, |h, msg| messages.push((h, msg)));
+    let result = split(bytes, meta.big_endian, |h, msg| messages.push((h, msg)));
     for (h, msg) in messages {
         out.push(decode_message(meta, h, msg, genl, opts));
     }
     if let Err((offset, why)) = result {
         let rest = bytes.get(offset..).unwrap_or(&[]);
         // A snap length cut the last message: decode what is there, marked truncated.
-        if let Some(h) = header(rest).filter(|h| meta.truncated && h.len as usize > rest.len()) {
+        if let Some(h) = header_in(rest, meta.big_endian)
+            .filter(|h| meta.truncated && h.len as usize > rest.len())
+        {
             let mut record = decode_message(meta, h, rest, genl, opts);
             record.truncated = true;
             // The cut explains a last attribute that does not fit; it is not malformed.
@@ -445,7 +473,7 @@ fn decode_inner(
             return;
         }
         let mut record = base(meta);
-        if let Some(h) = header(rest) {
+        if let Some(h) = header_in(rest, meta.big_endian) {
             record.type_id = h.msg_type;
             record.flags_raw = h.flags;
             record.seq = h.seq;
@@ -490,6 +518,10 @@ pub fn decode_message(
     if opts.hex {
         record.hex = Some(to_hex(msg));
     }
+    if meta.big_endian {
+        decode_big_endian(&mut record, h, payload, genl);
+        return record;
+    }
     let mut cmd_name = None;
     match h.msg_type {
         NLMSG_DONE if family == NETLINK_CONNECTOR => match connector::decode(payload) {
@@ -510,15 +542,97 @@ pub fn decode_message(
         _ => {}
     }
     if opts.tree && h.msg_type >= NLMSG_MIN_TYPE {
-        record.decoded = tree(family, h, payload, genl);
+        record.decoded = tree(family, h, payload, genl, false);
     }
     let kind = names::flag_kind(family, h.msg_type, &record.type_name, cmd_name);
     record.flags = names::flag_names(h.flags, kind);
     record
 }
 
+/// A message of a big-endian host's file. The header, the errno of NLMSG_ERROR/DONE and the
+/// spec-driven tree are read in that byte order; the summary attributes and the extended ACK,
+/// whose parsers read this host's order, are left out (`not_decoded` says so).
+fn decode_big_endian(record: &mut Record, h: Header, payload: &[u8], genl: &mut GenlNames) {
+    let family = record.family_id;
+    let code = payload
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(i32::from_be_bytes);
+    match h.msg_type {
+        NLMSG_ERROR | NLMSG_DONE => {
+            let done = h.msg_type == NLMSG_DONE;
+            let mut info = error_info(code.unwrap_or(0), if done { "DONE" } else { "ACK" });
+            if let Some(orig) = (!done)
+                .then(|| header_in(payload.get(4..).unwrap_or(&[]), true))
+                .flatten()
+            {
+                info.request_type = Some(names::type_name(family, orig.msg_type, |id| {
+                    genl.get(id).map(str::to_string)
+                }));
+                info.request_seq = Some(orig.seq);
+                info.request_type_id = Some(orig.msg_type);
+                info.request_flags_raw = Some(orig.flags);
+                info.request_len = Some(orig.len);
+            }
+            record.error = Some(info);
+        }
+        t if t < NLMSG_MIN_TYPE => {}
+        t => {
+            if family == NETLINK_GENERIC {
+                record.family_source = Some(genl.source(t).map_or("unknown", NameSource::as_str));
+                if let (Some(&cmd), Some(&version)) = (payload.first(), payload.get(1)) {
+                    record.genl = Some(Genl {
+                        cmd,
+                        cmd_name: (t == GENL_ID_CTRL)
+                            .then(|| names::ctrl_cmd_name(cmd))
+                            .flatten(),
+                        version,
+                    });
+                }
+            }
+            // The tree is all this file's messages are shown with (and where nlctrl's
+            // announcements are read from): made even without --json or --verbose.
+            record.decoded = tree(family, h, payload, genl, true);
+            if family == NETLINK_GENERIC && h.msg_type == GENL_ID_CTRL {
+                learn_from_tree(record, genl);
+            }
+            record.not_decoded = Some(
+                "from a big-endian host: summary attributes not shown, every attribute is under decoded"
+                    .into(),
+            );
+        }
+    }
+    let kind = names::flag_kind(family, h.msg_type, &record.type_name, None);
+    record.flags = names::flag_names(h.flags, kind);
+}
+
+/// nlctrl's announcements, read from the spec-driven tree (a big-endian file's).
+fn learn_from_tree(record: &Record, genl: &mut GenlNames) {
+    let (Some(tree), Some(g)) = (&record.decoded, &record.genl) else {
+        return;
+    };
+    let value = |name: &str| tree.attrs.iter().find(|n| n.name == name)?.value.clone();
+    let id = value("family-id")
+        .and_then(|v| v.as_u64())
+        .and_then(|v| u16::try_from(v).ok());
+    let name = value("family-name").and_then(|v| v.as_str().map(str::to_string));
+    if let (Some(id), Some(name)) = (id, name) {
+        match g.cmd {
+            CTRL_CMD_NEWFAMILY => genl.learn(id, name),
+            CTRL_CMD_DELFAMILY => genl.learn(id, format!("{name} (deleted)")),
+            _ => {}
+        }
+    }
+}
+
 /// The spec-driven tree of a message, when its family has a spec that knows it.
-fn tree(family: u16, h: Header, payload: &[u8], genl: &GenlNames) -> Option<ynl::Decoded> {
+fn tree(
+    family: u16,
+    h: Header,
+    payload: &[u8],
+    genl: &GenlNames,
+    big_endian: bool,
+) -> Option<ynl::Decoded> {
     let dir = ynl::Direction {
         request: h.flags & NLM_F_REQUEST != 0,
         // Dump parts are NLM_F_MULTI and answers carry the request's sequence number.
@@ -527,9 +641,9 @@ fn tree(family: u16, h: Header, payload: &[u8], genl: &GenlNames) -> Option<ynl:
     if family == NETLINK_GENERIC {
         let name = genl.get(h.msg_type)?;
         let cmd = *payload.first()?;
-        ynl::decode_genl(name, cmd, dir, payload.get(4..).unwrap_or(&[]), false)
+        ynl::decode_genl(name, cmd, dir, payload.get(4..).unwrap_or(&[]), big_endian)
     } else {
-        ynl::decode_raw(family, h.msg_type, dir, payload, false)
+        ynl::decode_raw(family, h.msg_type, dir, payload, big_endian)
     }
 }
 
@@ -560,7 +674,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
     let request = (h.flags & NLM_F_CAPPED == 0)
         .then(|| header(after).and_then(|o| after.get(..o.len as usize)))
         .flatten();
-    set_extack(&mut info, ack, family, request);
+    set_extack(&mut info, ack, family, request, genl);
     record.error = Some(info);
 }
 
@@ -569,15 +683,21 @@ fn decode_done(record: &mut Record, h: Header, payload: &[u8]) {
     let code = read_u32(payload, 0).map_or(0, |c| c as i32);
     let mut info = error_info(code, "DONE");
     let ack = extack::parse_done(h.flags, payload.get(4..).unwrap_or(&[]));
-    set_extack(&mut info, ack, 0, None);
+    set_extack(&mut info, ack, 0, None, &GenlNames::default());
     record.error = Some(info);
 }
 
-fn set_extack(info: &mut ErrorInfo, ack: extack::ExtAck, family: u16, request: Option<&[u8]>) {
+fn set_extack(
+    info: &mut ErrorInfo,
+    ack: extack::ExtAck,
+    family: u16,
+    request: Option<&[u8]>,
+    genl: &GenlNames,
+) {
     info.extack = ack.msg;
     info.extack_offset = ack.offset;
     if let (Some(offset), Some(request)) = (ack.offset, request) {
-        info.extack_attr = attr_at(family, request, offset as usize);
+        info.extack_attr = attr_at(family, request, offset as usize, genl);
     }
     info.extack_miss_type = ack.miss_type;
     info.extack_miss_nest = ack.miss_nest;
@@ -598,41 +718,18 @@ fn set_extack(info: &mut ErrorInfo, ack: extack::ExtAck, family: u16, request: O
 }
 
 /// The attribute of the echoed `request` that starts at `offset` (from the request's nlmsghdr),
-/// by name where the family's names are known (`IFLA_ADDRESS`); inside a nest, the path
-/// (`IFLA_LINKINFO/attr_1`). None when no attribute starts there.
-pub fn attr_at(family: u16, request: &[u8], offset: usize) -> Option<String> {
-    let msg_type = header(request)?.msg_type;
-    let mut start = names::attrs_start(family, msg_type)?;
-    let mut path: Vec<String> = Vec::new();
-    let mut end = request.len();
-    'walk: loop {
-        let mut pos = start;
-        while pos + 4 <= end {
-            let len = usize::from(read_u16(request, pos)?);
-            let kind = read_u16(request, pos + 2)? & NLA_TYPE_MASK;
-            if len < 4 || pos + len > end {
-                return None;
-            }
-            if offset >= pos && offset < pos + len {
-                let name = if path.is_empty() {
-                    names::attr_name(family, msg_type, kind)
-                        .map_or_else(|| format!("attr_{kind}"), str::to_string)
-                } else {
-                    format!("attr_{kind}")
-                };
-                path.push(name);
-                if offset == pos {
-                    return Some(path.join("/"));
-                }
-                // Inside this attribute: look among its nested attributes.
-                start = pos + 4;
-                end = pos + len;
-                continue 'walk;
-            }
-            pos += (len + 3) & !3;
-        }
-        return None;
-    }
+/// by its C name from the family's YNL spec (`IFLA_ADDRESS`; nested: `IFLA_LINKINFO/IFLA_INFO_KIND`;
+/// one the spec does not name: `attr_<type>`). None when no attribute starts there.
+pub fn attr_at(family: u16, request: &[u8], offset: usize, genl: &GenlNames) -> Option<String> {
+    let h = header(request)?;
+    let payload = request.get(NLMSG_HDRLEN..)?;
+    let offset = offset.checked_sub(NLMSG_HDRLEN)?;
+    let genl_name = if family == NETLINK_GENERIC {
+        Some(genl.get(h.msg_type)?)
+    } else {
+        None
+    };
+    ynl::request_attr_at(family, h.msg_type, genl_name, payload, offset)
 }
 
 fn error_info(code: i32, ok_name: &str) -> ErrorInfo {
@@ -962,7 +1059,66 @@ mod tests {
             pkttype: 7,
             family: 0,
             truncated: false,
+            big_endian: false,
         }
+    }
+
+    /// A big-endian host's `ip link add be0 mtu 1400` and the EEXIST it got: every number in
+    /// that host's order.
+    fn big_endian_packet() -> Vec<u8> {
+        let be_tlv = |kind: u16, value: &[u8]| {
+            let mut out = Vec::new();
+            out.extend_from_slice(&((value.len() + 4) as u16).to_be_bytes());
+            out.extend_from_slice(&kind.to_be_bytes());
+            out.extend_from_slice(value);
+            while out.len() % 4 != 0 {
+                out.push(0);
+            }
+            out
+        };
+        let nlmsg = |kind: u16, flags: u16, body: &[u8]| {
+            let mut m = Vec::new();
+            m.extend_from_slice(&((16 + body.len()) as u32).to_be_bytes());
+            m.extend_from_slice(&kind.to_be_bytes());
+            m.extend_from_slice(&flags.to_be_bytes());
+            m.extend_from_slice(&77u32.to_be_bytes());
+            m.extend_from_slice(&0u32.to_be_bytes());
+            m.extend_from_slice(body);
+            m
+        };
+        let mut ifinfomsg = vec![0u8, 0];
+        ifinfomsg.extend_from_slice(&1u16.to_be_bytes()); // ARPHRD_ETHER
+        ifinfomsg.extend_from_slice(&9i32.to_be_bytes());
+        ifinfomsg.extend_from_slice(&[0; 8]);
+        ifinfomsg.extend(be_tlv(3, b"be0\0"));
+        ifinfomsg.extend(be_tlv(4, &1400u32.to_be_bytes()));
+        let request = nlmsg(16, 0x605, &ifinfomsg);
+        let mut error = (-17i32).to_be_bytes().to_vec();
+        error.extend_from_slice(&request[..16]);
+        let mut packet = request.clone();
+        packet.extend(nlmsg(2, 0x100, &error));
+        packet
+    }
+
+    #[test]
+    fn a_big_endian_host_s_messages_in_its_byte_order() {
+        let meta = PacketMeta {
+            big_endian: true,
+            ..route_meta()
+        };
+        let records = decode(&meta, &big_endian_packet());
+        assert_eq!(records.len(), 2, "{records:?}");
+        let (req, err) = (&records[0], &records[1]);
+        assert_eq!((req.type_name.as_str(), req.seq), ("RTM_NEWLINK", 77));
+        assert_eq!(req.flags, ["REQUEST", "ACK", "EXCL", "CREATE"]);
+        let tree = req.decoded.as_ref().map(|d| serde_json::to_value(d).ok());
+        let tree = tree.flatten().unwrap_or_default();
+        assert_eq!(tree["fixed"]["ifi-index"], 9);
+        assert_eq!(tree["attrs"][0]["value"], "be0");
+        assert_eq!(tree["attrs"][1]["value"], 1400);
+        let e = err.error.as_ref().map(|e| (e.name.as_str(), e.request_seq));
+        assert_eq!(e, Some(("EEXIST", Some(77))));
+        assert!(req.malformed.is_none() && err.malformed.is_none());
     }
 
     /// Decode with --hex; every record must be one the published schema allows.
@@ -1271,7 +1427,11 @@ mod tests {
         let r = decode(&route_meta(), &m);
         let e = r[0].error.clone().unwrap_or_default();
         assert_eq!(e.extack.as_deref(), Some("Unknown device type"));
-        assert_eq!(e.extack_attr.as_deref(), Some("IFLA_LINKINFO/attr_1"));
+        // named from the rt-link spec, nested ones too
+        assert_eq!(
+            e.extack_attr.as_deref(),
+            Some("IFLA_LINKINFO/IFLA_INFO_KIND")
+        );
         assert_eq!(e.extack_cookie.as_deref(), Some("010203"));
         assert_eq!(
             (e.extack_miss_type, e.extack_miss_nest),
@@ -1279,9 +1439,9 @@ mod tests {
         );
         let policy = e.extack_policy.unwrap_or_default();
         assert_eq!(policy.get("type"), Some(&serde_json::Value::from("u16")));
-        // the offset of a top-level attribute is named from libc's IFLA_*
-        assert_eq!(attr_at(0, &req, 32).as_deref(), Some("IFLA_IFNAME"));
-        assert_eq!(attr_at(0, &req, 33), None);
+        let genl = GenlNames::new();
+        assert_eq!(attr_at(0, &req, 32, &genl).as_deref(), Some("IFLA_IFNAME"));
+        assert_eq!(attr_at(0, &req, 33, &genl), None);
 
         // a successful ACK with a warning
         let mut ok = error_reply(0, Some("failed to retrieve link settings"), &req);
@@ -1451,7 +1611,7 @@ mod tests {
                 ..route_meta()
             };
             let records = decode(&meta, &bytes);
-            let framing = split(&bytes, |_, _| {});
+            let framing = split(&bytes, false, |_, _| {});
             if framing.is_err() {
                 let last = records.last().map(|r| r.malformed.is_some());
                 assert_eq!(last, Some(true), "{}", to_hex(&bytes));

@@ -72,6 +72,8 @@ mod tests {
                 Err(e) => panic!("{path}: {e:?}"),
             };
             let mut genl = GenlNames::offline();
+            // A file in the other byte order holds that host's netlink (as session.rs reads it).
+            let big_endian = reader.foreign_order != cfg!(target_endian = "big");
             let mut index = 0;
             while let Some(packet) = reader.next_packet() {
                 let packet = match packet {
@@ -86,6 +88,7 @@ mod tests {
                     pkttype: packet.pkttype,
                     family: packet.family,
                     truncated: packet.truncated,
+                    big_endian,
                 };
                 let mut out = Vec::new();
                 decode_packet(

@@ -26,6 +26,9 @@ use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
 pub const QUEUE_RECORDS: usize = 65_536;
+/// Bytes of JSON text waiting for JS, at most (records with their whole attribute tree run to
+/// kilobytes each: the record count alone would let the queue hold a whole file).
+pub const QUEUE_BYTES: usize = 16 << 20;
 /// Bytes of packets waiting for the decoder, at most.
 pub const DECODE_BYTES: usize = 32 << 20;
 /// Records per batch handed to JS, at most.
@@ -117,6 +120,7 @@ struct Atomics {
 struct Queue {
     batches: VecDeque<(String, usize)>,
     records: usize,
+    bytes: usize,
     /// No more batches will come.
     done: bool,
     /// Threads (reader, decoder) that have not finished yet.
@@ -164,6 +168,7 @@ impl Shared {
             queue: Mutex::new(Queue {
                 batches: VecDeque::new(),
                 records: 0,
+                bytes: 0,
                 done: false,
                 producers,
                 error: None,
@@ -212,22 +217,25 @@ impl Shared {
             return;
         }
         let mut q = lock(&self.queue);
+        let full =
+            |q: &Queue| q.records + count > QUEUE_RECORDS || q.bytes + text.len() > QUEUE_BYTES;
         if self.backpressure {
-            while q.records + count > QUEUE_RECORDS && !q.batches.is_empty() && !self.stopping() {
+            while full(&q) && !q.batches.is_empty() && !self.stopping() {
                 q = self
                     .space
                     .wait_timeout(q, Duration::from_millis(100))
                     .map_or_else(|p| p.into_inner().0, |r| r.0);
             }
-        } else if q.records + count > QUEUE_RECORDS {
+        } else if full(&q) {
             drop(q);
             self.counters
                 .user_drops
                 .fetch_add(count as u64, Ordering::Relaxed);
             return;
         }
-        q.batches.push_back((text, count));
         q.records += count;
+        q.bytes += text.len();
+        q.batches.push_back((text, count));
         drop(q);
         self.ready.notify_all();
     }
@@ -264,7 +272,8 @@ impl Shared {
             out.records.push_str(&text);
             out.count += count;
             q.records -= count;
-            if out.count >= 4 * BATCH_RECORDS {
+            q.bytes -= text.len();
+            if out.count >= 4 * BATCH_RECORDS || out.records.len() >= QUEUE_BYTES / 4 {
                 break;
             }
         }
@@ -429,6 +438,8 @@ struct Tally {
     count: Option<u64>,
     messages: u64,
     types: HashMap<(u16, u16), u64>,
+    /// The packets' netlink byte order (a big-endian host's file).
+    big_endian: bool,
 }
 
 impl Tally {
@@ -446,7 +457,7 @@ impl Tally {
         }
         let mut kept = 0usize;
         let types = &mut self.types;
-        decode::count_messages(data, |t| {
+        decode::count_messages(data, self.big_endian, |t| {
             if (kept as u64) < remaining {
                 *types.entry((family, t)).or_insert(0) += 1;
                 kept += 1;
@@ -494,6 +505,7 @@ pub fn start_live(
         count: settings.count,
         messages: 0,
         types: HashMap::new(),
+        big_endian: cfg!(target_endian = "big"),
     };
     let (writer_shared, writer_queue) = (Arc::clone(&shared), Arc::clone(&queue));
     threads.push(spawn_named("nlmonctl-write", move || {
@@ -757,6 +769,7 @@ fn write_chunk(
                 pkttype,
                 family: frame.protocol,
                 truncated: false,
+                big_endian: cfg!(target_endian = "big"),
             };
             hand_to_decoder(shared, tx, meta, frame.data, take);
         }
@@ -777,11 +790,14 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
     let reader = super::pcapread::Reader::open(path)?;
     let shared = Shared::new(genl.clone(), true, 1);
     let worker = Arc::clone(&shared);
+    // A file of a host of the other byte order: its netlink messages are in that host's.
+    let big_endian = reader.foreign_order != cfg!(target_endian = "big");
     let mut tally = Tally {
         families: settings.families.clone(),
         count: settings.count,
         messages: 0,
         types: HashMap::new(),
+        big_endian,
     };
     let opts = settings.decode_options;
     let handle = spawn_named("nlmonctl-read", move || {
@@ -841,6 +857,7 @@ fn offline_loop(
                 pkttype: packet.pkttype,
                 family: packet.family,
                 truncated: packet.truncated,
+                big_endian: tally.big_endian,
             };
             records.clear();
             decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
@@ -866,7 +883,7 @@ fn offline_loop(
 fn note_skipped(shared: &Shared, reader: &super::pcapread::Reader) {
     if reader.foreign_order {
         lock(&shared.notes).push(format!(
-            "{}: written in the other byte order than this host's: its netlink payloads (the capturing host's order) are decoded in this host's",
+            "{}: written on a host of the other byte order: its netlink messages are read in that order; summary attributes and extended ACKs are not shown, every attribute is under \"decoded\" (--json, -v)",
             reader.path()
         ));
     }

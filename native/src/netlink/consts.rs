@@ -4,8 +4,9 @@
 
 // Framing (include/uapi/linux/netlink.h), from netlink-packet-core.
 pub use netlink_packet_core::{
-    NLA_HEADER_SIZE as NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP,
-    NLMSG_OVERRUN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTIPART as NLM_F_MULTI, NLM_F_REQUEST,
+    NLA_F_NET_BYTEORDER, NLA_HEADER_SIZE as NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_DONE, NLMSG_ERROR,
+    NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_MULTIPART as NLM_F_MULTI,
+    NLM_F_REQUEST,
 };
 
 /// `NLMSG_HDRLEN`: `sizeof(struct nlmsghdr)` (already 4-aligned), from libc's struct (neither

@@ -167,6 +167,9 @@ pub struct Attr {
 
 #[derive(Debug, Default)]
 pub struct AttrSet {
+    /// `name-prefix:` (default `<family>-a-<set>-`): with an attribute's name, its C name
+    /// (`ifla-` + `address` → `IFLA_ADDRESS`).
+    pub prefix: String,
     pub by_type: HashMap<u16, Attr>,
     /// name → type, to find a sub-message's selector among the siblings.
     pub by_name: HashMap<String, u16>,
@@ -306,8 +309,20 @@ impl Family {
     fn compile_attr_sets(&mut self, spec: &Value, consts: &HashMap<String, u64>) {
         let sets = list(spec, "attribute-sets");
         // Full sets first: a `subset-of` set takes its attributes' values and types from one.
+        let prefix_of = |set: &Value| {
+            str_of(set, "name-prefix").unwrap_or_else(|| {
+                format!(
+                    "{}-a-{}-",
+                    self.name,
+                    str_of(set, "name").unwrap_or_default()
+                )
+            })
+        };
         for set in sets.iter().filter(|s| s.get("subset-of").is_none()) {
-            let mut compiled = AttrSet::default();
+            let mut compiled = AttrSet {
+                prefix: prefix_of(set),
+                ..AttrSet::default()
+            };
             let mut next = 1u64;
             for a in list(set, "attributes") {
                 let value = a.get("value").and_then(Value::as_u64).unwrap_or(next);
@@ -338,6 +353,7 @@ impl Family {
             };
             let mut compiled = AttrSet::default();
             if let Some(full) = self.attr_sets.get(&of) {
+                compiled.prefix = full.prefix.clone();
                 for a in list(set, "attributes") {
                     let Some(attr_name) = str_of(&a, "name") else {
                         continue;
@@ -449,6 +465,13 @@ impl Family {
                 .or_else(|| self.notifications.get(&value))
         };
         index.map(|i| &self.ops[*i])
+    }
+
+    /// The C name of an attribute of a set (`IFLA_ADDRESS`).
+    pub fn c_name(set: &AttrSet, attr: &str) -> String {
+        format!("{}{attr}", set.prefix)
+            .to_ascii_uppercase()
+            .replace('-', "_")
     }
 
     /// The byte size of a struct (its members' widths and lengths).

@@ -208,3 +208,22 @@ fn a_big_endian_host_s_integers() {
     assert_eq!(fixed(&d)["ifi-index"], json!(7));
     assert_eq!(find(&d.attrs, "mtu").value, Some(json!(1500)));
 }
+
+#[test]
+fn extack_offsets_are_named_by_the_spec_s_c_names() {
+    // nlctrl CTRL_CMD_GETFAMILY { CTRL_ATTR_FAMILY_NAME }: offsets count from the nlmsghdr's end.
+    let mut payload = vec![3, 1, 0, 0];
+    payload.extend(tlv(2, b"x\0"));
+    let at = request_attr_at(16, 16, Some("nlctrl"), &payload, 4);
+    assert_eq!(at.as_deref(), Some("CTRL_ATTR_FAMILY_NAME"));
+    // ethtool ETHTOOL_MSG_LINKINFO_GET { HEADER { DEV_NAME } }: the default prefix of a set
+    // without one is `<family>-a-<set>-`, as in the kernel's uapi header.
+    let mut payload = vec![2, 1, 0, 0];
+    payload.extend(tlv(1, &tlv(2, b"eth0\0")));
+    let at = request_attr_at(16, 20, Some("ethtool"), &payload, 8);
+    assert_eq!(
+        at.as_deref(),
+        Some("ETHTOOL_A_LINKINFO_HEADER/ETHTOOL_A_HEADER_DEV_NAME")
+    );
+    assert_eq!(request_attr_at(16, 20, Some("ethtool"), &payload, 9), None);
+}

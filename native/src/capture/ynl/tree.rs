@@ -8,12 +8,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::spec::{Attr, Family, Field, Hint, Kind, Op};
+use crate::netlink::consts::{NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
 
 /// Nesting deeper than this is shown as bytes (a crafted packet must not exhaust the stack).
 const MAX_DEPTH: usize = 32;
-/// NLA_F_NESTED | NLA_F_NET_BYTEORDER.
-const NLA_TYPE_MASK: u16 = 0x3fff;
-const NLA_F_NET_BYTEORDER: u16 = 0x4000;
 
 /// The `decoded` key of a record.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -89,6 +87,55 @@ pub fn decode_unknown_op(family: &'static Family, body: &[u8], big_endian: bool)
         op: None,
         fixed: None,
         attrs: ctx.attrs(None, body, 0),
+    }
+}
+
+/// The attribute that starts at `offset` of a message's `payload` (after the nlmsghdr, or the
+/// genlmsghdr), as the path of C names from the top (`IFLA_LINKINFO/IFLA_INFO_KIND`); types the
+/// spec does not name as `attr_<type>`. None when no attribute starts there.
+pub fn attr_path(
+    family: &'static Family,
+    op: Option<&'static Op>,
+    payload: &[u8],
+    offset: usize,
+    big_endian: bool,
+) -> Option<String> {
+    let ctx = Ctx { family, big_endian };
+    let header = op.and_then(|o| o.fixed_header.as_deref());
+    let mut start = header.map_or(0, |h| align4(family.struct_size(h)));
+    let mut end = payload.len();
+    let mut set = op
+        .and_then(|o| o.attr_set.as_deref())
+        .and_then(|s| family.attr_sets.get(s));
+    let mut path: Vec<String> = Vec::new();
+    'level: loop {
+        let mut pos = start;
+        while pos + 4 <= end {
+            let len = ctx.uint(&payload[pos..pos + 2], false) as usize;
+            let type_id = ctx.uint(&payload[pos + 2..pos + 4], false) as u16 & NLA_TYPE_MASK;
+            if len < 4 || pos + len > end {
+                return None;
+            }
+            if (pos..pos + len).contains(&offset) {
+                let attr = set.and_then(|s| Some((s, s.by_type.get(&type_id)?)));
+                path.push(match attr {
+                    Some((s, a)) => Family::c_name(s, &a.field.name),
+                    None => format!("attr_{type_id}"),
+                });
+                if offset == pos {
+                    return Some(path.join("/"));
+                }
+                // Inside it: its nested attributes, named when it is a plain nest.
+                set = attr
+                    .filter(|(_, a)| a.field.kind == Kind::Nest)
+                    .and_then(|(_, a)| a.nested.as_deref())
+                    .and_then(|n| family.attr_sets.get(n));
+                (start, end) = (pos + 4, pos + len);
+                continue 'level;
+            }
+            pos += align4(len);
+        }
+        return None;
     }
 }
 
