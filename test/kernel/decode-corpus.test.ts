@@ -10,6 +10,7 @@ import path from 'node:path'
 import type { DecodedAttr, NlRecord } from '../../src/core/capture-format.js'
 import { fetchModules, fetchTools } from '../../vm/index.js'
 import { GuestFixture, ROOT, SURFACE_KERNEL, testLimit } from './guest-fixture.js'
+import { parseCapture } from '../helpers/records.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
 
@@ -708,10 +709,8 @@ function compareFile(pcap: string): { outcome: Outcome; records: Rec[] } {
     maxBuffer: 1024 * 1024 * 1024,
   })
   if (ours.status !== 0) throw new Error(`capture -r ${pcap} exited ${ours.status}: ${ours.stderr}`)
-  const records = ours.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{') && !l.startsWith('{"summary"'))
-    .map((l) => JSON.parse(l) as Rec)
+  // every line validated against schema/capture-record.v1.json
+  const { records } = parseCapture(ours.stdout)
   const theirs = spawnSync('tshark', ['-r', pcap, '-T', 'json', '-x', '--no-duplicate-keys'], {
     encoding: 'utf8',
     maxBuffer: 1024 * 1024 * 1024,
