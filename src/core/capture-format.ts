@@ -38,6 +38,7 @@ export interface NlRecord {
     request_type_id?: number
     request_flags_raw?: number
     request_len?: number
+    request_port?: number
   }
   /** NETLINK_CONNECTOR: the struct cn_msg of an NLMSG_DONE, and its proc event. */
   connector?: {

@@ -214,6 +214,9 @@ pub struct ErrorInfo {
     pub request_flags_raw: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_len: Option<u32>,
+    /// The request's nlmsg_pid (the port id its sender put there; 0 lets the kernel fill it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_port: Option<u32>,
 }
 
 /// The main attributes of rtnetlink link/address/route/neighbour messages and of nlctrl.
@@ -573,6 +576,7 @@ fn decode_big_endian(record: &mut Record, h: Header, payload: &[u8], genl: &mut 
                 info.request_type_id = Some(orig.msg_type);
                 info.request_flags_raw = Some(orig.flags);
                 info.request_len = Some(orig.len);
+                info.request_port = Some(orig.port);
             }
             record.error = Some(info);
         }
@@ -665,6 +669,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
         info.request_type_id = Some(orig.msg_type);
         info.request_flags_raw = Some(orig.flags);
         info.request_len = Some(orig.len);
+        info.request_port = Some(orig.port);
     } else {
         record.malformed = Some("NLMSG_ERROR without the request's header".into());
     }
