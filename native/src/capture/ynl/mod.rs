@@ -47,6 +47,13 @@ pub fn genl_family(name: &str) -> Option<&'static Family> {
         .map(family_at)
 }
 
+/// The spec operation a generic netlink command is, by direction (`get-interface`).
+pub fn genl_op_name(family: &str, cmd: u8, dir: Direction) -> Option<&'static str> {
+    let f = genl_family(family)?;
+    let op = f.op_for(u16::from(cmd), dir.request, dir.unasked)?;
+    Some(op.name.as_str())
+}
+
 /// The spec names this build carries (for the README and the tests).
 pub fn spec_names() -> impl Iterator<Item = &'static str> {
     SPECS.iter().map(|s| s.name)
