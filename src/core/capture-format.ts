@@ -18,7 +18,8 @@ export interface NlRecord {
   len: number
   /** Generic netlink: where `type` (the family name) came from. */
   family_source?: 'kernel' | 'file' | 'fixed' | 'unknown'
-  genl?: { cmd: number; cmd_name?: string; version: number }
+  /** `op`: the family's YNL spec operation the command is (`get-interface`), by direction. */
+  genl?: { cmd: number; cmd_name?: string; op?: string; version: number }
   error?: {
     errno: number
     /** The errno name; `ACK` (NLMSG_ERROR) or `DONE` (NLMSG_DONE) for 0. */
@@ -38,6 +39,7 @@ export interface NlRecord {
     request_type_id?: number
     request_flags_raw?: number
     request_len?: number
+    request_port?: number
   }
   /** NETLINK_CONNECTOR: the struct cn_msg of an NLMSG_DONE, and its proc event. */
   connector?: {
@@ -143,7 +145,7 @@ export function formatRecord(r: NlRecord, verbose = false): string {
   const time = r.time.slice(11, 26)
   const parts = [time, r.dir, r.family, r.type]
   if (r.family_source) parts.push(`family_source=${r.family_source}`)
-  if (r.genl) parts.push(r.genl.cmd_name ?? `cmd=${r.genl.cmd}`)
+  if (r.genl) parts.push(r.genl.cmd_name ?? r.genl.op ?? `cmd=${r.genl.cmd}`)
   parts.push(r.flags.length > 0 ? r.flags.join('|') : '-')
   parts.push(`seq=${r.seq}`, `port=${r.port}`, `len=${r.len}`)
   if (r.error) {

@@ -301,6 +301,19 @@ describe('every attribute, from the kernel YNL specs (real traffic of a sid gues
     expect(compared).toBeGreaterThan(50)
   })
 
+  test('a generic netlink command is named by its spec operation, and its flags by what it is', async () => {
+    const { records } = await readJson(real)
+    const genl = records.filter((r) => r.family === 'generic' && r.genl && r.type !== 'nlctrl')
+    expect(genl.length).toBeGreaterThan(0)
+    // mptcp_pm's and devlink's commands: their spec's operations; a dump request's 0x300 is DUMP, not hex
+    expect(genl.filter((r) => r.genl?.op === undefined).map((r) => `${r.packet}:${r.type}`)).toEqual([])
+    const dumps = genl.filter((r) => r.dir === 'to-kernel' && (r.flags_raw & 0x300) === 0x300)
+    expect(dumps.length).toBeGreaterThan(0)
+    for (const r of dumps) expect(r.flags).toContain('DUMP')
+    const { stdout } = await nlmonctl(['capture', '-r', real, '--family', 'generic'])
+    expect(stdout).toMatch(/ generic mptcp_pm family_source=file get-addr REQUEST\|DUMP /)
+  })
+
   test('-v prints the tree under each line, 4 spaces a level', async () => {
     const { stdout, exitCode } = await nlmonctl(['capture', '-r', real, '-v', '--family', 'route', '-c', '40'])
     expect(exitCode).toBe(0)

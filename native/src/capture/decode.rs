@@ -168,6 +168,9 @@ pub struct Genl {
     pub cmd: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmd_name: Option<&'static str>,
+    /// The family's YNL spec operation this command is (`get-interface`), by direction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub op: Option<&'static str>,
     pub version: u8,
 }
 
@@ -214,6 +217,9 @@ pub struct ErrorInfo {
     pub request_flags_raw: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_len: Option<u32>,
+    /// The request's nlmsg_pid (the port id its sender put there; 0 lets the kernel fill it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_port: Option<u32>,
 }
 
 /// The main attributes of rtnetlink link/address/route/neighbour messages and of nlctrl.
@@ -535,6 +541,9 @@ pub fn decode_message(
         t if family == NETLINK_GENERIC => {
             record.family_source = Some(genl.source(t).map_or("unknown", NameSource::as_str));
             cmd_name = decode_genl(&mut record, t, payload, genl);
+            if let (Some(g), Some(name)) = (record.genl.as_mut(), genl.get(t)) {
+                g.op = ynl::genl_op_name(name, g.cmd, direction(h));
+            }
         }
         _ if family == NETLINK_AUDIT => {
             record.not_decoded = Some("audit message: payload not decoded".into());
@@ -544,9 +553,30 @@ pub fn decode_message(
     if opts.tree && h.msg_type >= NLMSG_MIN_TYPE {
         record.decoded = tree(family, h, payload, genl, false);
     }
-    let kind = names::flag_kind(family, h.msg_type, &record.type_name, cmd_name);
+    // A genl command's kind (get/new/del) from its spec operation's name when nlctrl's table
+    // has none: `get-interface` is a GET, so its 0x300 is ROOT|MATCH.
+    let op_kind = record
+        .genl
+        .as_ref()
+        .and_then(|g| g.op)
+        .map(|op| format!("_{}", op.to_ascii_uppercase().replace('-', "_")));
+    let kind = names::flag_kind(
+        family,
+        h.msg_type,
+        &record.type_name,
+        cmd_name.or(op_kind.as_deref()),
+    );
     record.flags = names::flag_names(h.flags, kind);
     record
+}
+
+/// Which way a message went, as the specs' operations tell requests from answers.
+fn direction(h: Header) -> ynl::Direction {
+    ynl::Direction {
+        request: h.flags & NLM_F_REQUEST != 0,
+        // Dump parts are NLM_F_MULTI and answers carry the request's sequence number.
+        unasked: h.flags & NLM_F_MULTI == 0 && h.seq == 0,
+    }
 }
 
 /// A message of a big-endian host's file. The header, the errno of NLMSG_ERROR/DONE and the
@@ -573,6 +603,7 @@ fn decode_big_endian(record: &mut Record, h: Header, payload: &[u8], genl: &mut 
                 info.request_type_id = Some(orig.msg_type);
                 info.request_flags_raw = Some(orig.flags);
                 info.request_len = Some(orig.len);
+                info.request_port = Some(orig.port);
             }
             record.error = Some(info);
         }
@@ -586,6 +617,9 @@ fn decode_big_endian(record: &mut Record, h: Header, payload: &[u8], genl: &mut 
                         cmd_name: (t == GENL_ID_CTRL)
                             .then(|| names::ctrl_cmd_name(cmd))
                             .flatten(),
+                        op: genl
+                            .get(t)
+                            .and_then(|name| ynl::genl_op_name(name, cmd, direction(h))),
                         version,
                     });
                 }
@@ -633,11 +667,7 @@ fn tree(
     genl: &GenlNames,
     big_endian: bool,
 ) -> Option<ynl::Decoded> {
-    let dir = ynl::Direction {
-        request: h.flags & NLM_F_REQUEST != 0,
-        // Dump parts are NLM_F_MULTI and answers carry the request's sequence number.
-        unasked: h.flags & NLM_F_MULTI == 0 && h.seq == 0,
-    };
+    let dir = direction(h);
     if family == NETLINK_GENERIC {
         let name = genl.get(h.msg_type)?;
         let cmd = *payload.first()?;
@@ -665,6 +695,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
         info.request_type_id = Some(orig.msg_type);
         info.request_flags_raw = Some(orig.flags);
         info.request_len = Some(orig.len);
+        info.request_port = Some(orig.port);
     } else {
         record.malformed = Some("NLMSG_ERROR without the request's header".into());
     }
@@ -989,6 +1020,7 @@ fn decode_genl(
     record.genl = Some(Genl {
         cmd,
         cmd_name,
+        op: None,
         version,
     });
     cmd_name

@@ -47,6 +47,13 @@ pub fn genl_family(name: &str) -> Option<&'static Family> {
         .map(family_at)
 }
 
+/// The spec operation a generic netlink command is, by direction (`get-interface`).
+pub fn genl_op_name(family: &str, cmd: u8, dir: Direction) -> Option<&'static str> {
+    let f = genl_family(family)?;
+    let op = f.op_for(u16::from(cmd), dir.request, dir.unasked)?;
+    Some(op.name.as_str())
+}
+
 /// The spec names this build carries (for the README and the tests).
 pub fn spec_names() -> impl Iterator<Item = &'static str> {
     SPECS.iter().map(|s| s.name)
@@ -70,14 +77,31 @@ pub fn decode_raw(
     payload: &[u8],
     big_endian: bool,
 ) -> Option<Decoded> {
-    SPECS
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.raw && s.protonum == protonum)
-        .map(|(i, _)| family_at(i))
-        .find_map(|f| {
-            let op = f.op_for(msg_type, dir.request, dir.unasked)?;
-            Some(tree::decode(f, op, payload, big_endian))
+    let specs = || {
+        SPECS
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.raw && s.protonum == protonum)
+            .map(|(i, _)| family_at(i))
+    };
+    let named = |request: bool, unasked: bool| {
+        specs().find_map(|f| {
+            let op = f.op_for(msg_type, request, unasked)?;
+            Some(tree::decode(f, op, true, payload, big_endian))
+        })
+    };
+    named(dir.request, dir.unasked)
+        // A request the spec lists only as an answer (ctnetlink's IPCTNL_MSG_CT_NEW is what
+        // `conntrack -L` gets back and what `conntrack -I` sends), or the other way round.
+        .or_else(|| named(!dir.request, false))
+        .or_else(|| {
+            // netfilter: a message of a subsystem a spec serves, read with its common set.
+            if protonum != libc::NETLINK_NETFILTER as u16 {
+                return None;
+            }
+            let f = specs().find(|f| f.serves_subsystem(msg_type >> 8))?;
+            let op = &f.ops[f.fallback?];
+            Some(tree::decode(f, op, false, payload, big_endian))
         })
 }
 
@@ -91,9 +115,13 @@ pub fn decode_genl(
 ) -> Option<Decoded> {
     let f = genl_family(family)?;
     match f.op_for(u16::from(cmd), dir.request, dir.unasked) {
-        Some(op) => Some(tree::decode(f, op, body, big_endian)),
-        // A command the spec does not list: its attributes are still shown, by number.
-        None => Some(tree::decode_unknown_op(f, body, big_endian)),
+        Some(op) => Some(tree::decode(f, op, true, body, big_endian)),
+        // A command the spec does not list: read with the family's common attribute set (genl
+        // families have one main set), else by number.
+        None => match f.fallback {
+            Some(i) => Some(tree::decode(f, &f.ops[i], false, body, big_endian)),
+            None => Some(tree::decode_unknown_op(f, body, big_endian)),
+        },
     }
 }
 

@@ -213,6 +213,9 @@ pub struct Family {
     pub replies: HashMap<u16, usize>,
     /// Notifications and events (sent unasked), by message type.
     pub notifications: HashMap<u16, usize>,
+    /// The operation whose attribute set most operations share: what a message of a type the
+    /// spec lists no operation for is read with (nl80211's GET_REG answers, ctnetlink's requests).
+    pub fallback: Option<usize>,
 }
 
 fn list(v: &Value, key: &str) -> Vec<Value> {
@@ -303,7 +306,24 @@ impl Family {
             family.sub_messages.insert(name, formats);
         }
         family.compile_ops(spec);
+        let mut uses: HashMap<&str, (usize, usize)> = HashMap::new();
+        for (i, op) in family.ops.iter().enumerate() {
+            if let Some(set) = op.attr_set.as_deref() {
+                uses.entry(set).or_insert((0, i)).0 += 1;
+            }
+        }
+        family.fallback = uses
+            .values()
+            .max_by_key(|(count, first)| (*count, std::cmp::Reverse(*first)))
+            .map(|(_, first)| *first);
         family
+    }
+
+    /// Whether any operation's message type is in netfilter subsystem `subsys` (type >> 8).
+    pub fn serves_subsystem(&self, subsys: u16) -> bool {
+        let keys = self.requests.keys().chain(self.replies.keys());
+        keys.chain(self.notifications.keys())
+            .any(|t| t >> 8 == subsys)
     }
 
     fn compile_attr_sets(&mut self, spec: &Value, consts: &HashMap<String, u64>) {

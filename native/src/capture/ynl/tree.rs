@@ -57,9 +57,12 @@ struct Ctx {
     big_endian: bool,
 }
 
+/// A message of operation `op`; `named` false when `op` is only the family's fallback (the spec
+/// lists no operation for the message: its attributes are read with the common set, no `op`).
 pub fn decode(
     family: &'static Family,
     op: &'static Op,
+    named: bool,
     payload: &[u8],
     big_endian: bool,
 ) -> Decoded {
@@ -73,7 +76,7 @@ pub fn decode(
     };
     Decoded {
         spec: &family.name,
-        op: Some(&op.name),
+        op: named.then_some(op.name.as_str()),
         fixed,
         attrs: ctx.attrs(op.attr_set.as_deref(), rest, 0),
     }
