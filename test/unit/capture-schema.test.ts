@@ -102,6 +102,20 @@ test('records of every kind, the decoded tree and the summary line are accepted'
       proc_event: { what: 'fork', what_raw: 1, cpu: 0, timestamp_ns: 5, fields: { child_pid: 2 } },
     },
   })
+  assertValidLine({
+    ...record,
+    family: 'generic',
+    family_id: 16,
+    type: 'mptcp_pm',
+    type_id: 28,
+    family_source: 'file',
+    genl: { cmd: 5, op: 'get-addr', version: 1 },
+  })
+  assertValidLine({
+    ...record,
+    type: 'NLMSG_ERROR',
+    error: { errno: 0, name: 'ACK', request_type: 'RTM_NEWLINK', request_seq: 1, request_port: 4242 },
+  })
   assertValidLine({ summary })
   assertValidLine({ summary: { ...summary, shown: 1 } })
 })
