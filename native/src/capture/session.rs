@@ -217,9 +217,8 @@ impl Shared {
             return;
         }
         let mut q = lock(&self.queue);
-        let full = |q: &Queue| {
-            q.records + count > QUEUE_RECORDS || q.bytes + text.len() > QUEUE_BYTES
-        };
+        let full =
+            |q: &Queue| q.records + count > QUEUE_RECORDS || q.bytes + text.len() > QUEUE_BYTES;
         if self.backpressure {
             while full(&q) && !q.batches.is_empty() && !self.stopping() {
                 q = self
