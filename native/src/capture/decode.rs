@@ -638,6 +638,10 @@ fn tree(
         // Dump parts are NLM_F_MULTI and answers carry the request's sequence number.
         unasked: h.flags & NLM_F_MULTI == 0 && h.seq == 0,
     };
+    if family == crate::netlink::consts::NETLINK_SOCK_DIAG {
+        // No kernel spec describes sock_diag: decoded by hand, into the same tree.
+        return super::sockdiag::decode(h.msg_type, dir.request, payload, big_endian);
+    }
     if family == NETLINK_GENERIC {
         let name = genl.get(h.msg_type)?;
         let cmd = *payload.first()?;

@@ -10,6 +10,7 @@ pub mod pcapread;
 pub mod queue;
 pub mod ring;
 pub mod session;
+pub mod sockdiag;
 pub mod ynl;
 
 #[cfg(test)]
