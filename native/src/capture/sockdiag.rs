@@ -150,6 +150,8 @@ enum M {
     SockType(&'static str, usize),
     /// struct inet_diag_sockid.
     SockId(&'static str),
+    /// `__u32 cookie[2]`: the kernel's 64-bit socket cookie, low half first.
+    Cookie(&'static str),
     /// Bytes not shown (padding).
     Pad(usize),
 }
@@ -160,6 +162,7 @@ impl M {
             M::Int(_, n) | M::State(_, n) | M::SockType(_, n) | M::Pad(n) => n,
             M::States(_) | M::Show(_) => 4,
             M::Ext(_) => 1,
+            M::Cookie(_) => 8,
             // __be16 sport, dport; __be32 src[4], dst[4]; __u32 if; __u32 cookie[2].
             M::SockId(_) => 48,
         }
@@ -209,7 +212,7 @@ const UNIX_DIAG_REQ: &[M] = &[
     M::States("udiag-states"),
     M::Int("udiag-ino", 4),
     M::Show("udiag-show"),
-    M::Int("udiag-cookie", 8),
+    M::Cookie("udiag-cookie"),
 ];
 
 /// struct unix_diag_msg (linux/unix_diag.h).
@@ -219,7 +222,7 @@ const UNIX_DIAG_MSG: &[M] = &[
     M::State("udiag-state", 1),
     M::Pad(1),
     M::Int("udiag-ino", 4),
-    M::Int("udiag-cookie", 8),
+    M::Cookie("udiag-cookie"),
 ];
 
 /// Families whose sock_diag messages are decoded beyond their first bytes.
@@ -380,6 +383,7 @@ impl Dec {
                     (name, bit_names(v, &asked, |t| t.wrapping_sub(1)))
                 }
                 M::SockId(name) => (name, Value::Object(self.sockid(part, family))),
+                M::Cookie(name) => (name, Value::from(self.cookie(part))),
             };
             map.insert(name.into(), value);
         }
@@ -409,12 +413,16 @@ impl Dec {
         if let Some(ifindex) = b.get(36..40) {
             map.insert("idiag-if".into(), Value::from(self.uint(ifindex)));
         }
-        if let (Some(lo), Some(hi)) = (b.get(40..44), b.get(44..48)) {
-            // __u32 cookie[2]: the kernel's 64-bit socket cookie, low half first (as ss reads it).
-            let cookie = self.uint(lo) | (self.uint(hi) << 32);
-            map.insert("idiag-cookie".into(), Value::from(cookie));
+        if let Some(cookie) = b.get(40..48) {
+            map.insert("idiag-cookie".into(), Value::from(self.cookie(cookie)));
         }
         map
+    }
+
+    /// `__u32 cookie[2]`, low half first (as ss reads it), each half in host order.
+    fn cookie(&self, b: &[u8]) -> u64 {
+        let half = |at: usize| b.get(at..at + 4).map_or(0, |h| self.uint(h));
+        half(0) | (half(4) << 32)
     }
 
     /// The attributes of `set` in `bytes`.
@@ -1042,6 +1050,11 @@ pub(crate) mod tests {
         let d = must(decode(20, false, &be, true));
         assert_eq!(fixed(&d)["idiag-uid"], json!(1000));
         assert_eq!(fixed(&d)["id"]["idiag-sport"], json!(443));
+        let mut unix = vec![libc::AF_UNIX as u8, 2, 7, 0, 0, 0, 0, 9];
+        unix.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
+        let d = must(decode(20, false, &unix, true));
+        assert_eq!(fixed(&d)["udiag-ino"], json!(9));
+        assert_eq!(fixed(&d)["udiag-cookie"], json!(0x2_0000_0001u64));
 
         assert!(decode(99, true, &[], false).is_none());
     }
