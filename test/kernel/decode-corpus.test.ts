@@ -418,11 +418,6 @@ const KNOWN_GAPS: Gap[] = [
     cmd: 31,
     why: "NL80211_CMD_GET_REG answers: the kernel's nl80211 spec types reg-rules (attribute 34) as binary ('TODO: nest'), so it is shown as its bytes, as the spec says; tshark's hand-written dissector goes into it",
   },
-  {
-    family: 'sock_diag',
-    types: ['SOCK_DIAG_BY_FAMILY'],
-    why: 'SOCK_DIAG_BY_FAMILY messages get no decoded tree: the inet-diag and unix-diag specs are not used',
-  },
 ]
 
 const fieldMatches = (pattern: string, field: string) =>

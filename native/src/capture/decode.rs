@@ -101,6 +101,10 @@ impl GenlNames {
     }
     /// A name the decoded traffic announced.
     fn learn(&mut self, id: u16, name: String) {
+        // An empty name (a malformed announcement, found by the fuzz) names nothing.
+        if name.is_empty() || name.starts_with(' ') {
+            return;
+        }
         self.map.insert(id, (name, self.learnt));
     }
     pub fn get(&self, id: u16) -> Option<&str> {
@@ -668,6 +672,10 @@ fn tree(
     big_endian: bool,
 ) -> Option<ynl::Decoded> {
     let dir = direction(h);
+    if family == crate::netlink::consts::NETLINK_SOCK_DIAG {
+        // No kernel spec describes sock_diag: decoded by hand, into the same tree.
+        return super::sockdiag::decode(h.msg_type, dir.request, payload, big_endian);
+    }
     if family == NETLINK_GENERIC {
         let name = genl.get(h.msg_type)?;
         let cmd = *payload.first()?;

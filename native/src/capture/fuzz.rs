@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::decode::{decode_packet, GenlNames, Options, PacketMeta, Record};
 use super::pcapread::Reader;
+use crate::netlink::consts::{NETLINK_SOCK_DIAG, NLM_F_MULTI, NLM_F_REQUEST};
+use netlink_packet_core::NLM_F_DUMP;
 
 /// How long the mutation loop runs (a bound, not a speed target: the count is printed).
 const BUDGET: Duration = Duration::from_secs(3);
@@ -40,6 +42,21 @@ fn seeds() -> Vec<(u16, Vec<u8>)> {
         while let Some(Ok(packet)) = reader.next_packet() {
             out.push((packet.family, packet.data));
         }
+    }
+    // The fixtures hold sock_diag requests only (the guest's kernel refused them): answers too.
+    for (request, payload) in super::sockdiag::tests::fuzz_seeds() {
+        let flags = if request {
+            NLM_F_REQUEST | NLM_F_DUMP
+        } else {
+            NLM_F_MULTI
+        };
+        let mut packet = Vec::new();
+        packet.extend_from_slice(&(16 + payload.len() as u32).to_ne_bytes());
+        packet.extend_from_slice(&20u16.to_ne_bytes()); // SOCK_DIAG_BY_FAMILY
+        packet.extend_from_slice(&flags.to_ne_bytes());
+        packet.extend_from_slice(&[0; 8]);
+        packet.extend_from_slice(&payload);
+        out.push((NETLINK_SOCK_DIAG, packet));
     }
     assert!(out.len() > 100, "too few seed packets: {}", out.len());
     out

@@ -12,6 +12,7 @@ pub mod ring;
 #[cfg(test)]
 pub mod schema;
 pub mod session;
+pub mod sockdiag;
 pub mod ynl;
 
 #[cfg(test)]

@@ -241,6 +241,11 @@ fn lookup(table: &[(u16, &'static str)], value: u16) -> Option<&'static str> {
     table.iter().find(|(v, _)| *v == value).map(|(_, n)| *n)
 }
 
+/// A NETLINK_SOCK_DIAG message type's name (the sock_diag decoder names its operation by it).
+pub fn sock_diag_type(msg_type: u16) -> Option<&'static str> {
+    lookup(SOCK_DIAG, msg_type)
+}
+
 /// The name of a message type. For generic netlink, `genl_name` resolves family ids.
 pub fn type_name(family: u16, msg_type: u16, genl_name: impl Fn(u16) -> Option<String>) -> String {
     match msg_type {
