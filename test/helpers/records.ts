@@ -86,3 +86,24 @@ export function parseCapture(stdout: string, options: { mixed?: boolean } = {}):
 /** The records of a --json output (validated; see parseCapture). */
 export const parseRecords = (stdout: string, options: { mixed?: boolean } = {}): NlRecord[] =>
   parseCapture(stdout, options).records
+
+/** A record built by a test (an RTM_NEWLINK request unless `over` says otherwise), checked against the schema. */
+export function testRecord(over: Partial<NlRecord> = {}): NlRecord {
+  const record: NlRecord = {
+    time: '2026-11-29T01:02:03.123456789Z',
+    packet: 1,
+    dir: 'to-kernel',
+    family: 'route',
+    family_id: 0,
+    type: 'RTM_NEWLINK',
+    type_id: 16,
+    flags: ['REQUEST', 'ACK'],
+    flags_raw: 5,
+    seq: 1,
+    port: 0,
+    len: 32,
+    ...over,
+  }
+  assertValidLine(record, 'a record built by a test')
+  return record
+}

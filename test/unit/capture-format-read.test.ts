@@ -2,28 +2,11 @@
 // visible on the one line too.
 import { formatRecord, type NlRecord } from '../../src/core/capture-format.js'
 import { ExitCode, fromNative } from '../../src/core/errors.js'
-import { assertValidLine } from '../helpers/records.js'
+import { testRecord } from '../helpers/records.js'
 
-// Every record a test builds is one the schema allows (test/helpers/records.ts).
-const rec = (over: Partial<NlRecord>): NlRecord => {
-  const record: NlRecord = {
-    time: '2026-11-29T01:02:03.123456789Z',
-    packet: 1,
-    dir: 'to-user',
-    family: 'route',
-    family_id: 0,
-    type: 'NLMSG_ERROR',
-    type_id: 2,
-    flags: [],
-    flags_raw: 0,
-    seq: 1,
-    port: 0,
-    len: 32,
-    ...over,
-  }
-  assertValidLine(record, 'a record built by this test')
-  return record
-}
+// An NLMSG_ERROR unless a test says otherwise; every one checked against the schema.
+const rec = (over: Partial<NlRecord>): NlRecord =>
+  testRecord({ dir: 'to-user', type: 'NLMSG_ERROR', type_id: 2, flags: [], flags_raw: 0, ...over })
 
 describe('issue #9 fields in the text line', () => {
   test('a warning on an ACK and on a DONE', () => {

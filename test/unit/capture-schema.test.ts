@@ -3,22 +3,9 @@
 // refuses what a script could not rely on: a renamed, new or retyped key, anywhere in the tree.
 import { readFileSync } from 'node:fs'
 import { ROOT } from '../helpers/cli.js'
-import { assertValidLine, parseCapture, SCHEMA_PATH } from '../helpers/records.js'
+import { assertValidLine, parseCapture, SCHEMA_PATH, testRecord } from '../helpers/records.js'
 
-const record = {
-  time: '2026-11-29T01:02:03.123456789Z',
-  packet: 1,
-  dir: 'to-kernel',
-  family: 'route',
-  family_id: 0,
-  type: 'RTM_NEWLINK',
-  type_id: 16,
-  flags: ['REQUEST', 'ACK'],
-  flags_raw: 5,
-  seq: 1,
-  port: 0,
-  len: 32,
-}
+const record = testRecord()
 
 // The contract's examples of the spec-driven tree (issue #9), one of each kind of attribute.
 const decoded = {

@@ -3,28 +3,10 @@ import { formatRecord, formatSummary, parseRecords, summarize, type NlRecord } f
 import { filterOwned, parseProcNetlink, processTree, sample, emptyPorts } from '../../src/core/capture-owner.js'
 import { ephemeralAlias, orphans, ownerAlive, parseEphemeralAlias, processStart } from '../../src/core/ephemeral.js'
 import type { IpLink } from '../../src/core/ip-link.js'
-import { assertValidLine } from '../helpers/records.js'
+import { testRecord } from '../helpers/records.js'
 
 // Every record a test builds is one the schema allows (test/helpers/records.ts).
-const rec = (over: Partial<NlRecord>): NlRecord => {
-  const record: NlRecord = {
-    time: '2026-11-29T01:02:03.123456789Z',
-    packet: 1,
-    dir: 'to-kernel',
-    family: 'route',
-    family_id: 0,
-    type: 'RTM_NEWLINK',
-    type_id: 16,
-    flags: ['REQUEST', 'ACK'],
-    flags_raw: 5,
-    seq: 1,
-    port: 0,
-    len: 32,
-    ...over,
-  }
-  assertValidLine(record, 'a record built by this test')
-  return record
-}
+const rec = testRecord
 
 describe('decoded record text', () => {
   test('a request with attributes', () => {

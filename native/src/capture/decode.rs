@@ -600,14 +600,7 @@ fn decode_big_endian(record: &mut Record, h: Header, payload: &[u8], genl: &mut 
                 .then(|| header_in(payload.get(4..).unwrap_or(&[]), true))
                 .flatten()
             {
-                info.request_type = Some(names::type_name(family, orig.msg_type, |id| {
-                    genl.get(id).map(str::to_string)
-                }));
-                info.request_seq = Some(orig.seq);
-                info.request_type_id = Some(orig.msg_type);
-                info.request_flags_raw = Some(orig.flags);
-                info.request_len = Some(orig.len);
-                info.request_port = Some(orig.port);
+                info.set_request(orig, family, genl);
             }
             record.error = Some(info);
         }
@@ -696,14 +689,7 @@ fn decode_error(record: &mut Record, h: Header, payload: &[u8], family: u16, gen
     let after = payload.get(4..).unwrap_or(&[]);
     let mut info = error_info(code, "ACK");
     if let Some(orig) = header(after) {
-        info.request_type = Some(names::type_name(family, orig.msg_type, |id| {
-            genl.get(id).map(str::to_string)
-        }));
-        info.request_seq = Some(orig.seq);
-        info.request_type_id = Some(orig.msg_type);
-        info.request_flags_raw = Some(orig.flags);
-        info.request_len = Some(orig.len);
-        info.request_port = Some(orig.port);
+        info.set_request(orig, family, genl);
     } else {
         record.malformed = Some("NLMSG_ERROR without the request's header".into());
     }
@@ -769,6 +755,20 @@ pub fn attr_at(family: u16, request: &[u8], offset: usize, genl: &GenlNames) -> 
         None
     };
     ynl::request_attr_at(family, h.msg_type, genl_name, payload, offset)
+}
+
+impl ErrorInfo {
+    /// The header of the request an NLMSG_ERROR echoes.
+    fn set_request(&mut self, orig: Header, family: u16, genl: &GenlNames) {
+        self.request_type = Some(names::type_name(family, orig.msg_type, |id| {
+            genl.get(id).map(str::to_string)
+        }));
+        self.request_seq = Some(orig.seq);
+        self.request_type_id = Some(orig.msg_type);
+        self.request_flags_raw = Some(orig.flags);
+        self.request_len = Some(orig.len);
+        self.request_port = Some(orig.port);
+    }
 }
 
 fn error_info(code: i32, ok_name: &str) -> ErrorInfo {

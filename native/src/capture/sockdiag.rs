@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::decode::to_hex;
 use super::names;
-use super::ynl::{Decoded, Node};
+use super::ynl::{self, Decoded, Node};
 use crate::netlink::consts::{NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
 
 /// Nested attributes deeper than this are shown as bytes (only ULP_INFO and SK_BPF_STORAGES nest).
@@ -266,7 +266,7 @@ pub fn decode(msg_type: u16, request: bool, payload: &[u8], big_endian: bool) ->
     };
     let (fixed, _) = d.structure(header, payload, family.unwrap_or(0));
     let size = header.iter().map(|m| m.size()).sum::<usize>();
-    let rest = payload.get(align4(size)..).unwrap_or(&[]);
+    let rest = payload.get(ynl::align4(size)..).unwrap_or(&[]);
     let attrs = d.attrs(set, rest, 0);
     Some(Decoded {
         spec: "sock_diag",
@@ -301,10 +301,6 @@ impl Set {
             Set::Unknown => &[],
         }
     }
-}
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
 }
 
 fn lookup<K: PartialEq + Copy>(table: &[(K, &'static str)], key: K) -> Option<&'static str> {
@@ -352,12 +348,7 @@ struct Dec {
 
 impl Dec {
     fn uint(&self, bytes: &[u8]) -> u64 {
-        let fold = |v: u64, b: &u8| (v << 8) | u64::from(*b);
-        if self.big_endian {
-            bytes.iter().fold(0, fold)
-        } else {
-            bytes.iter().rev().fold(0, fold)
-        }
+        ynl::read_uint(bytes, self.big_endian)
     }
 
     /// A struct's members as far as `bytes` go, and how many bytes they took.
@@ -425,39 +416,11 @@ impl Dec {
         half(0) | (half(4) << 32)
     }
 
-    /// The attributes of `set` in `bytes`.
+    /// The attributes of `set` in `bytes` (the walk is the spec-driven tree's).
     fn attrs(&self, set: Set, bytes: &[u8], depth: usize) -> Vec<Node> {
-        let mut out: Vec<Node> = Vec::new();
-        let mut pos = 0usize;
-        while pos < bytes.len() {
-            let rest = &bytes[pos..];
-            let (Some(l), Some(t)) = (rest.get(0..2), rest.get(2..4)) else {
-                out.push(Node {
-                    name: "trailing-bytes".into(),
-                    hex: Some(to_hex(rest)),
-                    error: Some(format!("{} bytes too short for an attribute", rest.len())),
-                    ..Node::default()
-                });
-                break;
-            };
-            // nla_len and nla_type are in host order, as every netlink header.
-            let (len, raw_type) = (self.uint(l) as usize, self.uint(t) as u16);
+        ynl::walk_attributes(bytes, self.big_endian, |raw_type, value, siblings| {
             let type_id = raw_type & NLA_TYPE_MASK;
-            if len < 4 || len > rest.len() {
-                out.push(Node {
-                    name: format!("attr-{type_id}").into(),
-                    type_id,
-                    hex: Some(to_hex(rest)),
-                    error: Some(format!(
-                        "attribute length {len} does not fit the {} bytes left",
-                        rest.len()
-                    )),
-                    ..Node::default()
-                });
-                break;
-            }
-            let value = &rest[4..len];
-            let node = match lookup(set.table(), type_id) {
+            match lookup(set.table(), type_id) {
                 Some(name) => {
                     let mut node = Node {
                         name: name.into(),
@@ -465,21 +428,12 @@ impl Dec {
                         ..Node::default()
                     };
                     let net_order = raw_type & NLA_F_NET_BYTEORDER != 0;
-                    self.value(set, name, value, net_order, &out, depth, &mut node);
+                    self.value(set, name, value, net_order, siblings, depth, &mut node);
                     node
                 }
-                None => Node {
-                    name: format!("attr-{type_id}").into(),
-                    type_id,
-                    hex: Some(to_hex(value)),
-                    unknown: true,
-                    ..Node::default()
-                },
-            };
-            out.push(node);
-            pos += align4(len);
-        }
-        out
+                None => Node::unknown(type_id, value),
+            }
+        })
     }
 
     /// The value of attribute `name` of `set` into `node`.

@@ -12,6 +12,7 @@ mod tree;
 use std::sync::OnceLock;
 
 pub use spec::Family;
+pub(crate) use tree::{align4, read_uint, walk_attributes};
 pub use tree::{Decoded, Node};
 
 use tree::attr_path;

@@ -1,13 +1,13 @@
 //! The interpreter: bytes + a compiled spec → the attribute tree of the `decoded` record key.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::spec::{Attr, Family, Field, Hint, Kind, Op};
+use crate::capture::decode::to_hex as hex;
 use crate::netlink::consts::{NLA_F_NET_BYTEORDER, NLA_TYPE_MASK};
 
 /// Nesting deeper than this is shown as bytes (a crafted packet must not exhaust the stack).
@@ -142,73 +142,90 @@ pub fn attr_path(
     }
 }
 
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
+/// Walk the attributes in `bytes`: `each(type with its flag bits, value, the nodes so far)`
+/// makes a node of each; a length that does not fit ends the walk with an error node.
+pub(crate) fn walk_attributes<'b>(
+    bytes: &'b [u8],
+    big_endian: bool,
+    mut each: impl FnMut(u16, &'b [u8], &[Node]) -> Node,
+) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let rest = &bytes[pos..];
+        let (Some(l), Some(t)) = (rest.get(0..2), rest.get(2..4)) else {
+            out.push(Node {
+                name: "trailing-bytes".into(),
+                hex: Some(hex(rest)),
+                error: Some(format!("{} bytes too short for an attribute", rest.len())),
+                ..Node::default()
+            });
+            break;
+        };
+        let (len, raw_type) = (
+            read_uint(l, big_endian) as usize,
+            read_uint(t, big_endian) as u16,
+        );
+        if len < 4 || len > rest.len() {
+            let type_id = raw_type & NLA_TYPE_MASK;
+            out.push(Node {
+                name: format!("attr-{type_id}").into(),
+                type_id,
+                hex: Some(hex(rest)),
+                error: Some(format!(
+                    "attribute length {len} does not fit the {} bytes left",
+                    rest.len()
+                )),
+                ..Node::default()
+            });
+            break;
+        }
+        let node = each(raw_type, &rest[4..len], &out);
+        out.push(node);
+        pos += align4(len);
     }
     out
 }
 
+/// An integer of `bytes.len()` bytes in the given byte order.
+pub(crate) fn read_uint(bytes: &[u8], big_endian: bool) -> u64 {
+    let fold = |v: u64, b: &u8| (v << 8) | u64::from(*b);
+    if big_endian {
+        bytes.iter().fold(0, fold)
+    } else {
+        bytes.iter().rev().fold(0, fold)
+    }
+}
+
+impl Node {
+    /// An attribute the spec (or table) does not name: its type and bytes.
+    pub(crate) fn unknown(type_id: u16, value: &[u8]) -> Node {
+        Node {
+            name: format!("attr-{type_id}").into(),
+            type_id,
+            hex: Some(hex(value)),
+            unknown: true,
+            ..Node::default()
+        }
+    }
+}
+
+/// Netlink's 4-byte alignment (NLA_ALIGN / NLMSG_ALIGN).
+pub(crate) fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
 impl Ctx {
     fn uint(&self, bytes: &[u8], big_endian: bool) -> u64 {
-        let mut v = 0u64;
-        if big_endian || self.big_endian {
-            for b in bytes {
-                v = (v << 8) | u64::from(*b);
-            }
-        } else {
-            for b in bytes.iter().rev() {
-                v = (v << 8) | u64::from(*b);
-            }
-        }
-        v
+        read_uint(bytes, big_endian || self.big_endian)
     }
 
-    /// Walk the attributes in `bytes`: `each(type with its flag bits, value, the nodes so far)`
-    /// makes a node of each; a length that does not fit ends the walk with an error node.
     fn walk<'b>(
         &self,
         bytes: &'b [u8],
-        mut each: impl FnMut(u16, &'b [u8], &[Node]) -> Node,
+        each: impl FnMut(u16, &'b [u8], &[Node]) -> Node,
     ) -> Vec<Node> {
-        let mut out = Vec::new();
-        let mut pos = 0usize;
-        while pos < bytes.len() {
-            let rest = &bytes[pos..];
-            let (Some(l), Some(t)) = (rest.get(0..2), rest.get(2..4)) else {
-                out.push(Node {
-                    name: "trailing-bytes".into(),
-                    hex: Some(hex(rest)),
-                    error: Some(format!("{} bytes too short for an attribute", rest.len())),
-                    ..Node::default()
-                });
-                break;
-            };
-            let (len, raw_type) = (self.uint(l, false) as usize, self.uint(t, false) as u16);
-            if len < 4 || len > rest.len() {
-                let type_id = raw_type & NLA_TYPE_MASK;
-                out.push(Node {
-                    name: format!("attr-{type_id}").into(),
-                    type_id,
-                    hex: Some(hex(rest)),
-                    error: Some(format!(
-                        "attribute length {len} does not fit the {} bytes left",
-                        rest.len()
-                    )),
-                    ..Node::default()
-                });
-                break;
-            }
-            let node = each(raw_type, &rest[4..len], &out);
-            out.push(node);
-            pos += align4(len);
-        }
-        out
+        walk_attributes(bytes, self.big_endian, each)
     }
 
     /// The attributes in `bytes`, named by `set` (None: by number only).
@@ -221,13 +238,7 @@ impl Ctx {
                     let net_order = raw_type & NLA_F_NET_BYTEORDER != 0;
                     self.attr(attr, type_id, value, net_order, siblings, depth)
                 }
-                None => Node {
-                    name: format!("attr-{type_id}").into(),
-                    type_id,
-                    hex: Some(hex(value)),
-                    unknown: true,
-                    ..Node::default()
-                },
+                None => Node::unknown(type_id, value),
             }
         })
     }
