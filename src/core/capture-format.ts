@@ -70,6 +70,17 @@ export interface NlRecord {
   /** Cut by the capture's snap length inside this message: decoded as far as the bytes go. */
   truncated?: boolean
   hex?: string
+  /** Who sent it (or owns the port it is addressed to); absent when unknown. See schema/capture-record.v1.json. */
+  process?: NlProcess
+}
+
+/** The process behind a message: pid/tid as nlmonctl's pid namespace sees them, and how it was known. */
+export interface NlProcess {
+  pid: number
+  tid: number
+  comm: string
+  source: 'bpf' | 'proc'
+  cmdline?: string[]
 }
 
 /** A message decoded by its YNL spec: the operation, the fixed header's members, every attribute. */

@@ -165,6 +165,9 @@ pub struct Record {
     pub truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
+    /// The process that sent the message, or owns the port it is addressed to; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<super::process::Process>,
 }
 
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]

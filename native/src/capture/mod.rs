@@ -7,6 +7,7 @@ pub mod genl;
 pub mod names;
 pub mod pcapio;
 pub mod pcapread;
+pub mod process;
 pub mod queue;
 pub mod ring;
 #[cfg(test)]
