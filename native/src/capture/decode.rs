@@ -735,8 +735,10 @@ fn set_extack(
             .map(|(k, v)| {
                 let v = match v {
                     extack::PolicyValue::Name(n) => serde_json::Value::from(n),
-                    extack::PolicyValue::Number(n) => i64::try_from(n)
+                    // u64 first: a u64 policy's max (U64_MAX) is a number too, not a string
+                    extack::PolicyValue::Number(n) => u64::try_from(n)
                         .map(serde_json::Value::from)
+                        .or_else(|_| i64::try_from(n).map(serde_json::Value::from))
                         .unwrap_or_else(|_| serde_json::Value::from(n.to_string())),
                 };
                 (k, v)
@@ -1455,7 +1457,10 @@ mod tests {
                 .collect::<Vec<u8>>(),
         ));
         tlvs.extend(tlv(6, &32u32.to_ne_bytes()));
-        tlvs.extend(tlv(0x8004, &tlv(1, &3u32.to_ne_bytes())));
+        // the policy: type u16 (3), and a u64 max past i64 (a u64 policy's U64_MAX)
+        let mut policy_attrs = tlv(1, &3u32.to_ne_bytes());
+        policy_attrs.extend(tlv(5, &u64::MAX.to_ne_bytes()));
+        tlvs.extend(tlv(0x8004, &policy_attrs));
         let mut padded = req.clone();
         while !padded.len().is_multiple_of(4) {
             padded.push(0);
@@ -1482,6 +1487,10 @@ mod tests {
         );
         let policy = e.extack_policy.unwrap_or_default();
         assert_eq!(policy.get("type"), Some(&serde_json::Value::from("u16")));
+        assert_eq!(
+            policy.get("max_value_u"),
+            Some(&serde_json::Value::from(u64::MAX))
+        );
         let genl = GenlNames::new();
         assert_eq!(attr_at(0, &req, 32, &genl).as_deref(), Some("IFLA_IFNAME"));
         assert_eq!(attr_at(0, &req, 33, &genl), None);
