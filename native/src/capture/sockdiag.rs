@@ -174,7 +174,8 @@ const INET_DIAG_REQ_V2: &[M] = &[
     M::Int("sdiag-family", 1),
     M::Int("sdiag-protocol", 1),
     M::Ext("idiag-ext"),
-    M::Pad(1),
+    // `pad`, which carries the protocol of a SOCK_RAW dump (struct inet_diag_req_raw)
+    M::Int("sdiag-raw-protocol", 1),
     M::States("idiag-states"),
     M::SockId("id"),
 ];
