@@ -4,9 +4,9 @@ import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { formatRecord, type NlRecord } from '../core/capture-format.js'
-import { emptyPorts, filterOwned, sample, type Ports } from '../core/capture-owner.js'
-import { prepareTrace, printSummary, runCapture } from '../core/capture.js'
+import { formatRecord } from '../core/capture-format.js'
+import { emptyPorts, ownedIndexes, sample, type Ports } from '../core/capture-owner.js'
+import { prepareTrace, printSummary, runCapture, type CollectedRecord } from '../core/capture.js'
 import { oneShotApi } from '../core/link-api.js'
 import { parseNativeError } from '../core/errors.js'
 import { call, loadAddon } from '../core/native.js'
@@ -78,14 +78,18 @@ export default class Trace extends BaseCommand {
       })
       let shown: number | undefined
       if (onlyCmd) {
-        const mine = filterOwned(result.collected, owned)
+        const keep = ownedIndexes(
+          result.collected.map((c) => c.record),
+          owned,
+        )
+        const mine = result.collected.filter((_, i) => keep.has(i))
         shown = mine.length
         if (everything !== undefined && plan.write !== undefined) {
           result.summary.written = await copyPackets(everything, plan.write, plan.force, mine)
         } else {
           const text = json
-            ? mine.map((r) => JSON.stringify(r)).join('\n')
-            : mine.map((r) => formatRecord(r, plan.verbose)).join('\n')
+            ? mine.map((c) => c.line).join('\n')
+            : mine.map((c) => formatRecord(c.record, plan.verbose)).join('\n')
           if (text !== '') process.stdout.write(text + '\n')
         }
       }
@@ -214,7 +218,12 @@ function cannotStart(command: string[]): string | undefined {
 }
 
 /** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */
-async function copyPackets(everything: string, write: string, force: boolean, mine: NlRecord[]): Promise<number> {
-  const packets = [...new Set(mine.map((r) => r.packet))]
+async function copyPackets(
+  everything: string,
+  write: string,
+  force: boolean,
+  mine: CollectedRecord[],
+): Promise<number> {
+  const packets = [...new Set(mine.map((c) => c.record.packet))]
   return call({ action: 'capture', file: write }, (native) => native.filterPcap(everything, write, force, packets))
 }

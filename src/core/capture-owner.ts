@@ -128,6 +128,12 @@ function compatible(request: NlRecord, reply: NlRecord): boolean {
  * Only two requests with identical headers sent at the same moment can still be swapped.
  */
 export function filterOwned(records: readonly NlRecord[], owned: Ports): NlRecord[] {
+  const keep = ownedIndexes(records, owned)
+  return records.filter((_, i) => keep.has(i))
+}
+
+/** filterOwned's choice, as the indexes of the records kept. */
+export function ownedIndexes(records: readonly NlRecord[], owned: Ports): Set<number> {
   const mine = (port: number) => owned.ports.has(port) || owned.pids.has(port)
   const waiting = new Map<string, number[]>() // family/seq → request indexes, oldest first
   const owner = new Map<number, number>() // request index → the port its replies went to
@@ -163,9 +169,10 @@ export function filterOwned(records: readonly NlRecord[], owned: Ports): NlRecor
     if (answered.has(group)) return
     if (claim(`${r.family_id}/${r.seq}`, i, (q) => compatible(q, r), r.port)) answered.add(group)
   })
-  return records.filter((r, i) => {
-    if (r.port !== 0) return mine(r.port)
-    const answeredTo = owner.get(i)
-    return answeredTo !== undefined && mine(answeredTo)
+  const keep = new Set<number>()
+  records.forEach((r, i) => {
+    const answeredTo = r.port !== 0 ? r.port : owner.get(i)
+    if (answeredTo !== undefined && mine(answeredTo)) keep.add(i)
   })
+  return keep
 }

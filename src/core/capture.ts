@@ -67,9 +67,15 @@ export interface CaptureRequest {
   quiet?: boolean
 }
 
+/** A record kept by `collect`, with the exact JSON line the addon wrote (u64 values past 2^53 intact). */
+export interface CollectedRecord {
+  record: NlRecord
+  line: string
+}
+
 export interface CaptureResult {
   summary: Summary
-  collected: NlRecord[]
+  collected: CollectedRecord[]
   collectDropped: number
   link: IpLink
   ephemeral: boolean
@@ -298,19 +304,20 @@ async function drain(
   session: CaptureSession,
   req: CaptureRequest,
   ctx: OperationContext = { action: 'capture', file: req.write },
-): Promise<{ stats: Addon.CaptureStats; collected: NlRecord[]; collectDropped: number; error?: NlmonctlError }> {
+): Promise<{ stats: Addon.CaptureStats; collected: CollectedRecord[]; collectDropped: number; error?: NlmonctlError }> {
   const out = new Out()
   const tty = Boolean(process.stderr.isTTY)
   const limit = req.collectLimit ?? 200_000
-  const collected: NlRecord[] = []
+  const collected: CollectedRecord[] = []
   let collectDropped = 0
   let lastCounter = 0
   for (;;) {
     const batch = await session.next(250)
     if (batch.count > 0 && !out.closed) {
       if (req.collect) {
-        for (const r of parseRecords(batch.records)) {
-          if (collected.length < limit) collected.push(r)
+        for (const line of batch.records.split('\n')) {
+          if (line === '') continue
+          if (collected.length < limit) collected.push({ record: JSON.parse(line) as NlRecord, line })
           else collectDropped++
         }
       } else if (req.json) {
