@@ -166,7 +166,7 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
   )
 
   test(
-    'the families tshark has no dissector for agree with their own tools: wg, ip mptcp, ethtool',
+    'the decoded answers agree with the tools that asked: ip -j, tc -j, and (no tshark dissector) wg, ip mptcp, ethtool',
     async () => {
       expect(captured.length).toBeGreaterThan(0) // the first test's capture
       const out = async (command: string) => {
@@ -178,6 +178,80 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       const answers = (family: string, op: string) =>
         captured.filter((r) => r.type === family && r.dir === 'to-user' && r.decoded?.op === op)
       const attr = (attrs: DecodedAttr[] | undefined, name: string) => attrs?.find((a) => a.name === name)
+
+      /** The last answer (to-user) of one rtnetlink message type whose tree has this attribute value. */
+      const lastRoute = (type: string, name: string, value: unknown) =>
+        captured
+          .filter((r) => r.type === type && r.dir === 'to-user' && attr(r.decoded?.attrs, name)?.value === value)
+          .at(-1)?.decoded
+      const fixed = (d: { fixed?: Record<string, unknown> } | undefined) => d?.fixed ?? {}
+
+      // rtnetlink: the dumps `ip -d link show`, `ip addr show` and `ip route show` answered, against `ip -j`
+      const [ipLink] = JSON.parse(await out('ip -j -d link show cdum0')) as {
+        ifindex: number
+        mtu: number
+        txqlen: number
+        address: string
+        linkinfo: { info_kind: string }
+      }[]
+      const dumLink = lastRoute('RTM_NEWLINK', 'ifname', 'cdum0')
+      expect({
+        ifindex: fixed(dumLink)['ifi-index'],
+        mtu: attr(dumLink?.attrs, 'mtu')?.value,
+        txqlen: attr(dumLink?.attrs, 'txqlen')?.value,
+        address: attr(dumLink?.attrs, 'address')?.value,
+        kind: attr(attr(dumLink?.attrs, 'linkinfo')?.attrs, 'kind')?.value,
+      }).toEqual({
+        ifindex: ipLink.ifindex,
+        mtu: ipLink.mtu,
+        txqlen: ipLink.txqlen,
+        address: ipLink.address,
+        kind: ipLink.linkinfo.info_kind,
+      })
+      const [ipAddr] = JSON.parse(await out('ip -j -4 addr show dev cdum0')) as {
+        addr_info: { local: string; prefixlen: number; label: string }[]
+      }[]
+      const dumAddr = lastRoute('RTM_NEWADDR', 'local', '192.0.2.1')
+      expect({
+        local: attr(dumAddr?.attrs, 'local')?.value,
+        prefixlen: fixed(dumAddr)['ifa-prefixlen'],
+        label: attr(dumAddr?.attrs, 'label')?.value,
+      }).toEqual({
+        local: ipAddr.addr_info[0].local,
+        prefixlen: ipAddr.addr_info[0].prefixlen,
+        label: ipAddr.addr_info[0].label,
+      })
+      const [ipRoute] = JSON.parse(await out('ip -j route show 198.51.100.0/24')) as {
+        dst: string
+        gateway: string
+        dev: string
+      }[]
+      const route = lastRoute('RTM_NEWROUTE', 'dst', '198.51.100.0')
+      expect({
+        dst: `${String(attr(route?.attrs, 'dst')?.value)}/${String(fixed(route)['rtm-dst-len'])}`,
+        gateway: attr(route?.attrs, 'gateway')?.value,
+        oif: attr(route?.attrs, 'oif')?.value,
+      }).toEqual({ dst: ipRoute.dst, gateway: ipRoute.gateway, oif: ipLink.ifindex })
+      // tc: `tc qdisc show dev cdum0`'s answer against `tc -j`
+      const [tcQdisc] = JSON.parse(await out('tc -j qdisc show dev cdum0')) as {
+        kind: string
+        handle: string
+        options: { limit: number; quantum: number }
+      }[]
+      const qdisc = lastRoute('RTM_NEWQDISC', 'kind', 'fq_codel')
+      const handle = Number(fixed(qdisc).handle)
+      const options = attr(qdisc?.attrs, 'options')?.attrs
+      expect({
+        kind: attr(qdisc?.attrs, 'kind')?.value,
+        handle: `${(handle >>> 16).toString(16)}:`,
+        limit: attr(options, 'limit')?.value,
+        quantum: attr(options, 'quantum')?.value,
+      }).toEqual({
+        kind: tcQdisc.kind,
+        handle: tcQdisc.handle,
+        limit: tcQdisc.options.limit,
+        quantum: tcQdisc.options.quantum,
+      })
 
       // wireguard: get-device's answer against `wg show`
       const wg = answers('wireguard', 'get-device').at(-1)?.decoded?.attrs
