@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
-use super::pcapio::{Output, Packet, Rotation};
+use super::pcapio::{Format, Interface, Output, Packet, Rotation};
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
 use crate::netlink::error::{panic_message, Error, Result};
@@ -41,6 +41,10 @@ pub struct Settings {
     pub force: bool,
     /// -C/-G/-W (only with a -w file).
     pub rotation: Rotation,
+    /// --pcapng: write pcapng whatever the -w name (Format::of).
+    pub pcapng: bool,
+    /// What a pcapng file names the capture's interface (the nlmon link, its namespace).
+    pub interface: Interface,
     pub decode: bool,
     /// What each decoded record carries (hex, the spec-driven tree).
     pub decode_options: Options,
@@ -479,7 +483,12 @@ pub fn start_live(
     watch: Option<NetnsWatch>,
 ) -> Result<Session> {
     let writer = match &settings.write {
-        Some(path) => Some(Output::open(path, settings.force, settings.rotation)?),
+        Some(path) => Some(Output::open(
+            path,
+            settings.force,
+            settings.rotation,
+            Format::of(path, settings.pcapng, settings.interface.clone()),
+        )?),
         None => None,
     };
     // Producers: the reader, the writer and, when decoding, the decoder.
@@ -759,6 +768,8 @@ fn write_chunk(
                 family: frame.protocol,
                 orig_len: frame.orig_len,
                 data: frame.data,
+                // The packet's process, once attribution knows it: pcapng writes it as a comment.
+                process: None,
             });
         }
         if let Some(tx) = decoder {
@@ -862,6 +873,12 @@ fn offline_loop(
             records.clear();
             decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
             records.truncate(take);
+            if packet.process.is_some() {
+                // A pcapng packet comment names one process for the whole packet.
+                for r in &mut records {
+                    r.process.clone_from(&packet.process);
+                }
+            }
             count += append_json_lines(&records, &mut text);
             if count >= BATCH_RECORDS {
                 shared.push(std::mem::take(&mut text), count);
