@@ -119,6 +119,18 @@ describe('capture -r IN -w OUT: a file filtered into another', () => {
     expect(tsharkComments(forced)).toEqual(EXPECTED.map(([process, comment]) => (process ? comment : '')))
   })
 
+  test('-w - --pcapng streams pcapng to a pipe, comments and all (tshark reads it from stdin)', () => {
+    const piped = execFileSync(
+      'sh',
+      [
+        '-c',
+        `node ${join(ROOT, 'bin/run.js')} capture -r ${FIXTURE} -w - --pcapng | tshark -r - -T fields -e frame.comment`,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    expect(piped.split('\n').slice(0, -1)).toEqual(EXPECTED.map(([process, comment]) => (process ? comment : '')))
+  })
+
   test('--family keeps only that family (none here: an empty but valid pcapng with the interface)', async () => {
     const out = join(dir, 'none.pcapng')
     expect((await nlmonctl(['capture', '-r', FIXTURE, '--family', 'generic', '-w', out])).exitCode).toBe(0)
