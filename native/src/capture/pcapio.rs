@@ -158,6 +158,9 @@ pub struct Packet<'a> {
     /// Who is behind the packet, when known: pcapng writes it as the packet's comment (pcap
     /// has no place for it).
     pub process: Option<&'a Process>,
+    /// pcapng: other packet comments, written after the process's (`-r IN -w OUT` carries a
+    /// file's notes over). Live packets have none.
+    pub notes: &'a [String],
 }
 
 /// What a pcapng file says of the interface its packets were captured on (`if_name`,
@@ -398,12 +401,11 @@ fn encode_epb(p: &Packet<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Resul
     scratch.extend_from_slice(&p.data[..kept]);
     let options = p
         .process
-        .map(|process| {
-            vec![EnhancedPacketOption::Comment(Cow::Owned(
-                process.to_comment(),
-            ))]
-        })
-        .unwrap_or_default();
+        .map(|process| Cow::Owned(process.to_comment()))
+        .into_iter()
+        .chain(p.notes.iter().map(|n| Cow::Borrowed(n.as_str())))
+        .map(EnhancedPacketOption::Comment)
+        .collect();
     let block = EnhancedPacketBlock {
         interface_id: 0,
         timestamp: std::time::Duration::new(u64::from(p.sec), p.nsec),
@@ -680,6 +682,7 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
             orig_len: packet.orig_len,
             data: &packet.data,
             process: packet.process.as_ref(),
+            notes: &packet.notes,
         }])?;
         written += 1;
     }
@@ -708,6 +711,7 @@ mod tests {
             orig_len,
             data,
             process: None,
+            notes: &[],
         }
     }
 
@@ -1030,8 +1034,15 @@ mod tests {
             packet(12, 2, 0, 0, 8, &[9; 8]),
             packet(13, 3, 0, 0, huge.len() as u32, &huge),
         ];
+        let notes = [
+            "a note".to_string(),
+            "pid=1 tid=1 comm=x source=bpf".to_string(),
+        ];
         batch[0].process = Some(&plain);
         batch[2].process = Some(&odd);
+        // other comments after the process's, kept as notes (a second process comment included)
+        batch[2].notes = &notes;
+        batch[3].notes = &notes[..1];
         assert!(w.write_packets(&batch[..1]).is_ok());
         assert!(w.write_packets(&batch[1..]).is_ok());
         assert_eq!(w.records(), 4);
@@ -1050,6 +1061,10 @@ mod tests {
         assert_eq!(
             got.iter().map(|p| p.process.clone()).collect::<Vec<_>>(),
             [Some(plain), None, Some(odd), None]
+        );
+        assert_eq!(
+            got.iter().map(|p| p.notes.clone()).collect::<Vec<_>>(),
+            [vec![], vec![], notes.to_vec(), notes[..1].to_vec()]
         );
         // cut to the snap length, the length on the wire kept
         assert_eq!(got[3].data.len(), SNAPLEN as usize - COOKED_LEN);

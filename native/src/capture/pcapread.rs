@@ -35,6 +35,8 @@ pub struct OfflinePacket {
     pub truncated: bool,
     /// pcapng: the process its comment names (process.rs's format); None for any other comment.
     pub process: Option<Process>,
+    /// pcapng: its other comments (a note added in Wireshark, another tool's), kept for -r -w.
+    pub notes: Vec<String>,
 }
 
 const PCAP_MAGICS: [[u8; 4]; 4] = [
@@ -267,10 +269,16 @@ impl Reader {
                                 let (sec, nsec) = ng_time(epb.timestamp.as_nanos(), *resol);
                                 let mut p = cooked(sec, nsec, epb.original_len, &epb.data);
                                 // The first comment nlmonctl's format reads; others are notes.
-                                p.process = epb.options.iter().find_map(|o| match o {
-                                    EnhancedPacketOption::Comment(c) => Process::from_comment(c),
-                                    _ => None,
-                                });
+                                for o in &epb.options {
+                                    if let EnhancedPacketOption::Comment(c) = o {
+                                        match Process::from_comment(c) {
+                                            Some(found) if p.process.is_none() => {
+                                                p.process = Some(found)
+                                            }
+                                            _ => p.notes.push(c.to_string()),
+                                        }
+                                    }
+                                }
                                 Ok(Some(p))
                             }
                             _ => Ok(None),
@@ -375,6 +383,7 @@ fn cooked(sec: u64, nsec: u32, orig_len: u32, data: &[u8]) -> OfflinePacket {
             data: data.to_vec(),
             truncated,
             process: None,
+            notes: Vec::new(),
         };
     }
     OfflinePacket {
@@ -386,6 +395,7 @@ fn cooked(sec: u64, nsec: u32, orig_len: u32, data: &[u8]) -> OfflinePacket {
         data: data[COOKED_LEN..].to_vec(),
         truncated,
         process: None,
+        notes: Vec::new(),
     }
 }
 
@@ -516,6 +526,7 @@ mod tests {
                     orig_len: p.len() as u32,
                     data: p,
                     process: None,
+                    notes: &[],
                 };
                 assert!(w.write_packets(&[packet]).is_ok());
             }
@@ -608,6 +619,7 @@ mod tests {
                 orig_len: p.len() as u32,
                 data: p,
                 process: process.as_ref(),
+                notes: &[],
             };
             assert!(w.write_packets(&[packet]).is_ok());
         }

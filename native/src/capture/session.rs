@@ -770,6 +770,7 @@ fn write_chunk(
                 data: frame.data,
                 // The packet's process, once attribution knows it: pcapng writes it as a comment.
                 process: None,
+                notes: &[],
             });
         }
         if let Some(tx) = decoder {
@@ -951,6 +952,7 @@ fn offline_records(
                     orig_len: packet.orig_len,
                     data: &packet.data,
                     process: packet.process.as_ref(),
+                    notes: &packet.notes,
                 }])?;
                 o.publish(shared);
             }
