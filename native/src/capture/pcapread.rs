@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-use pcap_file::pcapng::{Block, PcapNgReader};
+use pcap_file::pcapng::{Block, PcapNgReader, RawBlock};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
 use super::pcapio::{Interface, COOKED_LEN};
@@ -253,50 +253,56 @@ impl Reader {
                         Err(e) => Err(e),
                     }
                 }
-                Inner::Ng { reader, interfaces } => match reader.next_block()? {
-                    Ok(Block::SectionHeader(_)) => {
-                        // A new section numbers its interfaces from 0 again.
-                        interfaces.clear();
-                        continue;
-                    }
-                    Ok(Block::InterfaceDescription(idb)) => {
-                        interfaces.push((idb.linktype, tsresol(&idb), interface_of(&idb)));
-                        continue;
-                    }
-                    Ok(Block::EnhancedPacket(epb)) => {
-                        match interfaces.get(epb.interface_id as usize) {
-                            Some((DataLink::NETLINK, resol, _)) => {
-                                let (sec, nsec) = ng_time(epb.timestamp.as_nanos(), *resol);
-                                let mut p = cooked(sec, nsec, epb.original_len, &epb.data);
-                                // The first comment nlmonctl's format reads; others are notes.
-                                for o in &epb.options {
-                                    if let EnhancedPacketOption::Comment(c) = o {
-                                        match Process::from_comment(c) {
-                                            Some(found) if p.process.is_none() => {
-                                                p.process = Some(found)
+                Inner::Ng { reader, interfaces } => {
+                    // The current section's order (a new section header block is read whatever
+                    // the order: its own magic says).
+                    let big = reader.section().endianness == pcap_file::Endianness::Big;
+                    let block = reader.next_raw_block()?.and_then(|raw| ng_block(raw, big));
+                    match block {
+                        Ok(Block::SectionHeader(_)) => {
+                            // A new section numbers its interfaces from 0 again.
+                            interfaces.clear();
+                            continue;
+                        }
+                        Ok(Block::InterfaceDescription(idb)) => {
+                            interfaces.push((idb.linktype, tsresol(&idb), interface_of(&idb)));
+                            continue;
+                        }
+                        Ok(Block::EnhancedPacket(epb)) => {
+                            match interfaces.get(epb.interface_id as usize) {
+                                Some((DataLink::NETLINK, resol, _)) => {
+                                    let (sec, nsec) = ng_time(epb.timestamp.as_nanos(), *resol);
+                                    let mut p = cooked(sec, nsec, epb.original_len, &epb.data);
+                                    // The first comment nlmonctl's format reads; others are notes.
+                                    for o in &epb.options {
+                                        if let EnhancedPacketOption::Comment(c) = o {
+                                            match Process::from_comment(c) {
+                                                Some(found) if p.process.is_none() => {
+                                                    p.process = Some(found)
+                                                }
+                                                _ => p.notes.push(c.to_string()),
                                             }
-                                            _ => p.notes.push(c.to_string()),
                                         }
                                     }
+                                    Ok(Some(p))
                                 }
-                                Ok(Some(p))
+                                _ => Ok(None),
+                            }
+                        }
+                        Ok(Block::SimplePacket(spb)) => match interfaces.first() {
+                            // A simple packet block has no timestamp and belongs to interface 0.
+                            Some((DataLink::NETLINK, _, _)) => {
+                                Ok(Some(cooked(0, 0, spb.original_len, &spb.data)))
                             }
                             _ => Ok(None),
-                        }
+                        },
+                        // The obsolete Packet Block: counted as skipped.
+                        Ok(Block::Packet(_)) => Ok(None),
+                        // Name resolution, statistics, journal and unknown blocks hold no packet.
+                        Ok(_) => continue,
+                        Err(e) => Err(e),
                     }
-                    Ok(Block::SimplePacket(spb)) => match interfaces.first() {
-                        // A simple packet block has no timestamp and belongs to interface 0.
-                        Some((DataLink::NETLINK, _, _)) => {
-                            Ok(Some(cooked(0, 0, spb.original_len, &spb.data)))
-                        }
-                        _ => Ok(None),
-                    },
-                    // The obsolete Packet Block: counted as skipped.
-                    Ok(Block::Packet(_)) => Ok(None),
-                    // Name resolution, statistics, journal and unknown blocks hold no packet.
-                    Ok(_) => continue,
-                    Err(e) => Err(e),
-                },
+                }
             };
             return match next {
                 Ok(Some(p)) => {
@@ -324,6 +330,45 @@ impl Reader {
                 .map(|(_, _, i)| i.clone()),
             Inner::Pcap { .. } => None,
         }
+    }
+}
+
+/// A raw pcapng block as pcap-file's Block. An Enhanced Packet Block whose options pcap-file
+/// refuses — a comment that is not UTF-8, against the pcapng spec, but another tool's comment is
+/// never an error here — is read again without its options: its `captured_len` (body bytes
+/// 12..16) says where its data ends and the options begin.
+fn ng_block(raw: RawBlock<'_>, big: bool) -> std::result::Result<Block<'_>, PcapError> {
+    use byteorder_slice::{BigEndian, LittleEndian};
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::ENHANCED_PACKET_BLOCK;
+    use pcap_file::pcapng::PcapNgBlock;
+    let body = match (&raw.body, raw.type_) {
+        (std::borrow::Cow::Borrowed(b), ENHANCED_PACKET_BLOCK) => Some(*b),
+        _ => None,
+    };
+    let parsed = if big {
+        raw.try_into_block::<BigEndian>()
+    } else {
+        raw.try_into_block::<LittleEndian>()
+    };
+    match (parsed, body) {
+        (Err(PcapError::Utf8Error(_)), Some(body)) if body.len() >= 20 => {
+            let field = [body[12], body[13], body[14], body[15]];
+            let captured = if big {
+                u32::from_be_bytes(field)
+            } else {
+                u32::from_le_bytes(field)
+            } as usize;
+            let end = (20 + captured.div_ceil(4) * 4).min(body.len());
+            let cut = &body[..end];
+            let block = if big {
+                EnhancedPacketBlock::from_slice::<BigEndian>(cut)
+            } else {
+                EnhancedPacketBlock::from_slice::<LittleEndian>(cut)
+            };
+            block.map(|(_, b)| Block::EnhancedPacket(b))
+        }
+        (parsed, _) => parsed,
     }
 }
 
@@ -769,6 +814,62 @@ mod tests {
                 assert_eq!(r.map(|r| r.foreign_order).ok(), Some(foreign));
                 assert!(!got[0].truncated);
             }
+        }
+    }
+
+    /// A comment that is not UTF-8 (against the spec; pcap-file refuses the block) costs the
+    /// packet its comments, never the file: the packet is read, with no process; the next
+    /// packet's process comment is read as usual. Both byte orders.
+    #[test]
+    fn a_comment_that_is_not_utf8_is_no_error() {
+        use pcap_file::pcapng::blocks::enhanced_packet::{
+            EnhancedPacketBlock, EnhancedPacketOption,
+        };
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::Endianness;
+        let mut data = super::super::pcapio::cooked_header(4, 0).to_vec();
+        data.extend_from_slice(&rtnl_pair(1, "dm1").0);
+        for endianness in [Endianness::Big, Endianness::Little] {
+            let Ok(mut w) = PcapNgWriter::with_endianness(Vec::new(), endianness) else {
+                panic!("writer")
+            };
+            // pcap-file writes an EPB's time in nanoseconds: the interface must say so
+            let idb = InterfaceDescriptionBlock {
+                linktype: DataLink::NETLINK,
+                snaplen: 0,
+                options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+            };
+            assert!(w.write_pcapng_block(idb).is_ok());
+            let epb = |options| EnhancedPacketBlock {
+                interface_id: 0,
+                timestamp: std::time::Duration::from_micros(5),
+                original_len: data.len() as u32,
+                data: std::borrow::Cow::Borrowed(&data[..]),
+                options,
+            };
+            // a comment whose bytes are made not UTF-8 below (pcap-file writes only valid ones)
+            let marker = "NOT-UTF8";
+            let bad = EnhancedPacketOption::Comment(marker.into());
+            assert!(w.write_pcapng_block(epb(vec![bad])).is_ok());
+            let good = "pid=7 tid=8 comm=ip source=proc";
+            assert!(w
+                .write_pcapng_block(epb(vec![EnhancedPacketOption::Comment(good.into())]))
+                .is_ok());
+            let mut bytes = w.into_inner();
+            let at = bytes
+                .windows(marker.len())
+                .position(|win| win == marker.as_bytes());
+            let Some(at) = at else { panic!("the comment") };
+            bytes[at..at + marker.len()].fill(0xff);
+            let (got, err) = read_all(bytes);
+            assert_eq!(err, None, "{endianness:?}");
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[0].data, &data[COOKED_LEN..]);
+            assert_eq!((got[0].sec, got[0].nsec), (0, 5000));
+            assert_eq!((got[0].process.clone(), got[0].notes.len()), (None, 0));
+            assert_eq!(got[1].process, Process::from_comment(good));
+            assert!(got[1].process.is_some());
         }
     }
 
