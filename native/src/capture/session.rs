@@ -834,8 +834,8 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
 }
 
 /// `capture -r IN -w OUT`: the packets `--family`/`--count` keep, copied into OUT in the format
-/// its name (or --pcapng) asks for; pcapng keeps each packet's process comment and the input's
-/// interface name and description. OUT is opened at once (an existing file is refused before
+/// its name (or --pcapng) asks for; pcapng keeps each packet's comments (process and notes) and
+/// the input's interface name and description. OUT is opened at once (an existing file is refused before
 /// anything is read); its first block waits for the input's interface block.
 struct OfflineOutput {
     path: String,
@@ -888,14 +888,12 @@ fn offline_loop(
     tally: &mut Tally,
     mut output: Option<OfflineOutput>,
 ) -> Result<()> {
-    let result = offline_records(shared, &mut reader, &mut genl, opts, tally, output.as_mut());
+    let mut result = offline_records(shared, &mut reader, &mut genl, opts, tally, output.as_mut());
     if let Some(o) = output.as_mut() {
         // An empty input still gives a whole (empty) file.
         let ended = o.writer(&reader).map(drop);
         o.publish(shared);
-        if result.is_ok() {
-            ended?;
-        }
+        result = result.and(ended);
     }
     note_skipped(shared, &reader);
     *lock(&shared.genl) = genl;
