@@ -62,6 +62,8 @@ export interface CaptureOptions {
   write?: string
   /** Replace an existing file. */
   force?: boolean
+  /** Write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway). */
+  pcapng?: boolean
   /** Produce decoded records for next(). */
   decode?: boolean
   /** Add each message's bytes in hex. */

@@ -4,11 +4,11 @@ import { prepareCapture, printSummary, readCapture, runCapture } from '../core/c
 import { oneShotApi } from '../core/link-api.js'
 
 export default class Capture extends BaseCommand {
-  static summary = 'Capture netlink traffic: decoded lines, JSON lines, or a pcap file.'
+  static summary = 'Capture netlink traffic: decoded lines, JSON lines, or a pcap/pcapng file.'
 
   static description = `Captures on an existing nlmon link (--link, brought UP if needed and put back DOWN after) or on an ephemeral one it creates (named nlmonctl<N>, alias "nlmonctl-ephemeral pid=… start=…") and always removes: at the normal end, after --count messages or --duration seconds, on SIGINT, SIGTERM, SIGHUP, or an error. An nlmon link sees the netlink traffic of its own network namespace only (--netns picks it).
 
-Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. -v/--verbose prints every attribute under the line (names, values, nesting, from the kernel's YNL specs: rtnetlink, nlctrl, nl80211, ethtool, devlink, mptcp_pm, wireguard, conntrack, nftables and the other families the specs cover). --json prints one JSON object per message, with that whole tree under "decoded"; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; -r decodes a pcap file (ours or tcpdump's).
+Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. -v/--verbose prints every attribute under the line (names, values, nesting, from the kernel's YNL specs: rtnetlink, nlctrl, nl80211, ethtool, devlink, mptcp_pm, wireguard, conntrack, nftables and the other families the specs cover). --json prints one JSON object per message, with that whole tree under "decoded"; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; a -w name ending in .pcapng, or --pcapng, writes pcapng: its interface block names the nlmon link and its network namespace, and each packet whose process is known carries it as the packet's comment (pid=4242 tid=4242 comm=ip source=bpf). -r decodes a pcap or pcapng file (ours, tcpdump's, dumpcap's), filling each record's process from such a comment; -r IN -w OUT copies the packets --family and --count keep into OUT (pcapng keeps the comments).
 
 Long recordings with bounded disk, as with tcpdump: -C MB starts a new file before one would exceed MB megabytes (1,000,000 bytes), -G S every S seconds, -W N keeps the last N files of the run (the oldest is removed when a new one starts). Files are named FILE, FILE1, FILE2…; with -G, FILE goes through strftime(3) first (local time), and the counter is added only when two files would get the same name. Every file is complete (its own pcap header, whole records only) and created like -w's. With -C or -G, SIGHUP starts a new file at once (for logrotate-style tools); without them SIGHUP ends the capture as before. The summary says how many files were written.
 
@@ -17,6 +17,14 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
   static examples = [
     { description: 'Watch rtnetlink traffic until Ctrl-C', command: '<%= config.bin %> capture --family route' },
     { description: 'Ten seconds into a private pcap', command: '<%= config.bin %> capture -w nl.pcap --duration 10' },
+    {
+      description: 'Ten seconds into pcapng: the link and netns named, processes as packet comments',
+      command: '<%= config.bin %> capture -w nl.pcapng --duration 10',
+    },
+    {
+      description: 'Only the route messages of a pcapng file, into a smaller one (comments kept)',
+      command: '<%= config.bin %> capture -r nl.pcapng --family route -w route.pcapng',
+    },
     {
       description: 'Decode a pcap written by tcpdump -i nlmon0',
       command: '<%= config.bin %> capture -r nl.pcap --json',
@@ -42,11 +50,18 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     }),
     write: Flags.string({
       char: 'w',
-      summary: 'Write pcap to FILE ("-": standard output) instead of printing.',
+      summary: 'Write pcap to FILE ("-": standard output) instead of printing; pcapng if FILE ends in .pcapng.',
       helpValue: 'FILE',
     }),
+    pcapng: Flags.boolean({
+      summary: 'With -w: write pcapng whatever the file name (e.g. -w - --pcapng to a pipe).',
+    }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
-    read: Flags.string({ char: 'r', summary: 'Decode a pcap file instead of capturing.', helpValue: 'FILE' }),
+    read: Flags.string({
+      char: 'r',
+      summary: 'Decode a pcap or pcapng file instead of capturing (with -w: copy its packets into FILE).',
+      helpValue: 'FILE',
+    }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
     verbose: Flags.boolean({
       char: 'v',

@@ -43,7 +43,11 @@ export default class Trace extends BaseCommand {
     'only-cmd': Flags.boolean({
       summary: "Only messages to and from CMD's process tree (and the kernel's replies to them).",
     }),
-    write: Flags.string({ char: 'w', summary: 'Write pcap to FILE instead of printing.', helpValue: 'FILE' }),
+    write: Flags.string({
+      char: 'w',
+      summary: 'Write pcap to FILE instead of printing; pcapng if FILE ends in .pcapng.',
+      helpValue: 'FILE',
+    }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     hex: Flags.boolean({ summary: "Add each message's raw bytes in hex." }),
     verbose: Flags.boolean({
@@ -60,7 +64,8 @@ export default class Trace extends BaseCommand {
     const { json, onlyCmd } = plan
     // --only-cmd -w: capture everything privately, copy CMD's packets to FILE at the end.
     const scratch = onlyCmd && plan.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined
-    const everything = scratch === undefined ? undefined : join(scratch, 'all.pcap')
+    // pcapng: the copy into a FILE.pcapng keeps the link's name and namespace (and any process comments).
+    const everything = scratch === undefined ? undefined : join(scratch, 'all.pcapng')
     try {
       const owned = emptyPorts()
       const run = new CommandRun(plan.command, flags.netns, onlyCmd ? owned : undefined)

@@ -152,9 +152,17 @@ export function formatTree(d: Decoded): string[] {
 }
 
 /** `12:00:01.123456 to-kernel route RTM_NEWLINK REQUEST|ACK|EXCL|CREATE seq=5 port=0 len=56 ifname=dm0 kind=dummy` */
+/** A process as the text line shows it: `ip[4242]`, the comm quoted when it is not one word. */
+export function formatProcess(p: NlProcess): string {
+  return `${quote(p.comm)}[${p.pid}]`
+}
+
 export function formatRecord(r: NlRecord, verbose = false): string {
   const time = r.time.slice(11, 26)
-  const parts = [time, r.dir, r.family, r.type]
+  const parts = [time, r.dir]
+  // Who is behind it, right after the direction ("to-kernel ip[4242]"): absent when unknown.
+  if (r.process) parts.push(formatProcess(r.process))
+  parts.push(r.family, r.type)
   if (r.family_source) parts.push(`family_source=${r.family_source}`)
   if (r.genl) parts.push(r.genl.cmd_name ?? r.genl.op ?? `cmd=${r.genl.cmd}`)
   parts.push(r.flags.length > 0 ? r.flags.join('|') : '-')

@@ -38,6 +38,8 @@ export interface CaptureRequest {
   /** An existing nlmon link (name or ifindex); otherwise an ephemeral one is created. */
   link?: string
   write?: string
+  /** --pcapng: write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway). */
+  pcapng?: boolean
   force: boolean
   json: boolean
   hex: boolean
@@ -203,6 +205,7 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       ifindex: picked.link.ifindex,
       write: req.write,
       force: req.force,
+      pcapng: req.pcapng,
       decode: req.write === undefined || req.collect === true,
       hex: req.hex,
       tree: wantsTree(req),
@@ -271,9 +274,18 @@ function wantsTree(req: { json: boolean; verbose?: boolean }): boolean {
   return req.json || req.verbose === true
 }
 
-/** Offline: decode a pcap file. */
+/** Offline: decode a pcap or pcapng file, or (with -w) copy the packets --family/--count keep into another. */
 export async function readCapture(req: CaptureRequest & { read: string }): Promise<CaptureResult> {
-  const options = { decode: true, hex: req.hex, tree: wantsTree(req), families: req.families, count: req.count }
+  const options = {
+    decode: req.write === undefined,
+    hex: req.hex,
+    tree: wantsTree(req),
+    families: req.families,
+    count: req.count,
+    write: req.write,
+    force: req.force,
+    pcapng: req.pcapng,
+  }
   const session = await call({ action: 'capture', file: req.read }, (native) => native.readPcap(req.read, options))
   const onSignal = () => session.stop()
   for (const s of SIGNALS) process.on(s, onSignal)
@@ -365,6 +377,7 @@ export function printSummary(result: CaptureResult, req: { json: boolean; write?
 export interface CaptureFlags {
   link?: string
   write?: string
+  pcapng?: boolean
   force?: boolean
   read?: string
   hex?: boolean
@@ -383,11 +396,15 @@ export interface CaptureFlags {
 export type CapturePlan = CaptureRequest & { read?: string }
 
 export async function prepareCapture(flags: CaptureFlags, json: boolean): Promise<CapturePlan> {
+  if (flags.read !== undefined && (flags.link !== undefined || flags.duration !== undefined)) {
+    throw usageError('-r reads a file: it does not go with --link or --duration')
+  }
   if (
     flags.read !== undefined &&
-    (flags.write !== undefined || flags.link !== undefined || flags.duration !== undefined)
+    flags.write !== undefined &&
+    [flags['rotate-size'], flags['rotate-seconds'], flags['rotate-files']].some((v) => v !== undefined)
   ) {
-    throw usageError('-r reads a file: it does not go with -w, --link or --duration')
+    throw usageError('-r -w copies a file into one file: -C, -G and -W rotate live captures only')
   }
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
   if (flags.link !== undefined) checkLinkArg(flags.link)
@@ -397,6 +414,7 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
   const plan: CapturePlan = {
     link: flags.link,
     write: flags.write,
+    pcapng: flags.pcapng === true,
     force: flags.force === true,
     json,
     hex: flags.hex === true,
@@ -490,6 +508,7 @@ function parsePositive(flag: string, value: string | undefined, integer: boolean
  */
 async function checkNativeOptions(options: {
   write?: string
+  pcapng?: boolean
   families?: string[]
   count?: number
   bufferMib?: number
@@ -502,6 +521,7 @@ async function checkNativeOptions(options: {
   try {
     native.checkCaptureOptions({
       write: options.write,
+      pcapng: options.pcapng,
       families: options.families,
       count: options.count,
       bufferMib: options.bufferMib,

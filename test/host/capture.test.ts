@@ -31,6 +31,10 @@ describe("refused before any link is created (exit 2, not this kernel's 7)", () 
     [['capture', '--count', '10000000000000000'], /count must be a whole number ≥ 1, got 10000000000000000/],
     [['capture', '--link', 'lo', '--family', 'bogus'], /unknown netlink family "bogus"/],
     [['capture', '-r', '/nonexistent/in.pcap', '--family', 'bogus'], /unknown netlink family "bogus"/],
+    [
+      ['capture', '--pcapng'],
+      /^nlmonctl capture: --pcapng is the format of the -w output: it needs -w FILE \(or -w -\)$/,
+    ],
     [['trace', '--family', 'bogus', '--', 'true'], /^nlmonctl trace: unknown netlink family "bogus"$/],
     [['trace', '--buffer-size', '4097', '--', 'true'], /^nlmonctl trace: buffer size must be 1 to 4096 MiB, got 4097$/],
   ])('%j', async (args, pattern) => {

@@ -247,6 +247,84 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   )
 
   test(
+    'pcapng live: tshark and capinfos name the nlmon link and its namespace; -r reads the packets a live --json capture printed',
+    async () => {
+      const script = [
+        `${cli()} add png0 >/dev/null`,
+        'rm -f /tmp/p.pcapng /tmp/p.err /tmp/j.err /tmp/p.json /tmp/q.pcapng',
+        // Two captures on the same link: one writes pcapng, one prints JSON, both listening before the burst.
+        `${cli()} capture --link png0 -w /tmp/p.pcapng 2>/tmp/p.err & P=$!`,
+        'i=0; until grep -q listening /tmp/p.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done',
+        `${cli()} capture --link png0 --json --hex >/tmp/p.json 2>/tmp/j.err & J=$!`,
+        'i=0; until grep -q listening /tmp/j.err; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.05; done',
+        'ip link set dev lo alias nlmonctl-begin',
+        'ip link add dmt2 type dummy; ip link add dmt2 type dummy 2>/dev/null; ip addr show >/dev/null; ip link del dmt2; genl ctrl list >/dev/null',
+        'ip link set dev lo alias nlmonctl-end',
+        'kill -INT $P; wait $P; echo "p exit $?"; kill -INT $J; wait $J; echo "j exit $?"',
+        'cat /tmp/p.err /tmp/j.err >&2',
+        `${cli()} del png0`,
+        'echo "self $(readlink /proc/self/ns/net)"',
+        "tshark -r /tmp/p.pcapng -T fields -e frame.interface_name -e frame.interface_description | sort -u | sed 's/^/iface /'",
+        "capinfos /tmp/p.pcapng | sed 's/^/capinfos /'",
+        'tshark -r /tmp/p.pcapng -T fields -e frame.comment | sort -u | sed "s/^/comment [/; s/$/]/"',
+        "tshark -r /tmp/p.pcapng -T fields -e frame.time_epoch | sed 's/^/epoch /'",
+        `${cli()} capture -r /tmp/p.pcapng --json --hex > /tmp/p.ours`,
+        // --netns: the description names the namespace as given, and as the kernel does.
+        'ip netns add pngns',
+        around(`${cli()} capture --netns pngns -w /tmp/q.pcapng`, 'ip -n pngns link show >/dev/null', '/tmp/q.out'),
+        'echo "pngns $(ip netns exec pngns readlink /proc/self/ns/net)"',
+        "tshark -r /tmp/q.pcapng -T fields -e frame.interface_description | sort -u | sed 's/^/qdesc /'",
+        'ip netns del pngns',
+      ].join('\n')
+      const run = await vm.sh(script, 300_000)
+      // stderr (the captures' own) is part of what a failure shows
+      expect(`${run.stdout}\n${run.stderr}`).toMatch(/p exit 0\n(.|\n)*j exit 0/)
+      const lines = run.stdout.split('\n')
+      const value = (prefix: string) => lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length))
+      const [self] = value('self ')
+      expect(self).toMatch(/^net:\[\d+\]$/)
+      // every packet is on the one interface: the nlmon link, in this (the init) namespace
+      expect(value('iface ')).toEqual([`png0\tnetns ${self}`])
+      const info = value('capinfos ').join('\n')
+      expect(info).toMatch(/File type:\s+Wireshark\/\.\.\. - pcapng/)
+      expect(info).toMatch(/Capture application:\s+nlmonctl \d/)
+      expect(info).toMatch(/Name = png0\n/)
+      expect(info).toMatch(/Encapsulation = Linux Netlink/)
+      expect(info).toMatch(/Time precision = nanoseconds \(9\)/)
+      // no attribution live yet: no packet has a comment
+      expect(value('comment ')).toEqual(['[]'])
+      const live = records((await vm.sh('cat /tmp/p.json', 60_000)).stdout)
+      const read = records((await vm.sh('cat /tmp/p.ours', 60_000)).stdout)
+      const burst = (all: Rec[]) => {
+        const at = (mark: string) =>
+          all.findIndex((r) => r.hex?.includes(Buffer.from(mark).toString('hex')) && r.flags.includes('REQUEST'))
+        const [begin, end] = [at('nlmonctl-begin'), at('nlmonctl-end')]
+        expect(begin).toBeGreaterThanOrEqual(0)
+        expect(end).toBeGreaterThan(begin)
+        return all.slice(begin, end + 1)
+      }
+      const [fromFile, printed] = [burst(read), burst(live)]
+      expect(fromFile.length).toBeGreaterThan(10)
+      // Each packet socket stamps its own copy (microseconds apart): the times are compared with tshark's below.
+      const key = (r: Rec) => [r.dir, r.family, r.type, r.seq, r.port, r.hex].join(' ')
+      expect(fromFile.map(key)).toEqual(printed.map(key))
+      // -r's time of every packet is the file's, to the nanosecond, as tshark reads it
+      const epoch = (time: string) => `${Date.parse(`${time.slice(0, 19)}Z`) / 1000}.${time.slice(20, 29)}`
+      const times = new Map(read.map((r) => [r.packet, epoch(r.time)]))
+      const theirs = value('epoch ')
+      expect(theirs.length).toBe(times.size)
+      expect(theirs.map((t, i) => [i + 1, t])).toEqual([...times.entries()])
+      expect(fromFile.filter((r) => r.process !== undefined)).toEqual([])
+      const [pngns] = value('pngns ')
+      expect(pngns).toMatch(/^net:\[\d+\]$/)
+      expect(pngns).not.toBe(self)
+      expect(value('qdesc ')).toEqual([`netns pngns (${pngns})`])
+      await noNlmonLeft()
+    },
+    testLimit(400_000),
+  )
+
+  test(
     'nlmonctl and a simultaneous tcpdump on the same link: same messages, byte for byte',
     async () => {
       const script = [

@@ -232,7 +232,13 @@ describe('ephemeral links', () => {
 
 describe('prepareCapture / prepareTrace: every check that needs no kernel', () => {
   test.each([
-    [{ read: 'in.pcap', write: 'out.pcap' }, /^-r reads a file: it does not go with -w, --link or --duration$/],
+    [{ read: 'in.pcap', link: 'mon0' }, /^-r reads a file: it does not go with --link or --duration$/],
+    [
+      { read: 'in.pcap', write: 'out.pcap', 'rotate-size': '1' },
+      /^-r -w copies a file into one file: -C, -G and -W rotate live captures only$/,
+    ],
+    [{ pcapng: true }, /^--pcapng is the format of the -w output: it needs -w FILE \(or -w -\)$/],
+    [{ read: 'in.pcapng', pcapng: true }, /^--pcapng is the format of the -w output/],
     [{ read: 'in.pcap', link: 'mon0' }, /^-r reads a file/],
     [{ read: 'in.pcap', duration: '1' }, /^-r reads a file/],
     [{ force: true }, /^--force goes with -w$/],
@@ -270,6 +276,7 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
     ).toEqual({
       link: '5',
       write: undefined,
+      pcapng: false,
       force: false,
       json: true,
       hex: false,

@@ -1,4 +1,9 @@
-//! pcap files with `LINKTYPE_NETLINK` (253): writing, through `pcap-file` (reading is pcapread.rs).
+//! pcap and pcapng files with `LINKTYPE_NETLINK` (253): writing, through `pcap-file` (reading is
+//! pcapread.rs).
+//!
+//! pcapng (`--pcapng`, or a -w name ending in `.pcapng`) adds what pcap cannot hold: an interface
+//! block naming the nlmon link and its network namespace, and, on each packet whose process is
+//! known, that process as the packet's comment (process.rs owns the comment's format).
 //!
 //! Each record is the 16-byte cooked header — packet type, ARPHRD type (824), address length
 //! (0), 8 address bytes, protocol (the netlink family), all big-endian — then the netlink
@@ -9,6 +14,12 @@
 
 use byteorder_slice::NativeEndian;
 use pcap_file::pcap::{PcapHeader, RawPcapPacket};
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
+use pcap_file::pcapng::PcapNgBlock;
 use pcap_file::{DataLink, Endianness, TsResolution};
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
@@ -16,6 +27,7 @@ use std::io::{self, IoSlice, Write};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
+use super::process::Process;
 use crate::netlink::error::{Error, Result};
 
 pub const ARPHRD_NETLINK: u16 = 824;
@@ -143,7 +155,50 @@ pub struct Packet<'a> {
     /// Length on the wire (the cooked header not included).
     pub orig_len: u32,
     pub data: &'a [u8],
+    /// Who is behind the packet, when known: pcapng writes it as the packet's comment (pcap
+    /// has no place for it).
+    pub process: Option<&'a Process>,
+    /// pcapng: other packet comments, written after the process's (`-r IN -w OUT` carries a
+    /// file's notes over). Live packets have none.
+    pub notes: &'a [String],
 }
+
+/// What a pcapng file says of the interface its packets were captured on (`if_name`,
+/// `if_description`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interface {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The file format written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// pcap, nanosecond timestamps: what tcpdump -w writes (byte for byte as before pcapng came).
+    Pcap,
+    /// pcapng, one section, one interface (this one), a comment per attributed packet.
+    Pcapng(Interface),
+}
+
+impl Format {
+    /// The one rule: pcapng with `--pcapng`, or when the -w name ends in `.pcapng` (any case);
+    /// pcap otherwise (`-w -` too, unless `--pcapng`).
+    pub fn of(path: &str, pcapng: bool, interface: Interface) -> Format {
+        let by_name = path
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("pcapng"));
+        if pcapng || by_name {
+            Format::Pcapng(interface)
+        } else {
+            Format::Pcap
+        }
+    }
+}
+
+/// The application named in a pcapng section header (`shb_userappl`).
+pub const USER_APPLICATION: &str = concat!("nlmonctl ", env!("CARGO_PKG_VERSION"));
+/// pcapng `if_tsresol`: 10^-9 s, the ring's (and pcap-file's EPB writer's) nanoseconds.
+const TSRESOL_NS: u8 = 9;
 
 /// At most this many iovecs per writev (IOV_MAX on Linux).
 const IOV_MAX: usize = 1024;
@@ -153,8 +208,14 @@ const IOV_MAX: usize = 1024;
 /// userspace: in the guest, copying every byte twice cost more CPU than tcpdump's whole run.
 pub struct Writer {
     out: BlockingFd,
-    /// Record header + cooked header of each packet of the batch being written, 32 bytes each.
+    /// pcapng: each packet is encoded whole (pcap-file's EPB takes its data in one piece, and
+    /// the comment follows it), one copy more than pcap's writev of the ring's bytes.
+    pcapng: bool,
+    /// pcap: record header + cooked header of each packet of the batch being written, 32 bytes
+    /// each. pcapng: the batch's whole Enhanced Packet Blocks.
     headers: Vec<u8>,
+    /// pcapng: one packet's cooked header and data, put together for its block.
+    scratch: Vec<u8>,
     /// Bytes of whole records (and the file header) written so far: where the file ends.
     offset: u64,
     /// Whole records written so far.
@@ -169,27 +230,24 @@ fn pcap_err(e: pcap_file::PcapError, op: &'static str) -> Error {
 }
 
 impl Writer {
-    pub fn new(mut out: BlockingFd) -> Result<Writer> {
-        let header = PcapHeader {
-            version_major: 2,
-            version_minor: 4,
-            ts_correction: 0,
-            ts_accuracy: 0,
-            snaplen: SNAPLEN,
-            datalink: DataLink::NETLINK,
-            ts_resolution: TsResolution::NanoSecond,
-            endianness: Endianness::native(),
+    /// A pcap file.
+    pub fn new(out: BlockingFd) -> Result<Writer> {
+        Writer::with_format(out, &Format::Pcap)
+    }
+
+    pub fn with_format(mut out: BlockingFd, format: &Format) -> Result<Writer> {
+        let bytes = match format {
+            Format::Pcap => pcap_header()?,
+            Format::Pcapng(interface) => pcapng_header(interface)?,
         };
-        let mut bytes = Vec::with_capacity(24);
-        header
-            .write_to(&mut bytes)
-            .map_err(|e| pcap_err(e, "write(pcap)"))?;
-        // The file header goes out at once: even an empty capture is a valid pcap file.
+        // The file header goes out at once: even an empty capture is a valid file.
         out.write_all(&bytes)
             .map_err(|e| Error::io(&e, "write(pcap)"))?;
         Ok(Writer {
             out,
+            pcapng: matches!(format, Format::Pcapng(_)),
             headers: Vec::with_capacity(32 * 4096),
+            scratch: Vec::new(),
             offset: bytes.len() as u64,
             records: 0,
         })
@@ -205,9 +263,14 @@ impl Writer {
         self.offset
     }
 
-    /// The bytes `p` will take in the file: record header, cooked header, data up to the snap length.
-    pub fn record_len(p: &Packet<'_>) -> u64 {
-        (16 + COOKED_LEN + p.data.len().min(SNAPLEN as usize - COOKED_LEN)) as u64
+    /// The bytes `p` will take in the file: record header, cooked header, data up to the snap
+    /// length (pcapng: its block, comment included, as pcap-file encodes it).
+    pub fn record_len(&mut self, p: &Packet<'_>) -> Result<u64> {
+        if self.pcapng {
+            let mut block = Vec::new();
+            return encode_epb(p, &mut self.scratch, &mut block);
+        }
+        Ok((16 + COOKED_LEN + p.data.len().min(SNAPLEN as usize - COOKED_LEN)) as u64)
     }
 
     /// After a failed write (ENOSPC, EIO…), cut a regular file back to its last whole record:
@@ -225,69 +288,176 @@ impl Writer {
     pub fn write_packets(&mut self, packets: &[Packet<'_>]) -> Result<()> {
         self.headers.clear();
         let max_data = SNAPLEN as usize - COOKED_LEN;
-        for p in packets {
-            let kept = p.data.len().min(max_data);
-            let record = RawPcapPacket {
-                ts_sec: p.sec,
-                ts_frac: p.nsec,
-                incl_len: (COOKED_LEN + kept) as u32,
-                // Clamped too: pcap-file (and so `capture -r`) refuses an original length
-                // above the file's snap length, and libpcap a captured one.
-                orig_len: p
-                    .orig_len
-                    .max(kept as u32)
-                    .saturating_add(COOKED_LEN as u32)
-                    .min(SNAPLEN),
-                data: Cow::Borrowed(&[]),
-            };
-            record
-                .write_to::<_, NativeEndian>(&mut self.headers)
-                .map_err(|e| pcap_err(e, "write(pcap)"))?;
-            self.headers
-                .extend_from_slice(&cooked_header(p.pkttype, p.family));
-        }
-        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * packets.len());
-        for (p, head) in packets.iter().zip(self.headers.chunks_exact(32)) {
-            slices.push(IoSlice::new(head));
-            slices.push(IoSlice::new(&p.data[..p.data.len().min(max_data)]));
-        }
-        // Record sizes, to know how many whole records a short write left.
-        let sizes: Vec<u64> = slices
-            .chunks_exact(2)
-            .map(|pair| (pair[0].len() + pair[1].len()) as u64)
-            .collect();
-        let mut rest = &mut slices[..];
-        let mut done = 0u64;
-        while !rest.is_empty() {
-            let upto = rest.len().min(IOV_MAX);
-            let n = match self.out.write_vectored(&rest[..upto]) {
-                Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
-                other => other,
-            };
-            match n {
-                Ok(n) => {
-                    done += n as u64;
-                    IoSlice::advance_slices(&mut rest, n);
-                }
-                Err(e) => {
-                    let mut whole = 0u64;
-                    for size in &sizes {
-                        if whole + size > done {
-                            break;
-                        }
-                        whole += size;
-                        self.records += 1;
-                    }
-                    self.offset += whole;
-                    self.cut_to_last_record();
-                    return Err(Error::io(&e, "write(pcap)"));
-                }
+        let mut sizes: Vec<u64> = Vec::with_capacity(packets.len());
+        if self.pcapng {
+            for p in packets {
+                sizes.push(encode_epb(p, &mut self.scratch, &mut self.headers)?);
+            }
+        } else {
+            for p in packets {
+                let kept = p.data.len().min(max_data);
+                let record = RawPcapPacket {
+                    ts_sec: p.sec,
+                    ts_frac: p.nsec,
+                    incl_len: (COOKED_LEN + kept) as u32,
+                    // Clamped too: pcap-file (and so `capture -r`) refuses an original length
+                    // above the file's snap length, and libpcap a captured one.
+                    orig_len: p
+                        .orig_len
+                        .max(kept as u32)
+                        .saturating_add(COOKED_LEN as u32)
+                        .min(SNAPLEN),
+                    data: Cow::Borrowed(&[]),
+                };
+                record
+                    .write_to::<_, NativeEndian>(&mut self.headers)
+                    .map_err(|e| pcap_err(e, "write(pcap)"))?;
+                self.headers
+                    .extend_from_slice(&cooked_header(p.pkttype, p.family));
+                sizes.push((16 + COOKED_LEN + kept) as u64);
             }
         }
-        self.offset += done;
-        self.records += sizes.len() as u64;
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * packets.len());
+        if self.pcapng {
+            // Blocks are whole in `headers`: a few large slices.
+            slices.extend(self.headers.chunks(1 << 20).map(IoSlice::new));
+        } else {
+            for (p, head) in packets.iter().zip(self.headers.chunks_exact(32)) {
+                slices.push(IoSlice::new(head));
+                slices.push(IoSlice::new(&p.data[..p.data.len().min(max_data)]));
+            }
+        }
+        let (records, bytes, error) = write_records(&mut self.out, &mut slices, &sizes);
+        self.records += records;
+        self.offset += bytes;
+        if let Some(e) = error {
+            self.cut_to_last_record();
+            return Err(Error::io(&e, "write(pcap)"));
+        }
         Ok(())
     }
+}
+
+/// The 24-byte pcap file header.
+fn pcap_header() -> Result<Vec<u8>> {
+    let header = PcapHeader {
+        version_major: 2,
+        version_minor: 4,
+        ts_correction: 0,
+        ts_accuracy: 0,
+        snaplen: SNAPLEN,
+        datalink: DataLink::NETLINK,
+        ts_resolution: TsResolution::NanoSecond,
+        endianness: Endianness::native(),
+    };
+    let mut bytes = Vec::with_capacity(24);
+    header
+        .write_to(&mut bytes)
+        .map_err(|e| pcap_err(e, "write(pcap)"))?;
+    Ok(bytes)
+}
+
+/// A pcapng file's start: the Section Header Block naming nlmonctl, then the one Interface
+/// Description Block (LINKTYPE_NETLINK, the snap length, nanosecond timestamps, the link's name
+/// and its namespace), in this host's byte order.
+fn pcapng_header(interface: &Interface) -> Result<Vec<u8>> {
+    let section = SectionHeaderBlock {
+        endianness: Endianness::native(),
+        options: vec![SectionHeaderOption::UserApplication(Cow::Borrowed(
+            USER_APPLICATION,
+        ))],
+        ..SectionHeaderBlock::default()
+    };
+    let mut options = Vec::new();
+    if let Some(name) = &interface.name {
+        options.push(InterfaceDescriptionOption::IfName(Cow::Borrowed(name)));
+    }
+    if let Some(description) = &interface.description {
+        options.push(InterfaceDescriptionOption::IfDescription(Cow::Borrowed(
+            description,
+        )));
+    }
+    options.push(InterfaceDescriptionOption::IfTsResol(TSRESOL_NS));
+    let idb = InterfaceDescriptionBlock {
+        linktype: DataLink::NETLINK,
+        snaplen: SNAPLEN,
+        options,
+    };
+    let mut bytes = Vec::new();
+    for block in [section.into_block(), idb.into_block()] {
+        block
+            .write_to::<NativeEndian, _>(&mut bytes)
+            .map_err(|e| Error::io(&e, "write(pcap)"))?;
+    }
+    Ok(bytes)
+}
+
+/// A packet's Enhanced Packet Block, appended to `out` (`scratch` holds its data meanwhile).
+/// Returns the block's length.
+fn encode_epb(p: &Packet<'_>, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<u64> {
+    let kept = p.data.len().min(SNAPLEN as usize - COOKED_LEN);
+    scratch.clear();
+    scratch.extend_from_slice(&cooked_header(p.pkttype, p.family));
+    scratch.extend_from_slice(&p.data[..kept]);
+    let options = p
+        .process
+        .map(|process| Cow::Owned(process.to_comment()))
+        .into_iter()
+        .chain(p.notes.iter().map(|n| Cow::Borrowed(n.as_str())))
+        .map(EnhancedPacketOption::Comment)
+        .collect();
+    let block = EnhancedPacketBlock {
+        interface_id: 0,
+        timestamp: std::time::Duration::new(u64::from(p.sec), p.nsec),
+        // The length on the wire as it was: pcapng has no per-file limit to clamp it to.
+        original_len: p
+            .orig_len
+            .max(kept as u32)
+            .saturating_add(COOKED_LEN as u32),
+        data: Cow::Borrowed(scratch),
+        options,
+    };
+    let len = block
+        .into_block()
+        .write_to::<NativeEndian, _>(out)
+        .map_err(|e| Error::io(&e, "write(pcap)"))?;
+    Ok(len as u64)
+}
+
+/// writev the slices (records in order; `sizes` says how many bytes each record takes) until
+/// done or an error. Returns the whole records and their bytes written, and the error.
+fn write_records(
+    out: &mut BlockingFd,
+    slices: &mut [IoSlice<'_>],
+    sizes: &[u64],
+) -> (u64, u64, Option<io::Error>) {
+    let mut rest = slices;
+    let mut done = 0u64;
+    while !rest.is_empty() {
+        let upto = rest.len().min(IOV_MAX);
+        let n = match out.write_vectored(&rest[..upto]) {
+            Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+            other => other,
+        };
+        match n {
+            Ok(n) => {
+                done += n as u64;
+                IoSlice::advance_slices(&mut rest, n);
+            }
+            Err(e) => {
+                let (mut records, mut whole) = (0u64, 0u64);
+                for size in sizes {
+                    if whole + size > done {
+                        break;
+                    }
+                    whole += size;
+                    records += 1;
+                }
+                return (records, whole, Some(e));
+            }
+        }
+    }
+    (sizes.len() as u64, done, None)
 }
 
 /// tcpdump's -C/-G/-W: when to start a new file, and how many to keep.
@@ -361,6 +531,8 @@ pub fn rotation_base(template: &str, rotation: &Rotation) -> Result<String> {
 /// a batch is split at the record that would take a file past -C, never inside one.
 pub struct Output {
     writer: Writer,
+    /// pcap or pcapng (then every file of a rotation starts with the same interface block).
+    format: Format,
     template: String,
     force: bool,
     rotation: Rotation,
@@ -377,16 +549,17 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn open(path: &str, force: bool, rotation: Rotation) -> Result<Output> {
+    pub fn open(path: &str, force: bool, rotation: Rotation, format: Format) -> Result<Output> {
         let base = rotation_base(path, &rotation)?;
         let name = rotated_name(&base, 0);
-        let writer = Writer::new(open_output(&name, force)?)?;
+        let writer = Writer::with_format(open_output(&name, force)?, &format)?;
         let mut kept = std::collections::VecDeque::new();
         if path != "-" {
             kept.push_back(name);
         }
         Ok(Output {
             writer,
+            format,
             template: path.to_string(),
             force,
             rotation,
@@ -430,7 +603,7 @@ impl Output {
             self.seq = 0;
         }
         let name = rotated_name(&self.base, self.seq);
-        let next = Writer::new(open_output(&name, self.force)?)?;
+        let next = Writer::with_format(open_output(&name, self.force)?, &self.format)?;
         let old = std::mem::replace(&mut self.writer, next);
         self.earlier += old.records();
         drop(old);
@@ -461,7 +634,7 @@ impl Output {
         let mut start = 0;
         let mut size = self.writer.size();
         for (i, p) in packets.iter().enumerate() {
-            let len = Writer::record_len(p);
+            let len = self.writer.record_len(p)?;
             let empty = self.writer.records() == 0 && i == start;
             if size + len > max && !empty {
                 self.writer.write_packets(&packets[start..i])?;
@@ -475,18 +648,24 @@ impl Output {
     }
 }
 
-/// Copy the packets numbered in `keep` (1-based, as the decoder numbers them) from the pcap file
-/// `src` to `dst` (opened like any capture output: 0600, no symlinks, replaced only with
-/// `force`). Returns how many were written. trace --only-cmd -w filters its capture with it.
+/// Copy the packets numbered in `keep` (1-based, as the decoder numbers them) from the capture
+/// file `src` to `dst` (opened like any capture output: 0600, no symlinks, replaced only with
+/// `force`), in the format `dst`'s name asks for (Format::of). pcapng keeps each packet's
+/// process comment and the source's interface name and description, when it has them.
+/// Returns how many were written. trace --only-cmd -w filters its capture with it.
 pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u32> {
     let mut wanted: Vec<u32> = keep.to_vec();
     wanted.sort_unstable();
     wanted.dedup();
     let mut reader = super::pcapread::Reader::open(src)?;
-    let mut writer = Writer::new(open_output(dst, force)?)?;
+    let out = open_output(dst, force)?;
+    // The interface block is written first: read up to the first packet to know it.
+    let mut first = reader.next_packet().transpose()?;
+    let format = Format::of(dst, false, reader.interface().unwrap_or_default());
+    let mut writer = Writer::with_format(out, &format)?;
     let (mut index, mut written, mut next) = (0u32, 0u32, 0usize);
     while next < wanted.len() {
-        let Some(packet) = reader.next_packet() else {
+        let Some(packet) = first.take().map(Ok).or_else(|| reader.next_packet()) else {
             break;
         };
         let packet = packet?;
@@ -502,6 +681,8 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
             family: packet.family,
             orig_len: packet.orig_len,
             data: &packet.data,
+            process: packet.process.as_ref(),
+            notes: &packet.notes,
         }])?;
         written += 1;
     }
@@ -511,6 +692,7 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
 #[cfg(test)]
 mod tests {
     use super::super::pcapread::Reader;
+    use super::super::process::Process;
     use super::*;
 
     fn packet(
@@ -528,6 +710,8 @@ mod tests {
             family,
             orig_len,
             data,
+            process: None,
+            notes: &[],
         }
     }
 
@@ -709,7 +893,7 @@ mod tests {
             seconds: None,
             max_files: Some(3),
         };
-        let Ok(mut out) = Output::open(&base, false, rotation) else {
+        let Ok(mut out) = Output::open(&base, false, rotation, Format::Pcap) else {
             panic!("open")
         };
         // 8 records of 40 bytes (16 + 16 + 8): 3 per file
@@ -798,5 +982,217 @@ mod tests {
         use std::os::unix::fs::FileTypeExt;
         assert!(std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_fifo()));
         let _ = std::fs::remove_file(&path);
+    }
+
+    fn attributed(comm: &str, cmdline: Option<Vec<String>>) -> Process {
+        Process {
+            pid: 4242,
+            tid: 4243,
+            comm: comm.to_string(),
+            source: super::super::process::Source::Bpf,
+            cmdline,
+        }
+    }
+
+    fn read_back(path: &str) -> (Reader, Vec<super::super::pcapread::OfflinePacket>) {
+        let Ok(mut r) = Reader::open(path) else {
+            panic!("reader {path}")
+        };
+        let mut got = Vec::new();
+        while let Some(p) = r.next_packet() {
+            let Ok(p) = p else { panic!("{path}: {p:?}") };
+            got.push(p);
+        }
+        (r, got)
+    }
+
+    /// pcapng written, then read back: the interface's name and description, timestamps to the
+    /// nanosecond, the bytes, and the process of exactly the packets that had one.
+    #[test]
+    fn pcapng_round_trip_with_and_without_comments() {
+        let path = temp_path("rw.pcapng");
+        let _ = std::fs::remove_file(&path);
+        let interface = Interface {
+            name: Some("nlmon7".into()),
+            description: Some("netns blue (net:[4026532285])".into()),
+        };
+        let format = Format::of(&path, false, interface.clone());
+        assert_eq!(format, Format::Pcapng(interface.clone()));
+        let Ok(mut w) = open_output(&path, false).and_then(|o| Writer::with_format(o, &format))
+        else {
+            panic!("writer")
+        };
+        let plain = attributed("ip", None);
+        let odd = attributed(
+            "my proc=1",
+            Some(vec!["sh".into(), "-c".into(), "a b".into()]),
+        );
+        let huge = vec![9u8; SNAPLEN as usize + 10];
+        let mut batch = [
+            packet(10, 123_456_789, 4, 0, 5, &[1, 2, 3, 4, 5]),
+            packet(11, 1, 4, 16, 3, &[6, 7, 8]),
+            packet(12, 2, 0, 0, 8, &[9; 8]),
+            packet(13, 3, 0, 0, huge.len() as u32, &huge),
+        ];
+        let notes = [
+            "a note".to_string(),
+            "pid=1 tid=1 comm=x source=bpf".to_string(),
+        ];
+        batch[0].process = Some(&plain);
+        batch[2].process = Some(&odd);
+        // other comments after the process's, kept as notes (a second process comment included)
+        batch[2].notes = &notes;
+        batch[3].notes = &notes[..1];
+        assert!(w.write_packets(&batch[..1]).is_ok());
+        assert!(w.write_packets(&batch[1..]).is_ok());
+        assert_eq!(w.records(), 4);
+        let size = w.size();
+        drop(w);
+        assert_eq!(std::fs::metadata(&path).map(|m| m.len()).ok(), Some(size));
+        let (r, got) = read_back(&path);
+        assert_eq!(r.interface(), Some(interface));
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            (got[0].sec, got[0].nsec, got[0].pkttype),
+            (10, 123_456_789, 4)
+        );
+        assert_eq!(got[0].data, [1, 2, 3, 4, 5]);
+        assert_eq!(got[1].family, 16);
+        assert_eq!(
+            got.iter().map(|p| p.process.clone()).collect::<Vec<_>>(),
+            [Some(plain), None, Some(odd), None]
+        );
+        assert_eq!(
+            got.iter().map(|p| p.notes.clone()).collect::<Vec<_>>(),
+            [vec![], vec![], notes.to_vec(), notes[..1].to_vec()]
+        );
+        // cut to the snap length, the length on the wire kept
+        assert_eq!(got[3].data.len(), SNAPLEN as usize - COOKED_LEN);
+        assert_eq!(got[3].orig_len as usize, huge.len());
+        assert!(got[3].truncated);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// --pcapng or the name picks pcapng; everything else, `-w -` included, stays pcap.
+    #[test]
+    fn format_by_name_or_flag() {
+        let i = Interface::default();
+        assert_eq!(Format::of("a.pcap", false, i.clone()), Format::Pcap);
+        assert_eq!(Format::of("-", false, i.clone()), Format::Pcap);
+        assert_eq!(Format::of("a.pcapng.gz", false, i.clone()), Format::Pcap);
+        assert_eq!(Format::of("pcapng", false, i.clone()), Format::Pcap);
+        assert!(matches!(
+            Format::of("a.PCAPNG", false, i.clone()),
+            Format::Pcapng(_)
+        ));
+        assert!(matches!(
+            Format::of("-", true, i.clone()),
+            Format::Pcapng(_)
+        ));
+        assert!(matches!(
+            Format::of("nl-%H.pcapng", false, i),
+            Format::Pcapng(_)
+        ));
+    }
+
+    /// -C on pcapng: every file starts with its section and interface blocks and stays within
+    /// the bound, comments counted in a packet's size.
+    #[test]
+    fn pcapng_rotation_by_size() {
+        let dir = temp_path("rotng");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(std::fs::create_dir(&dir).is_ok());
+        let base = format!("{dir}/nl.pcapng");
+        let interface = Interface {
+            name: Some("nlmon0".into()),
+            description: None,
+        };
+        let header = pcapng_header(&interface)
+            .map(|h| h.len() as u64)
+            .unwrap_or(0);
+        let who = attributed("ip", None);
+        let payloads: Vec<[u8; 8]> = (0..6u8).map(|i| [i; 8]).collect();
+        let mut batch: Vec<Packet<'_>> = payloads
+            .iter()
+            .enumerate()
+            .map(|(i, d)| packet(i as u32, 0, 4, 0, 8, d))
+            .collect();
+        for p in batch.iter_mut().step_by(2) {
+            p.process = Some(&who);
+        }
+        let Ok(mut probe) = open_output(&format!("{dir}/probe"), false)
+            .and_then(|o| Writer::with_format(o, &Format::Pcapng(interface.clone())))
+        else {
+            panic!("probe")
+        };
+        let with = probe.record_len(&batch[0]).unwrap_or(0);
+        let without = probe.record_len(&batch[1]).unwrap_or(0);
+        drop(probe);
+        let _ = std::fs::remove_file(format!("{dir}/probe"));
+        assert!(
+            with > without && without == 12 + 20 + 24,
+            "{with} {without}"
+        );
+        let rotation = Rotation {
+            max_bytes: Some(header + with + without),
+            seconds: None,
+            max_files: None,
+        };
+        let Ok(mut out) = Output::open(&base, false, rotation, Format::Pcapng(interface.clone()))
+        else {
+            panic!("open")
+        };
+        assert!(out.write_packets(&batch).is_ok());
+        assert_eq!((out.records(), out.files()), (6, 3));
+        drop(out);
+        for name in ["nl.pcapng", "nl.pcapng1", "nl.pcapng2"] {
+            let path = format!("{dir}/{name}");
+            let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            assert_eq!(len, header + with + without, "{name}");
+            let (r, got) = read_back(&path);
+            assert_eq!(r.interface(), Some(interface.clone()));
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[0].process.as_ref(), Some(&who));
+            assert_eq!(got[1].process, None);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// trace --only-cmd -w: copying into a .pcapng keeps the comments and the interface.
+    #[test]
+    fn copy_into_pcapng_keeps_comments() {
+        let (src, dst) = (temp_path("all.pcapng"), temp_path("some.pcapng"));
+        let _ = std::fs::remove_file(&src);
+        let _ = std::fs::remove_file(&dst);
+        let interface = Interface {
+            name: Some("nlmonctl3".into()),
+            description: Some("netns net:[4026531840]".into()),
+        };
+        let Ok(mut w) = open_output(&src, false)
+            .and_then(|o| Writer::with_format(o, &Format::Pcapng(interface.clone())))
+        else {
+            panic!("writer")
+        };
+        let who = attributed("ip", None);
+        for i in 1..=4u8 {
+            let data = [i; 4];
+            let mut p = packet(u32::from(i), 0, 4, 0, 4, &data);
+            if i % 2 == 0 {
+                p.process = Some(&who);
+            }
+            assert!(w.write_packets(&[p]).is_ok());
+        }
+        drop(w);
+        assert_eq!(copy_packets(&src, &dst, false, &[2, 3]).ok(), Some(2));
+        let (r, got) = read_back(&dst);
+        assert_eq!(r.interface(), Some(interface));
+        assert_eq!(
+            got.iter()
+                .map(|p| (p.sec, p.process.is_some()))
+                .collect::<Vec<_>>(),
+            [(2, true), (3, false)]
+        );
+        let _ = std::fs::remove_file(&src);
+        let _ = std::fs::remove_file(&dst);
     }
 }

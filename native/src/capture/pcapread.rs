@@ -12,11 +12,13 @@ use std::io::{self, Cursor, Read};
 use std::os::fd::{AsRawFd, FromRawFd};
 
 use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-use pcap_file::pcapng::{Block, PcapNgReader};
+use pcap_file::pcapng::{Block, PcapNgReader, RawBlock};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
-use super::pcapio::COOKED_LEN;
+use super::pcapio::{Interface, COOKED_LEN};
+use super::process::Process;
 use crate::netlink::error::{Error, Result};
 
 /// One record of a capture file, with the LINKTYPE_NETLINK cooked header taken apart.
@@ -31,6 +33,10 @@ pub struct OfflinePacket {
     pub data: Vec<u8>,
     /// Fewer bytes were saved than were on the wire (a snap length): decode as far as they go.
     pub truncated: bool,
+    /// pcapng: the process its comment names (process.rs's format); None for any other comment.
+    pub process: Option<Process>,
+    /// pcapng: its other comments (a note added in Wireshark, another tool's), kept for -r -w.
+    pub notes: Vec<String>,
 }
 
 const PCAP_MAGICS: [[u8; 4]; 4] = [
@@ -51,9 +57,10 @@ enum Inner {
     },
     Ng {
         reader: PcapNgReader<Input>,
-        /// Link type and `if_tsresol` of each interface of the current section (the block
-        /// borrows the reader, so what a packet needs of its interface is kept here).
-        interfaces: Vec<(DataLink, u8)>,
+        /// Link type, `if_tsresol`, name and description of each interface of the current
+        /// section (the block borrows the reader, so what a packet needs of its interface is
+        /// kept here).
+        interfaces: Vec<(DataLink, u8, Interface)>,
     },
 }
 
@@ -246,38 +253,56 @@ impl Reader {
                         Err(e) => Err(e),
                     }
                 }
-                Inner::Ng { reader, interfaces } => match reader.next_block()? {
-                    Ok(Block::SectionHeader(_)) => {
-                        // A new section numbers its interfaces from 0 again.
-                        interfaces.clear();
-                        continue;
-                    }
-                    Ok(Block::InterfaceDescription(idb)) => {
-                        interfaces.push((idb.linktype, tsresol(&idb)));
-                        continue;
-                    }
-                    Ok(Block::EnhancedPacket(epb)) => {
-                        match interfaces.get(epb.interface_id as usize) {
-                            Some((DataLink::NETLINK, resol)) => {
-                                let (sec, nsec) = ng_time(epb.timestamp.as_nanos(), *resol);
-                                Ok(Some(cooked(sec, nsec, epb.original_len, &epb.data)))
+                Inner::Ng { reader, interfaces } => {
+                    // The current section's order (a new section header block is read whatever
+                    // the order: its own magic says).
+                    let big = reader.section().endianness == pcap_file::Endianness::Big;
+                    let block = reader.next_raw_block()?.and_then(|raw| ng_block(raw, big));
+                    match block {
+                        Ok(Block::SectionHeader(_)) => {
+                            // A new section numbers its interfaces from 0 again.
+                            interfaces.clear();
+                            continue;
+                        }
+                        Ok(Block::InterfaceDescription(idb)) => {
+                            interfaces.push((idb.linktype, tsresol(&idb), interface_of(&idb)));
+                            continue;
+                        }
+                        Ok(Block::EnhancedPacket(epb)) => {
+                            match interfaces.get(epb.interface_id as usize) {
+                                Some((DataLink::NETLINK, resol, _)) => {
+                                    let (sec, nsec) = ng_time(epb.timestamp.as_nanos(), *resol);
+                                    let mut p = cooked(sec, nsec, epb.original_len, &epb.data);
+                                    // The first comment nlmonctl's format reads; others are notes.
+                                    for o in &epb.options {
+                                        if let EnhancedPacketOption::Comment(c) = o {
+                                            match Process::from_comment(c) {
+                                                Some(found) if p.process.is_none() => {
+                                                    p.process = Some(found)
+                                                }
+                                                _ => p.notes.push(c.to_string()),
+                                            }
+                                        }
+                                    }
+                                    Ok(Some(p))
+                                }
+                                _ => Ok(None),
+                            }
+                        }
+                        Ok(Block::SimplePacket(spb)) => match interfaces.first() {
+                            // A simple packet block has no timestamp and belongs to interface 0.
+                            Some((DataLink::NETLINK, _, _)) => {
+                                Ok(Some(cooked(0, 0, spb.original_len, &spb.data)))
                             }
                             _ => Ok(None),
-                        }
+                        },
+                        // The obsolete Packet Block: counted as skipped.
+                        Ok(Block::Packet(_)) => Ok(None),
+                        // Name resolution, statistics, journal and unknown blocks hold no packet.
+                        Ok(_) => continue,
+                        Err(e) => Err(e),
                     }
-                    Ok(Block::SimplePacket(spb)) => match interfaces.first() {
-                        // A simple packet block has no timestamp and belongs to interface 0.
-                        Some((DataLink::NETLINK, _)) => {
-                            Ok(Some(cooked(0, 0, spb.original_len, &spb.data)))
-                        }
-                        _ => Ok(None),
-                    },
-                    // The obsolete Packet Block: counted as skipped.
-                    Ok(Block::Packet(_)) => Ok(None),
-                    // Name resolution, statistics, journal and unknown blocks hold no packet.
-                    Ok(_) => continue,
-                    Err(e) => Err(e),
-                },
+                }
             };
             return match next {
                 Ok(Some(p)) => {
@@ -293,6 +318,73 @@ impl Reader {
             };
         }
     }
+}
+
+impl Reader {
+    /// pcapng: the name and description of the current section's first NETLINK interface.
+    pub fn interface(&self) -> Option<Interface> {
+        match &self.inner {
+            Inner::Ng { interfaces, .. } => interfaces
+                .iter()
+                .find(|(link, _, _)| *link == DataLink::NETLINK)
+                .map(|(_, _, i)| i.clone()),
+            Inner::Pcap { .. } => None,
+        }
+    }
+}
+
+/// A raw pcapng block as pcap-file's Block. An Enhanced Packet Block whose options pcap-file
+/// refuses — a comment that is not UTF-8, against the pcapng spec, but another tool's comment is
+/// never an error here — is read again without its options: its `captured_len` (body bytes
+/// 12..16) says where its data ends and the options begin.
+fn ng_block(raw: RawBlock<'_>, big: bool) -> std::result::Result<Block<'_>, PcapError> {
+    use byteorder_slice::{BigEndian, LittleEndian};
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::ENHANCED_PACKET_BLOCK;
+    use pcap_file::pcapng::PcapNgBlock;
+    let body = match (&raw.body, raw.type_) {
+        (std::borrow::Cow::Borrowed(b), ENHANCED_PACKET_BLOCK) => Some(*b),
+        _ => None,
+    };
+    let parsed = if big {
+        raw.try_into_block::<BigEndian>()
+    } else {
+        raw.try_into_block::<LittleEndian>()
+    };
+    match (parsed, body) {
+        (Err(PcapError::Utf8Error(_)), Some(body)) if body.len() >= 20 => {
+            let field = [body[12], body[13], body[14], body[15]];
+            let captured = if big {
+                u32::from_be_bytes(field)
+            } else {
+                u32::from_le_bytes(field)
+            } as usize;
+            let end = (20 + captured.div_ceil(4) * 4).min(body.len());
+            let cut = &body[..end];
+            let block = if big {
+                EnhancedPacketBlock::from_slice::<BigEndian>(cut)
+            } else {
+                EnhancedPacketBlock::from_slice::<LittleEndian>(cut)
+            };
+            block.map(|(_, b)| Block::EnhancedPacket(b))
+        }
+        (parsed, _) => parsed,
+    }
+}
+
+/// pcapng's `if_name` and `if_description`.
+fn interface_of(
+    iface: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock<'_>,
+) -> Interface {
+    let mut out = Interface::default();
+    for o in &iface.options {
+        match o {
+            InterfaceDescriptionOption::IfName(n) => out.name = Some(n.to_string()),
+            InterfaceDescriptionOption::IfDescription(d) => out.description = Some(d.to_string()),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// pcapng's `if_tsresol`: a power of ten (or, high bit set, of two) per second; default 10^-6.
@@ -335,6 +427,8 @@ fn cooked(sec: u64, nsec: u32, orig_len: u32, data: &[u8]) -> OfflinePacket {
             orig_len,
             data: data.to_vec(),
             truncated,
+            process: None,
+            notes: Vec::new(),
         };
     }
     OfflinePacket {
@@ -345,6 +439,8 @@ fn cooked(sec: u64, nsec: u32, orig_len: u32, data: &[u8]) -> OfflinePacket {
         orig_len: orig_len.saturating_sub(COOKED_LEN as u32),
         data: data[COOKED_LEN..].to_vec(),
         truncated,
+        process: None,
+        notes: Vec::new(),
     }
 }
 
@@ -474,6 +570,8 @@ mod tests {
                     family,
                     orig_len: p.len() as u32,
                     data: p,
+                    process: None,
+                    notes: &[],
                 };
                 assert!(w.write_packets(&[packet]).is_ok());
             }
@@ -500,6 +598,120 @@ mod tests {
             }
             assert_eq!(n, packets.len(), "{path}");
         }
+    }
+
+    /// test/fixtures/netlink/process.pcapng: rtnetlink requests and replies as a live pcapng
+    /// capture writes them, the link named, and a process comment on some packets: the common
+    /// form, the /proc source, an odd comm, a cmdline; one packet has another tool's comment (no
+    /// process) and one none. The host tests read it with `capture -r` and tshark. Regenerate
+    /// with NLMONCTL_WRITE_FIXTURES=1; otherwise this checks the committed file is what it writes.
+    #[test]
+    fn pcapng_fixture_is_current() {
+        use super::super::pcapio::Format;
+        use super::super::process::Source;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../test/fixtures/netlink/process.pcapng"
+        );
+        let who = |pid: u32, comm: &str, source: Source, cmdline: Option<&[&str]>| Process {
+            pid,
+            tid: pid,
+            comm: comm.to_string(),
+            source,
+            cmdline: cmdline.map(|a| a.iter().map(|s| s.to_string()).collect()),
+        };
+        let processes = [
+            Some(who(4242, "ip", Source::Bpf, None)),
+            Some(who(4242, "ip", Source::Bpf, None)),
+            Some(who(777, "my daemon=1", Source::Proc, None)),
+            Some(who(777, "my daemon=1", Source::Proc, None)),
+            Some(who(
+                31337,
+                "ip",
+                Source::Bpf,
+                Some(&["ip", "link", "add", "dm3", "type", "dummy"]),
+            )),
+            None,
+            None,
+            None,
+        ];
+        let tmp = format!(
+            "{}/nlmonctl-fixture-{}-process.pcapng",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
+        let _ = std::fs::remove_file(&tmp);
+        let format = Format::Pcapng(Interface {
+            name: Some("nlmon0".into()),
+            description: Some("netns fixture (net:[4026532285])".into()),
+        });
+        let Ok(mut w) = open_output(&tmp, false).and_then(|o| Writer::with_format(o, &format))
+        else {
+            panic!("writer for {tmp}")
+        };
+        let packets: Vec<Vec<u8>> = (1..=4)
+            .flat_map(|seq| {
+                let (a, b) = rtnl_pair(seq, &format!("dm{seq}"));
+                [a, b]
+            })
+            .collect();
+        for (i, (p, process)) in packets.iter().zip(&processes).enumerate() {
+            let packet = Packet {
+                sec: 1_700_000_000 + i as u32,
+                nsec: 1000 * i as u32 + 1,
+                pkttype: 4,
+                family: 0,
+                orig_len: p.len() as u32,
+                data: p,
+                process: process.as_ref(),
+                notes: &[],
+            };
+            assert!(w.write_packets(&[packet]).is_ok());
+        }
+        drop(w);
+        let mut ours = std::fs::read(&tmp).unwrap_or_default();
+        let _ = std::fs::remove_file(&tmp);
+        // Packet 7 gets a comment of another tool's, through pcap-file's own block writer.
+        {
+            use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+            use pcap_file::pcapng::{PcapNgReader, PcapNgWriter};
+            let Ok(mut r) = PcapNgReader::new(Cursor::new(ours.clone())) else {
+                panic!("reread")
+            };
+            let mut out = Vec::new();
+            let Ok(mut w) = PcapNgWriter::with_section_header(&mut out, r.section().clone()) else {
+                panic!("rewrite")
+            };
+            let mut n = 0;
+            while let Some(Ok(block)) = r.next_block() {
+                let mut block = block.into_owned();
+                if let Block::EnhancedPacket(epb) = &mut block {
+                    n += 1;
+                    if n == 7 {
+                        epb.options.push(EnhancedPacketOption::Comment(
+                            "reviewed by alice: pid=1 looks fine".into(),
+                        ));
+                    }
+                }
+                assert!(w.write_block(&block).is_ok());
+            }
+            drop(w);
+            ours = out;
+        }
+        if std::env::var_os("NLMONCTL_WRITE_FIXTURES").is_some() {
+            assert!(std::fs::write(path, &ours).is_ok());
+        }
+        let committed = std::fs::read(path).unwrap_or_default();
+        assert!(
+            committed == ours,
+            "{path} is stale: rerun with NLMONCTL_WRITE_FIXTURES=1"
+        );
+        let (got, err) = read_all(committed);
+        assert_eq!(err, None);
+        assert_eq!(
+            got.iter().map(|p| p.process.clone()).collect::<Vec<_>>(),
+            processes
+        );
     }
 
     fn read_all(bytes: Vec<u8>) -> (Vec<OfflinePacket>, Option<Error>) {
@@ -602,6 +814,62 @@ mod tests {
                 assert_eq!(r.map(|r| r.foreign_order).ok(), Some(foreign));
                 assert!(!got[0].truncated);
             }
+        }
+    }
+
+    /// A comment that is not UTF-8 (against the spec; pcap-file refuses the block) costs the
+    /// packet its comments, never the file: the packet is read, with no process; the next
+    /// packet's process comment is read as usual. Both byte orders.
+    #[test]
+    fn a_comment_that_is_not_utf8_is_no_error() {
+        use pcap_file::pcapng::blocks::enhanced_packet::{
+            EnhancedPacketBlock, EnhancedPacketOption,
+        };
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::Endianness;
+        let mut data = super::super::pcapio::cooked_header(4, 0).to_vec();
+        data.extend_from_slice(&rtnl_pair(1, "dm1").0);
+        for endianness in [Endianness::Big, Endianness::Little] {
+            let Ok(mut w) = PcapNgWriter::with_endianness(Vec::new(), endianness) else {
+                panic!("writer")
+            };
+            // pcap-file writes an EPB's time in nanoseconds: the interface must say so
+            let idb = InterfaceDescriptionBlock {
+                linktype: DataLink::NETLINK,
+                snaplen: 0,
+                options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+            };
+            assert!(w.write_pcapng_block(idb).is_ok());
+            let epb = |options| EnhancedPacketBlock {
+                interface_id: 0,
+                timestamp: std::time::Duration::from_micros(5),
+                original_len: data.len() as u32,
+                data: std::borrow::Cow::Borrowed(&data[..]),
+                options,
+            };
+            // a comment whose bytes are made not UTF-8 below (pcap-file writes only valid ones)
+            let marker = "NOT-UTF8";
+            let bad = EnhancedPacketOption::Comment(marker.into());
+            assert!(w.write_pcapng_block(epb(vec![bad])).is_ok());
+            let good = "pid=7 tid=8 comm=ip source=proc";
+            assert!(w
+                .write_pcapng_block(epb(vec![EnhancedPacketOption::Comment(good.into())]))
+                .is_ok());
+            let mut bytes = w.into_inner();
+            let at = bytes
+                .windows(marker.len())
+                .position(|win| win == marker.as_bytes());
+            let Some(at) = at else { panic!("the comment") };
+            bytes[at..at + marker.len()].fill(0xff);
+            let (got, err) = read_all(bytes);
+            assert_eq!(err, None, "{endianness:?}");
+            assert_eq!(got.len(), 2);
+            assert_eq!(got[0].data, &data[COOKED_LEN..]);
+            assert_eq!((got[0].sec, got[0].nsec), (0, 5000));
+            assert_eq!((got[0].process.clone(), got[0].notes.len()), (None, 0));
+            assert_eq!(got[1].process, Process::from_comment(good));
+            assert!(got[1].process.is_some());
         }
     }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
-use super::pcapio::{Output, Packet, Rotation};
+use super::pcapio::{Format, Interface, Output, Packet, Rotation};
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
 use crate::netlink::error::{panic_message, Error, Result};
@@ -41,6 +41,10 @@ pub struct Settings {
     pub force: bool,
     /// -C/-G/-W (only with a -w file).
     pub rotation: Rotation,
+    /// --pcapng: write pcapng whatever the -w name (Format::of).
+    pub pcapng: bool,
+    /// What a pcapng file names the capture's interface (the nlmon link, its namespace).
+    pub interface: Interface,
     pub decode: bool,
     /// What each decoded record carries (hex, the spec-driven tree).
     pub decode_options: Options,
@@ -479,7 +483,12 @@ pub fn start_live(
     watch: Option<NetnsWatch>,
 ) -> Result<Session> {
     let writer = match &settings.write {
-        Some(path) => Some(Output::open(path, settings.force, settings.rotation)?),
+        Some(path) => Some(Output::open(
+            path,
+            settings.force,
+            settings.rotation,
+            Format::of(path, settings.pcapng, settings.interface.clone()),
+        )?),
         None => None,
     };
     // Producers: the reader, the writer and, when decoding, the decoder.
@@ -759,6 +768,9 @@ fn write_chunk(
                 family: frame.protocol,
                 orig_len: frame.orig_len,
                 data: frame.data,
+                // The packet's process, once attribution knows it: pcapng writes it as a comment.
+                process: None,
+                notes: &[],
             });
         }
         if let Some(tx) = decoder {
@@ -788,6 +800,10 @@ fn write_chunk(
 /// dropping. `--family` and `--count` apply as in a live capture.
 pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<Session> {
     let reader = super::pcapread::Reader::open(path)?;
+    let output = match &settings.write {
+        Some(dst) => Some(OfflineOutput::open(path, dst, &settings)?),
+        None => None,
+    };
     let shared = Shared::new(genl.clone(), true, 1);
     let worker = Arc::clone(&shared);
     // A file of a host of the other byte order: its netlink messages are in that host's.
@@ -799,10 +815,10 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
         types: HashMap::new(),
         big_endian,
     };
-    let opts = settings.decode_options;
+    let opts = settings.decode.then_some(settings.decode_options);
     let handle = spawn_named("nlmonctl-read", move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            offline_loop(&worker, reader, genl, opts, &mut tally)
+            offline_loop(&worker, reader, genl, opts, &mut tally, output)
         }));
         *lock(&worker.types) = std::mem::take(&mut tally.types);
         worker.finish(match outcome {
@@ -817,12 +833,80 @@ pub fn start_offline(path: &str, genl: GenlNames, settings: Settings) -> Result<
     })
 }
 
+/// `capture -r IN -w OUT`: the packets `--family`/`--count` keep, copied into OUT in the format
+/// its name (or --pcapng) asks for; pcapng keeps each packet's comments (process and notes) and
+/// the input's interface name and description. OUT is opened at once (an existing file is refused before
+/// anything is read); its first block waits for the input's interface block.
+struct OfflineOutput {
+    path: String,
+    pcapng: bool,
+    out: Option<super::pcapio::BlockingFd>,
+    writer: Option<super::pcapio::Writer>,
+}
+
+impl OfflineOutput {
+    fn open(src: &str, dst: &str, settings: &Settings) -> Result<OfflineOutput> {
+        use std::os::unix::fs::MetadataExt;
+        let id = |p: &str| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        if src != "-" && dst != "-" && id(dst).is_some() && id(dst) == id(src) {
+            return Err(Error::Arg(format!(
+                "-w {dst} is the file -r reads: write the result to another file"
+            )));
+        }
+        Ok(OfflineOutput {
+            path: dst.to_string(),
+            pcapng: settings.pcapng,
+            out: Some(super::pcapio::open_output(dst, settings.force)?),
+            writer: None,
+        })
+    }
+
+    fn writer(&mut self, reader: &super::pcapread::Reader) -> Result<&mut super::pcapio::Writer> {
+        if let Some(out) = self.out.take() {
+            let interface = reader.interface().unwrap_or_default();
+            let format = Format::of(&self.path, self.pcapng, interface);
+            self.writer = Some(super::pcapio::Writer::with_format(out, &format)?);
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| Error::proto("write(pcap)", "the output was lost".to_string()))
+    }
+
+    fn publish(&self, shared: &Shared) {
+        let c = &shared.counters;
+        let written = self.writer.as_ref().map_or(0, |w| w.records());
+        c.written.store(written, Ordering::Relaxed);
+        c.files.store(1, Ordering::Relaxed);
+    }
+}
+
 fn offline_loop(
     shared: &Shared,
     mut reader: super::pcapread::Reader,
     mut genl: GenlNames,
-    opts: Options,
+    opts: Option<Options>,
     tally: &mut Tally,
+    mut output: Option<OfflineOutput>,
+) -> Result<()> {
+    let mut result = offline_records(shared, &mut reader, &mut genl, opts, tally, output.as_mut());
+    if let Some(o) = output.as_mut() {
+        // An empty input still gives a whole (empty) file.
+        let ended = o.writer(&reader).map(drop);
+        o.publish(shared);
+        result = result.and(ended);
+    }
+    note_skipped(shared, &reader);
+    *lock(&shared.genl) = genl;
+    result
+}
+
+fn offline_records(
+    shared: &Shared,
+    reader: &mut super::pcapread::Reader,
+    genl: &mut GenlNames,
+    opts: Option<Options>,
+    tally: &mut Tally,
+    mut output: Option<&mut OfflineOutput>,
 ) -> Result<()> {
     let c = &shared.counters;
     let mut records = Vec::new();
@@ -838,8 +922,6 @@ fn offline_loop(
             Err(e) => {
                 // Every complete record before the problem is shown first (a file cut short).
                 shared.push(text, count);
-                note_skipped(shared, &reader);
-                *lock(&shared.genl) = genl;
                 return Err(e);
             }
         };
@@ -859,13 +941,34 @@ fn offline_loop(
                 truncated: packet.truncated,
                 big_endian: tally.big_endian,
             };
-            records.clear();
-            decode::decode_packet(&meta, &packet.data, &mut genl, opts, &mut records);
-            records.truncate(take);
-            count += append_json_lines(&records, &mut text);
-            if count >= BATCH_RECORDS {
-                shared.push(std::mem::take(&mut text), count);
-                count = 0;
+            if let Some(o) = output.as_deref_mut() {
+                o.writer(reader)?.write_packets(&[Packet {
+                    sec: u32::try_from(packet.sec).unwrap_or(u32::MAX),
+                    nsec: packet.nsec,
+                    pkttype: packet.pkttype,
+                    family: packet.family,
+                    orig_len: packet.orig_len,
+                    data: &packet.data,
+                    process: packet.process.as_ref(),
+                    notes: &packet.notes,
+                }])?;
+                o.publish(shared);
+            }
+            if let Some(opts) = opts {
+                records.clear();
+                decode::decode_packet(&meta, &packet.data, genl, opts, &mut records);
+                records.truncate(take);
+                if packet.process.is_some() {
+                    // A pcapng packet comment names one process for the whole packet.
+                    for r in &mut records {
+                        r.process.clone_from(&packet.process);
+                    }
+                }
+                count += append_json_lines(&records, &mut text);
+                if count >= BATCH_RECORDS {
+                    shared.push(std::mem::take(&mut text), count);
+                    count = 0;
+                }
             }
         }
         if reached {
@@ -873,8 +976,6 @@ fn offline_loop(
         }
     }
     shared.push(text, count);
-    note_skipped(shared, &reader);
-    *lock(&shared.genl) = genl;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use napi_derive::napi;
 use super::task::{sync, Job};
 use super::types::{netns_of, Target};
 use crate::capture::decode::{GenlNames, Options as DecodeOptions};
-use crate::capture::pcapio::Rotation;
+use crate::capture::pcapio::{Interface, Rotation};
 use crate::capture::ring::{Ring, RingConfig};
 use crate::capture::session::{self, Counters, NetnsWatch, Session, Settings};
 use crate::capture::{genl, names, pcapio, queue};
@@ -26,6 +26,8 @@ pub struct CaptureOptions {
     pub write: Option<String>,
     /// Replace an existing file.
     pub force: Option<bool>,
+    /// Write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway).
+    pub pcapng: Option<bool>,
     /// Produce decoded records for next().
     pub decode: Option<bool>,
     /// Add each message's bytes in hex.
@@ -182,6 +184,12 @@ impl FromOptions for Settings {
     /// killed by the OOM killer in the middle of a burst (None: not known, not checked).
     fn from_options(o: CaptureOptions, available: Option<u64>) -> Result<Settings> {
         let rotation = rotation_of(&o)?;
+        let pcapng = o.pcapng.unwrap_or(false);
+        if pcapng && o.write.is_none() {
+            return Err(Error::Arg(
+                "--pcapng is the format of the -w output: it needs -w FILE (or -w -)".into(),
+            ));
+        }
         let families = match o.families {
             None => None,
             Some(list) => Some(
@@ -240,6 +248,9 @@ impl FromOptions for Settings {
             write: o.write,
             force: o.force.unwrap_or(false),
             rotation,
+            pcapng,
+            // Filled by open_capture, which knows the link and its namespace.
+            interface: Interface::default(),
             decode: o.decode.unwrap_or(true),
             decode_options: DecodeOptions {
                 hex: o.hex.unwrap_or(false),
@@ -354,7 +365,7 @@ pub fn open_capture(
         Ok((ifindex, Settings::try_from(options)?))
     });
     AsyncTask::new(Job::new(move || {
-        let (ifindex, settings) = parsed?;
+        let (ifindex, mut settings) = parsed?;
         // Refuse an existing file before touching the network namespace (a FIFO is written into: pcapio).
         if let Some(path) = settings.write.as_deref().filter(|p| *p != "-") {
             let first = pcapio::rotated_name(&pcapio::rotation_base(path, &settings.rotation)?, 0);
@@ -375,15 +386,41 @@ pub fn open_capture(
             .as_deref()
             .and_then(|ns| NetnsWatch::new(&netns::netns_path(ns)));
         let ring_cfg = settings.ring;
-        let (ring, genl) = netns::run_in(netns.as_deref(), move || {
+        let ns_name = netns.clone();
+        let (ring, genl, interface) = netns::run_in(netns.as_deref(), move || {
             // Best effort: without the names, generic families show as GENL_ID_<n>.
             let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
             let ring = Ring::open(ifindex, ring_cfg)?;
-            Ok((ring, genl))
+            Ok((ring, genl, interface_of(ifindex, ns_name.as_deref())))
         })?;
+        settings.interface = interface;
         let session = session::start_live(ring, genl, settings, watch)?;
         Ok(CaptureSession::new(session))
     }))
+}
+
+/// What a pcapng file names the capture's interface: the nlmon link's name (`if_name`) and, in
+/// `if_description`, its network namespace as the capture was told it (`--netns`, a name or a
+/// path) and as the kernel names it (`net:[inode]`, what `/proc/PID/ns/net` links to). Runs in
+/// the capture's namespace; best effort (what cannot be read is left out).
+fn interface_of(ifindex: u32, netns: Option<&str>) -> Interface {
+    let mut buf = [0u8; libc::IF_NAMESIZE];
+    // SAFETY: buf holds IF_NAMESIZE bytes, as if_indextoname requires.
+    let named = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr().cast()) };
+    let name = (!named.is_null())
+        .then(|| std::ffi::CStr::from_bytes_until_nul(&buf).ok())
+        .flatten()
+        .map(|c| c.to_string_lossy().into_owned());
+    let kernel = std::fs::read_link("/proc/thread-self/ns/net")
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned());
+    let description = match (netns, kernel) {
+        (Some(ns), Some(k)) => Some(format!("netns {ns} ({k})")),
+        (Some(ns), None) => Some(format!("netns {ns}")),
+        (None, Some(k)) => Some(format!("netns {k}")),
+        (None, None) => None,
+    };
+    Interface { name, description }
 }
 
 /// Decode a pcap file (LINKTYPE_NETLINK, ours or tcpdump's). Generic netlink ids are named from
