@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+// nlmonctl: who sent each netlink message, recorded in the kernel at send time (issue 10).
+//
+// Built by native/build.rs with clang -target bpf -g -O2 and embedded in the addon; loaded by
+// native/src/attribution/bpf.rs (aya), which applies the CO-RE relocations against the running
+// kernel's BTF (/sys/kernel/btf/vmlinux).
+//
+// Hook: fentry on netlink_unicast() and netlink_broadcast(). Why:
+// - netlink_sendmsg() hands every message a process sends to one of them (a multicast send to
+//   both), in the sender's own context (current = the sending thread), and for a kernel-bound
+//   message before netlink_unicast_kernel() gives it to nlmon's tap: the event is in the ring
+//   before the capture can see the packet.
+// - Both are exported (EXPORT_SYMBOL), so never inlined, and their signatures are the same from
+//   6.1 (bookworm) to 6.18: netlink_unicast(ssk, skb, portid, nonblock),
+//   netlink_broadcast(ssk, skb, portid, group, allocation).
+// - fentry (x86-64 since 5.5) rather than kprobe: typed arguments (no pt_regs, no per-arch
+//   register names), and a direct trampoline call instead of a breakpoint trap, which matters
+//   for the capture's CPU budget. It needs BTF, which CO-RE needs anyway.
+// The kernel also calls these for its own replies and notifications (ssk is then a kernel
+// socket, whose port id is 0): those are skipped, the capture attributes them by port id.
+//
+// No vmlinux.h (no bpftool here): only the fields read are declared, and preserve_access_index
+// makes every access a CO-RE relocation, so their offsets come from the running kernel.
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+struct ns_common {
+	unsigned int inum;
+};
+struct net {
+	struct ns_common ns;
+};
+typedef struct {
+	struct net *net;
+} possible_net_t;
+struct sock_common {
+	possible_net_t skc_net;
+};
+struct sock {
+	struct sock_common __sk_common;
+	__u16 sk_protocol;
+};
+struct netlink_sock {
+	struct sock sk;
+	__u32 portid;
+};
+struct sk_buff {
+	unsigned int len;
+	unsigned char *data;
+};
+#pragma clang attribute pop
+
+#define NLMSG_HDRLEN 16
+#define NLMSG_ALIGN(len) (((len) + 3U) & ~3U)
+
+/* How many leading bytes of each message are copied (for exact matching with the capture). */
+#define PREFIX_LEN 256
+/* Messages walked per send: a bounded loop the verifier unrolls (nftables batches are longer:
+ * the rest is counted in STAT_TRUNCATED). */
+#define MAX_MSGS 64
+
+enum send_kind {
+	KIND_UNICAST = 0,
+	KIND_BROADCAST = 1,
+};
+
+/* One sent message. Layout shared with native/src/attribution/bpf.rs (RawEvent). */
+struct send_event {
+	__u32 netns; /* the sending socket's network namespace (inode number) */
+	__u32 tgid;
+	__u32 tid;
+	__u32 portid; /* the sending socket's port id */
+	__u32 dst; /* unicast: destination port id (0 = kernel); broadcast: group */
+	__u16 protocol;
+	__u8 kind;
+	__u8 pad;
+	__u32 index; /* the message's place in its send (0 = first) */
+	__u32 copied; /* bytes of data[] that are the message's */
+	__u32 nlmsg_len;
+	__u16 nlmsg_type;
+	__u16 nlmsg_flags;
+	__u32 nlmsg_seq;
+	__u32 nlmsg_pid;
+	char comm[16];
+	__u8 data[PREFIX_LEN];
+};
+
+enum stat {
+	STAT_LOST = 0, /* ring buffer full: an event not recorded */
+	STAT_TRUNCATED = 1, /* messages beyond MAX_MSGS in one send: not recorded */
+	STAT_COUNT = 2,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} EVENTS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} STATS SEC(".maps");
+
+/* The network namespace (inode) to record; 0 records every namespace. Set by the loader. */
+const volatile __u32 TARGET_NETNS = 0;
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *value = bpf_map_lookup_elem(&STATS, &which);
+	if (value)
+		__sync_fetch_and_add(value, 1);
+}
+
+static __always_inline int record(struct sock *ssk, struct sk_buff *skb, __u32 dst, __u8 kind)
+{
+	struct netlink_sock *nlk = (struct netlink_sock *)ssk;
+	__u32 portid = BPF_CORE_READ(nlk, portid);
+	if (portid == 0)
+		return 0; /* a kernel socket: a reply or notification, not a process's send */
+	__u32 netns = BPF_CORE_READ(ssk, __sk_common.skc_net.net, ns.inum);
+	if (TARGET_NETNS != 0 && netns != TARGET_NETNS)
+		return 0;
+	__u16 protocol = BPF_CORE_READ(ssk, sk_protocol);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	__u32 off = 0;
+	int i;
+	for (i = 0; i < MAX_MSGS; i++) {
+		struct {
+			__u32 len;
+			__u16 type;
+			__u16 flags;
+			__u32 seq;
+			__u32 pid;
+		} hdr;
+		if (off + NLMSG_HDRLEN > len)
+			break;
+		if (bpf_probe_read_kernel(&hdr, sizeof(hdr), data + off))
+			break;
+		/* the same bounds the kernel's netlink_rcv_skb() keeps to */
+		if (hdr.len < NLMSG_HDRLEN || hdr.len > len - off)
+			break;
+		struct send_event *e = bpf_ringbuf_reserve(&EVENTS, sizeof(*e), 0);
+		if (!e) {
+			count(STAT_LOST);
+		} else {
+			e->netns = netns;
+			e->tgid = pid_tgid >> 32;
+			e->tid = (__u32)pid_tgid;
+			e->portid = portid;
+			e->dst = dst;
+			e->protocol = protocol;
+			e->kind = kind;
+			e->pad = 0;
+			e->index = i;
+			e->nlmsg_len = hdr.len;
+			e->nlmsg_type = hdr.type;
+			e->nlmsg_flags = hdr.flags;
+			e->nlmsg_seq = hdr.seq;
+			e->nlmsg_pid = hdr.pid;
+			bpf_get_current_comm(e->comm, sizeof(e->comm));
+			__u32 n = hdr.len;
+			if (n > PREFIX_LEN)
+				n = PREFIX_LEN;
+			e->copied = n;
+			if (bpf_probe_read_kernel(e->data, n, data + off))
+				e->copied = 0;
+			bpf_ringbuf_submit(e, 0);
+		}
+		off += NLMSG_ALIGN(hdr.len);
+	}
+	if (i == MAX_MSGS && off + NLMSG_HDRLEN <= len)
+		count(STAT_TRUNCATED);
+	return 0;
+}
+
+SEC("fentry/netlink_unicast")
+int BPF_PROG(netlink_unicast_entry, struct sock *ssk, struct sk_buff *skb, __u32 portid, int nonblock)
+{
+	return record(ssk, skb, portid, KIND_UNICAST);
+}
+
+SEC("fentry/netlink_broadcast")
+int BPF_PROG(netlink_broadcast_entry, struct sock *ssk, struct sk_buff *skb, __u32 portid, __u32 group,
+	     unsigned int allocation)
+{
+	return record(ssk, skb, group, KIND_BROADCAST);
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
