@@ -19,6 +19,16 @@
 // The kernel also calls these for its own replies and notifications (ssk is then a kernel
 // socket, whose port id is 0): those are skipped, the capture attributes them by port id.
 //
+// Fallback hook, for kernels built without fentry (no DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and
+// without kprobes — e.g. this project's CI host, a 6.18 Firecracker kernel: the raw tracepoint
+// consume_skb, which netlink_unicast_kernel() hits after the kernel socket processed the request,
+// still in the sender's context. The skb's owner is then the kernel socket (same namespace and
+// protocol as the sender's), NETLINK_CB(skb).portid the sender's port id, and the messages are
+// at skb->head (netlink_sendmsg() reserves no headroom) up to skb->tail (the data pointer has
+// moved past them). Its limits: the event comes AFTER nlmon's tap saw the request (the reader
+// must poll the ring again before it gives up on a request), only kernel-bound messages are
+// seen, and a dump request's skb is freed only when its dump ends.
+//
 // No vmlinux.h (no bpftool here): only the fields read are declared, and preserve_access_index
 // makes every access a CO-RE relocation, so their offsets come from the running kernel.
 
@@ -39,6 +49,7 @@ typedef struct {
 	struct net *net;
 } possible_net_t;
 struct sock_common {
+	unsigned short skc_family;
 	possible_net_t skc_net;
 };
 struct sock {
@@ -52,9 +63,17 @@ struct netlink_sock {
 struct sk_buff {
 	unsigned int len;
 	unsigned char *data;
+	unsigned char *head;
+	unsigned int tail; /* sk_buff_data_t: an offset from head on 64-bit */
+	struct sock *sk;
+	char cb[48];
+};
+struct netlink_skb_parms {
+	__u32 portid;
 };
 #pragma clang attribute pop
 
+#define AF_NETLINK 16
 #define NLMSG_HDRLEN 16
 #define NLMSG_ALIGN(len) (((len) + 3U) & ~3U)
 
@@ -67,6 +86,7 @@ struct sk_buff {
 enum send_kind {
 	KIND_UNICAST = 0,
 	KIND_BROADCAST = 1,
+	KIND_CONSUMED = 2, /* the consume_skb fallback: a kernel-bound message, after the fact */
 };
 
 /* One sent message. Layout shared with native/src/attribution/bpf.rs (RawEvent). */
@@ -118,18 +138,17 @@ static __always_inline void count(__u32 which)
 		__sync_fetch_and_add(value, 1);
 }
 
-static __always_inline int record(struct sock *ssk, struct sk_buff *skb, __u32 dst, __u8 kind)
+/* Record the messages in data[0..len) sent from port `portid` of socket `sk`'s namespace and
+ * protocol. */
+static __always_inline int record(struct sock *sk, __u32 portid, unsigned char *data, __u32 len, __u32 dst,
+				  __u8 kind)
 {
-	struct netlink_sock *nlk = (struct netlink_sock *)ssk;
-	__u32 portid = BPF_CORE_READ(nlk, portid);
 	if (portid == 0)
 		return 0; /* a kernel socket: a reply or notification, not a process's send */
-	__u32 netns = BPF_CORE_READ(ssk, __sk_common.skc_net.net, ns.inum);
+	__u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (TARGET_NETNS != 0 && netns != TARGET_NETNS)
 		return 0;
-	__u16 protocol = BPF_CORE_READ(ssk, sk_protocol);
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u32 len = BPF_CORE_READ(skb, len);
+	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
 	__u32 off = 0;
@@ -186,14 +205,33 @@ static __always_inline int record(struct sock *ssk, struct sk_buff *skb, __u32 d
 SEC("fentry/netlink_unicast")
 int BPF_PROG(netlink_unicast_entry, struct sock *ssk, struct sk_buff *skb, __u32 portid, int nonblock)
 {
-	return record(ssk, skb, portid, KIND_UNICAST);
+	__u32 sender = BPF_CORE_READ((struct netlink_sock *)ssk, portid);
+	return record(ssk, sender, BPF_CORE_READ(skb, data), BPF_CORE_READ(skb, len), portid, KIND_UNICAST);
 }
 
 SEC("fentry/netlink_broadcast")
 int BPF_PROG(netlink_broadcast_entry, struct sock *ssk, struct sk_buff *skb, __u32 portid, __u32 group,
 	     unsigned int allocation)
 {
-	return record(ssk, skb, group, KIND_BROADCAST);
+	__u32 sender = BPF_CORE_READ((struct netlink_sock *)ssk, portid);
+	return record(ssk, sender, BPF_CORE_READ(skb, data), BPF_CORE_READ(skb, len), group, KIND_BROADCAST);
+}
+
+/* consume_skb(skb[, location]): every skb freed normally, system-wide — left at the first
+ * check unless its owner is a kernel netlink socket. */
+SEC("raw_tp/consume_skb")
+int consume_skb_entry(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_NETLINK)
+		return 0;
+	if (BPF_CORE_READ((struct netlink_sock *)sk, portid) != 0)
+		return 0; /* owned by a process's socket: a message it received */
+	/* NETLINK_CB(skb): cb is an array inside the skb, so its (relocated) address, not a read */
+	struct netlink_skb_parms *cb = (struct netlink_skb_parms *)&skb->cb;
+	__u32 sender = BPF_CORE_READ(cb, portid);
+	return record(sk, sender, BPF_CORE_READ(skb, head), BPF_CORE_READ(skb, tail), 0, KIND_CONSUMED);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 
 use aya::maps::{Array, MapData, RingBuf};
-use aya::programs::FEntry;
+use aya::programs::{FEntry, RawTracePoint};
 use aya::{Btf, Ebpf, EbpfLoader};
 
 use super::matcher::{SendEvent, SendKind};
@@ -54,11 +54,16 @@ struct RawEvent {
 const STAT_LOST: u32 = 0;
 const STAT_TRUNCATED: u32 = 1;
 
-/// The programs and the kernel functions they are attached to (entry).
-const HOOKS: [(&str, &str); 2] = [
-    ("netlink_unicast_entry", "netlink_unicast"),
-    ("netlink_broadcast_entry", "netlink_broadcast"),
-];
+/// Where the program is attached (the C file's header says why these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// fentry on netlink_unicast and netlink_broadcast: every send, recorded before nlmon's tap
+    /// sees it.
+    Fentry,
+    /// The raw tracepoint consume_skb, where fentry is not built into the kernel: kernel-bound
+    /// messages only, recorded after the kernel processed them (after the tap).
+    ConsumeSkb,
+}
 
 /// The loaded, attached program; detached when dropped (aya closes the links).
 pub struct Loader {
@@ -66,6 +71,33 @@ pub struct Loader {
     _ebpf: Ebpf,
     ring: RingBuf<MapData>,
     stats: Array<MapData, u64>,
+    hook: Hook,
+}
+
+fn attach_fentry(ebpf: &mut Ebpf, btf: &Btf, name: &str, function: &str) -> Result<()> {
+    let program: &mut FEntry = ebpf
+        .program_mut(name)
+        .ok_or_else(|| Error::proto("BPF load", format!("no program {name} in the object")))?
+        .try_into()
+        .map_err(|e| failed("BPF load", &e))?;
+    program
+        .load(function, btf)
+        .map_err(|e| failed("BPF load", &e))?;
+    program.attach().map_err(|e| failed("BPF attach", &e))?;
+    Ok(())
+}
+
+fn attach_consume_skb(ebpf: &mut Ebpf) -> Result<()> {
+    let program: &mut RawTracePoint = ebpf
+        .program_mut("consume_skb_entry")
+        .ok_or_else(|| Error::proto("BPF load", "no program consume_skb_entry in the object"))?
+        .try_into()
+        .map_err(|e| failed("BPF load", &e))?;
+    program.load().map_err(|e| failed("BPF load", &e))?;
+    program
+        .attach("consume_skb")
+        .map_err(|e| failed("BPF attach", &e))?;
+    Ok(())
 }
 
 /// An aya failure as the crate's error: the errno the kernel gave when there is one (EPERM
@@ -110,19 +142,25 @@ impl Loader {
             .override_global("TARGET_NETNS", &netns, true)
             .load(PROGRAM)
             .map_err(|e| failed("BPF load", &e))?;
-        for (name, function) in HOOKS {
-            let program: &mut FEntry = ebpf
-                .program_mut(name)
-                .ok_or_else(|| {
-                    Error::proto("BPF load", format!("no program {name} in the object"))
-                })?
-                .try_into()
-                .map_err(|e| failed("BPF load", &e))?;
-            program
-                .load(function, &btf)
-                .map_err(|e| failed("BPF load", &e))?;
-            program.attach().map_err(|e| failed("BPF attach", &e))?;
-        }
+        // fentry where the kernel has it; else the tracepoint. When neither loads, the
+        // tracepoint's error is the one reported (fentry's is the kernel lacking a feature).
+        let hook = match attach_fentry(&mut ebpf, &btf, "netlink_unicast_entry", "netlink_unicast")
+        {
+            Ok(()) => {
+                // multicast sends only teach the port table: without them, less is known
+                let _ = attach_fentry(
+                    &mut ebpf,
+                    &btf,
+                    "netlink_broadcast_entry",
+                    "netlink_broadcast",
+                );
+                Hook::Fentry
+            }
+            Err(_) => {
+                attach_consume_skb(&mut ebpf)?;
+                Hook::ConsumeSkb
+            }
+        };
         let ring = ebpf
             .take_map("EVENTS")
             .ok_or_else(|| Error::proto("BPF load", "no map EVENTS in the object"))?;
@@ -135,7 +173,13 @@ impl Loader {
             _ebpf: ebpf,
             ring,
             stats,
+            hook,
         })
+    }
+
+    /// Where the program got attached.
+    pub fn hook(&self) -> Hook {
+        self.hook
     }
 
     /// Hand every event the ring holds now to `sink`, without waiting; returns how many.
@@ -185,10 +229,11 @@ fn decode(bytes: &[u8]) -> Option<SendEvent> {
         netns: raw.netns,
         protocol: raw.protocol,
         portid: raw.portid,
-        kind: if raw.kind == 1 {
-            SendKind::Broadcast { group: raw.dst }
-        } else {
-            SendKind::Unicast { dst: raw.dst }
+        // the C program's enum send_kind
+        kind: match raw.kind {
+            1 => SendKind::Broadcast { group: raw.dst },
+            2 => SendKind::Consumed,
+            _ => SendKind::Unicast { dst: raw.dst },
         },
         tgid: raw.tgid,
         tid: raw.tid,

@@ -26,6 +26,9 @@ pub enum SendKind {
     Unicast { dst: u32 },
     /// `netlink_broadcast`: to the multicast group `group`.
     Broadcast { group: u32 },
+    /// Seen where the kernel freed a message it processed (the consume_skb fallback): sent to
+    /// the kernel, recorded after the capture saw it.
+    Consumed,
 }
 
 /// One message a process sent, as the eBPF program recorded it.
@@ -192,7 +195,10 @@ impl Matcher {
         );
         // Only a message sent to the kernel is captured as to-kernel; the others (user to user,
         // multicast) only teach the port table.
-        if event.kind != (SendKind::Unicast { dst: 0 }) {
+        if !matches!(
+            event.kind,
+            SendKind::Unicast { dst: 0 } | SendKind::Consumed
+        ) {
             return;
         }
         if self.pending_total >= self.limits.max_pending {

@@ -20,6 +20,9 @@
 pub mod bpf;
 pub mod matcher;
 
+#[cfg(test)]
+mod live;
+
 use std::os::fd::RawFd;
 
 pub use matcher::{CapturedMsg, Direction, Limits, MatchStats, Matcher, SendEvent, SendKind};
@@ -69,6 +72,12 @@ impl Attribution {
             ring_full,
             truncated,
         })
+    }
+
+    /// Where the program is attached: with `Hook::ConsumeSkb` a request's event arrives after
+    /// the capture saw the request (poll again before giving up on it).
+    pub fn hook(&self) -> bpf::Hook {
+        self.loader.hook()
     }
 
     /// What the matcher did (attributed, ambiguous, unmatched, expired).
