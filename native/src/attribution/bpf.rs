@@ -126,6 +126,12 @@ impl Loader {
     /// Load and attach the program, recording the sends of the network namespace with inode
     /// `netns` (0: of every namespace). Needs BTF and CAP_BPF + CAP_PERFMON (or CAP_SYS_ADMIN).
     pub fn start(netns: u32) -> Result<Self> {
+        Self::start_with(netns, None)
+    }
+
+    /// `start`, with the hook chosen (`None`: fentry where the kernel has it, else the
+    /// tracepoint). Choosing lets a test prove the fallback on a kernel that has fentry.
+    pub fn start_with(netns: u32, only: Option<Hook>) -> Result<Self> {
         if !Path::new(KERNEL_BTF).exists() {
             return Err(Error::Errno {
                 errno: libc::ENOENT,
@@ -144,8 +150,12 @@ impl Loader {
             .map_err(|e| failed("BPF load", &e))?;
         // fentry where the kernel has it; else the tracepoint. When neither loads, the
         // tracepoint's error is the one reported (fentry's is the kernel lacking a feature).
-        let hook = match attach_fentry(&mut ebpf, &btf, "netlink_unicast_entry", "netlink_unicast")
-        {
+        let fentry = match only {
+            Some(Hook::ConsumeSkb) => Err(Error::Arg("the consume_skb hook was asked for".into())),
+            _ => attach_fentry(&mut ebpf, &btf, "netlink_unicast_entry", "netlink_unicast"),
+        };
+        let hook = match fentry {
+            Err(e) if only == Some(Hook::Fentry) => return Err(e),
             Ok(()) => {
                 // multicast sends only teach the port table: without them, less is known
                 let _ = attach_fentry(
