@@ -382,3 +382,36 @@ fn a_burst_loses_nothing() {
     assert_eq!(lost, (0, 0));
     assert_eq!(mine, 1500);
 }
+
+/// A process in its own pid namespace (`unshare -p -f`, where `ip` is pid 1) is named by its pid
+/// as this process's (the initial) namespace sees it: not 1, and not unshare's (ip is its child).
+#[test]
+fn a_process_in_its_own_pid_namespace_is_named_by_our_pid() {
+    let ns = Netns::create("pidns");
+    let mut loader = start(ns.inode);
+    let child = match Command::new("unshare")
+        .args(["-p", "-f", "--kill-child", "ip", "-n", &ns.name])
+        .args(["link", "add", "brpid", "type", "bridge"])
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => panic!("spawning unshare: {e}"),
+    };
+    let unshare = child.id();
+    let out = match child.wait_with_output() {
+        Ok(out) => out,
+        Err(e) => panic!("waiting for unshare: {e}"),
+    };
+    assert!(out.status.success(), "unshare -p -f ip link add failed");
+    let name = b"brpid\0";
+    let events = drain(&mut loader);
+    let mine: Vec<&SendEvent> = events
+        .iter()
+        .filter(|e| e.comm == "ip" && e.data.windows(name.len()).any(|w| w == name))
+        .collect();
+    assert_eq!(mine.len(), 1, "{events:?}");
+    let pid = mine[0].tgid;
+    assert_ne!(pid, 1, "the in-namespace pid");
+    assert_ne!(pid, unshare, "unshare -f forks: ip is its child");
+    assert!(pid > 1);
+}
