@@ -25,6 +25,18 @@ fn main() {
     }
 }
 
+/// The target's architecture as libbpf's `__TARGET_ARCH_*` names it.
+fn target_arch() -> String {
+    match std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
+        Ok("x86_64") => "x86".into(),
+        Ok("aarch64") => "arm64".into(),
+        Ok("riscv64") => "riscv".into(),
+        Ok("powerpc64") => "powerpc".into(),
+        Ok(other) => other.into(),
+        Err(_) => "x86".into(),
+    }
+}
+
 fn build_bpf() -> Result<(), String> {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
@@ -64,8 +76,8 @@ fn build_bpf() -> Result<(), String> {
     clang
         .env("LD_LIBRARY_PATH", &library_path)
         .args(["-target", "bpf", "-g", "-O2", "-Wall", "-Werror"])
-        // bpf_tracing.h wants the architecture the kernel runs on
-        .arg("-D__TARGET_ARCH_x86");
+        // bpf_tracing.h wants the architecture the kernel runs on (libbpf's names)
+        .arg(format!("-D__TARGET_ARCH_{}", target_arch()));
     for dir in include {
         clang.arg("-I").arg(dir);
     }

@@ -24,6 +24,9 @@ static PROGRAM: &[u8] =
 /// Where the kernel's own BTF is; without it there is no CO-RE.
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
+/// The inode number of the initial pid namespace (the kernel's PROC_PID_INIT_INO).
+const INIT_PIDNS: &str = "pid:[4026531836]";
+
 /// The C program's `PREFIX_LEN`.
 pub const PREFIX_LEN: usize = 256;
 
@@ -138,6 +141,21 @@ impl Loader {
                 op: "BPF load",
                 extack: Some(format!(
                     "{KERNEL_BTF} is missing: this kernel has no BTF (CONFIG_DEBUG_INFO_BTF), which the eBPF attribution needs"
+                )),
+                extack_offset: None,
+            });
+        }
+        // The program names processes by the initial pid namespace's pids; from inside another
+        // one they would be nobody's here: refused rather than presented as fact.
+        let pidns =
+            std::fs::read_link("/proc/self/ns/pid").map_err(|e| Error::io(&e, "BPF load"))?;
+        if pidns.as_os_str() != INIT_PIDNS {
+            return Err(Error::Errno {
+                errno: libc::EOPNOTSUPP,
+                op: "BPF load",
+                extack: Some(format!(
+                    "running in pid namespace {} rather than the initial one: the kernel's pids would not be this namespace's",
+                    pidns.display()
                 )),
                 extack_offset: None,
             });
