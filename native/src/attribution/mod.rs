@@ -3,7 +3,15 @@
 //! `bpf/netlink_send.bpf.c` records, at send time and in the sender's context, every message a
 //! process sends on a netlink socket (protocol, port id, network namespace, header, first 256
 //! bytes, tgid/tid/comm) into a ring buffer (`bpf`); `matcher` joins those events with the
-//! captured messages. Pids are as seen from the initial pid namespace (bpf_get_current_pid_tgid).
+//! captured messages. Pids are as seen from the initial pid namespace (bpf_get_current_pid_tgid);
+//! `start` refuses (EOPNOTSUPP) to run from any other, whose pids those would not be.
+//!
+//! Two hooks (`bpf::Hook`, see the C file's header): fentry on netlink_unicast/netlink_broadcast
+//! (Debian's kernels; the event is in the ring before nlmon's tap sees the message), else the
+//! consume_skb raw tracepoint (kernels without fentry, like this project's CI host): then only
+//! kernel-bound messages are seen, and their event comes *after* the capture may have read the
+//! request and its answers — an integration must hold such packets until `poll()` brought the
+//! event or a short bound passed, or accept them unattributed.
 //!
 //! Use, in a capture of the network namespace with inode `netns`:
 //! ```ignore
