@@ -71,6 +71,21 @@ struct sk_buff {
 struct netlink_skb_parms {
 	__u32 portid;
 };
+struct pid_namespace {
+	struct ns_common ns;
+};
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+struct pid {
+	unsigned int level;
+	struct upid numbers[];
+};
+struct task_struct {
+	struct pid *thread_pid;
+	struct task_struct *group_leader;
+};
 #pragma clang attribute pop
 
 #define AF_NETLINK 16
@@ -130,6 +145,37 @@ struct {
 
 /* The network namespace (inode) to record; 0 records every namespace. Set by the loader. */
 const volatile __u32 TARGET_NETNS = 0;
+/* The reader's pid namespace (inode), when it is not the initial one: pids are then given as
+ * that namespace numbers them. Set by the loader. */
+const volatile __u32 PIDNS_INUM = 0;
+
+/* Deepest pid namespace level (the kernel's MAX_PID_NS_LEVEL). */
+#define MAX_PID_NS_LEVEL 32
+
+/* A task's pid as the reader's pid namespace numbers it; 0 when the task is not in it (nor
+ * below it). The reader's level is not known from inside a container (its /proc shows its own
+ * namespace down), so the task's pid numbers are searched from its own level up, for the one
+ * whose namespace is the reader's: a sender in the reader's namespace or just below matches at
+ * once. */
+static __always_inline __u32 pid_in_ns(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	if (!pid)
+		return 0;
+	int level = BPF_CORE_READ(pid, level);
+	for (int k = 0; k <= MAX_PID_NS_LEVEL; k++) {
+		int i = level - k;
+		if (i < 0)
+			break;
+		/* numbers[i]: struct upid has been { int nr; struct pid_namespace *ns; } since 2.6.24 */
+		struct upid upid;
+		if (bpf_probe_read_kernel(&upid, sizeof(upid), &pid->numbers[i]))
+			return 0;
+		if (upid.ns && BPF_CORE_READ(upid.ns, ns.inum) == PIDNS_INUM)
+			return upid.nr;
+	}
+	return 0;
+}
 
 static __always_inline void count(__u32 which)
 {
@@ -150,6 +196,13 @@ static __always_inline int record(struct sock *sk, __u32 portid, unsigned char *
 		return 0;
 	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (PIDNS_INUM != 0) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u32 tid = pid_in_ns(task);
+		__u32 tgid = pid_in_ns(BPF_CORE_READ(task, group_leader));
+		/* a sender the reader's namespace cannot see is recorded as pid 0: nobody known */
+		pid_tgid = ((__u64)tgid << 32) | tid;
+	}
 
 	__u32 off = 0;
 	int i;

@@ -14,6 +14,7 @@ const LIVE_TESTS = [
   'the_consume_skb_fallback_records_a_batch',
   'a_burst_loses_nothing',
   'a_process_in_its_own_pid_namespace_is_named_by_our_pid',
+  'from_a_child_pid_namespace_pids_are_its_own',
 ]
 
 /** The crate's unit-test executable (built here, run in the guest: it sees this machine's root). */

@@ -8,6 +8,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use aya::maps::{Array, MapData, RingBuf};
@@ -25,7 +26,16 @@ static PROGRAM: &[u8] =
 pub const KERNEL_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The inode number of the initial pid namespace (the kernel's PROC_PID_INIT_INO).
-const INIT_PIDNS: &str = "pid:[4026531836]";
+const INIT_PIDNS: u32 = 0xEFFF_FFFC;
+
+/// This process's pid namespace, as the program's PIDNS_INUM: 0 for the initial one (the
+/// kernel's own pids serve), else its inode, so that pids are this namespace's.
+fn own_pid_namespace() -> Result<u32> {
+    let inum = std::fs::metadata("/proc/self/ns/pid")
+        .map_err(|e| Error::io(&e, "BPF load"))?
+        .ino() as u32;
+    Ok(if inum == INIT_PIDNS { 0 } else { inum })
+}
 
 /// The C program's `PREFIX_LEN`.
 pub const PREFIX_LEN: usize = 256;
@@ -145,25 +155,12 @@ impl Loader {
                 extack_offset: None,
             });
         }
-        // The program names processes by the initial pid namespace's pids; from inside another
-        // one they would be nobody's here: refused rather than presented as fact.
-        let pidns =
-            std::fs::read_link("/proc/self/ns/pid").map_err(|e| Error::io(&e, "BPF load"))?;
-        if pidns.as_os_str() != INIT_PIDNS {
-            return Err(Error::Errno {
-                errno: libc::EOPNOTSUPP,
-                op: "BPF load",
-                extack: Some(format!(
-                    "running in pid namespace {} rather than the initial one: the kernel's pids would not be this namespace's",
-                    pidns.display()
-                )),
-                extack_offset: None,
-            });
-        }
+        let pidns = own_pid_namespace()?;
         let btf = Btf::from_sys_fs().map_err(|e| failed("BPF load", &e))?;
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("TARGET_NETNS", &netns, true)
+            .override_global("PIDNS_INUM", &pidns, true)
             .load(PROGRAM)
             .map_err(|e| failed("BPF load", &e))?;
         // fentry where the kernel has it; else the tracepoint. When neither loads, the

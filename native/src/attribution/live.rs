@@ -415,3 +415,31 @@ fn a_process_in_its_own_pid_namespace_is_named_by_our_pid() {
     assert_ne!(pid, unshare, "unshare -f forks: ip is its child");
     assert!(pid > 1);
 }
+
+/// From inside a child pid namespace (nlmonctl in a container), pids are that namespace's: three
+/// of the tests above, which compare events with `std::process::id()` and the children's pids as
+/// this process sees them, run again under `unshare -p -f --mount-proc` and pass.
+#[test]
+fn from_a_child_pid_namespace_pids_are_its_own() {
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => panic!("this test's executable: {e}"),
+    };
+    let tests = [
+        "attribution::live::a_batch_is_recorded_byte_for_byte_and_matched",
+        "attribution::live::ip_link_add_is_named_by_the_ip_process",
+        "attribution::live::a_process_in_its_own_pid_namespace_is_named_by_our_pid",
+    ];
+    let out = run(Command::new("unshare")
+        .args(["-p", "-f", "--kill-child", "--mount-proc"])
+        .arg(&exe)
+        .args(tests)
+        .args(["--exact", "--test-threads=1"]));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "in a child pid namespace:\n{text}");
+    assert!(text.contains("test result: ok. 3 passed"), "{text}");
+}

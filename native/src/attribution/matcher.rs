@@ -41,6 +41,7 @@ pub struct SendEvent {
     /// The sending socket's port id.
     pub portid: u32,
     pub kind: SendKind,
+    /// The sender's pid and tid in the reader's pid namespace (0: not visible from it).
     pub tgid: u32,
     pub tid: u32,
     pub comm: String,
@@ -57,14 +58,18 @@ pub struct SendEvent {
 }
 
 impl SendEvent {
-    fn process(&self) -> Process {
-        Process {
+    /// The sender; none when its pid is 0 (not in the reader's pid namespace).
+    fn process(&self) -> Option<Process> {
+        if self.tgid == 0 {
+            return None;
+        }
+        Some(Process {
             pid: self.tgid,
             tid: self.tid,
             comm: self.comm.clone(),
             source: Source::Bpf,
             cmdline: None,
-        }
+        })
     }
 }
 
@@ -135,7 +140,7 @@ struct Pending {
 
 #[derive(Debug)]
 struct Port {
-    process: Process,
+    process: Option<Process>,
     /// Order of the last send (for eviction).
     last: u64,
 }
@@ -275,7 +280,7 @@ impl Matcher {
                 }
                 self.ports
                     .get(&(msg.netns, msg.protocol, nlmsg_pid))
-                    .map(|port| port.process.clone())
+                    .and_then(|port| port.process.clone())
             }
         };
         if found.is_some() {
@@ -319,7 +324,7 @@ impl Matcher {
             self.stats.ambiguous += 1;
             return None;
         }
-        taken.map(|p| p.event.process())
+        taken.and_then(|p| p.event.process())
     }
 }
 
@@ -622,6 +627,17 @@ mod tests {
         );
         assert_eq!(pid_of(m.attribute(&to_user(&ack(2)))), Some(2));
         assert_eq!(pid_of(m.attribute(&to_user(&ack(3)))), Some(3));
+    }
+
+    #[test]
+    fn a_sender_outside_our_pid_namespace_is_nobody() {
+        let mut m = Matcher::new(Limits::default());
+        let req = message(RTM_NEWLINK, 1, 0, b"hide");
+        m.push(event(0, 77, &req));
+        assert_eq!(m.attribute(&to_kernel(&req)), None);
+        assert_eq!(m.pending(), 0, "its event is used up all the same");
+        assert_eq!(m.attribute(&to_user(&message(2, 1, 77, &[0; 20]))), None);
+        assert_eq!(m.stats().attributed, 0);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! `bpf/netlink_send.bpf.c` records, at send time and in the sender's context, every message a
 //! process sends on a netlink socket (protocol, port id, network namespace, header, first 256
 //! bytes, tgid/tid/comm) into a ring buffer (`bpf`); `matcher` joins those events with the
-//! captured messages. Pids are as seen from the initial pid namespace (bpf_get_current_pid_tgid);
-//! `start` refuses (EOPNOTSUPP) to run from any other, whose pids those would not be.
+//! captured messages. Pids and tids are as this process's pid namespace numbers them (the
+//! kernel's own from the initial one; from a container's, looked up in the task's struct pid); a
+//! sender that namespace cannot see has pid 0 and is attributed to nobody.
 //!
 //! Two hooks (`bpf::Hook`, see the C file's header): fentry on netlink_unicast/netlink_broadcast
 //! (Debian's kernels; the event is in the ring before nlmon's tap sees the message), else the
