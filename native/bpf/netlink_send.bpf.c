@@ -11,8 +11,9 @@
 //   message before netlink_unicast_kernel() gives it to nlmon's tap: the event is in the ring
 //   before the capture can see the packet.
 // - Both are exported (EXPORT_SYMBOL), so never inlined, and their signatures are the same from
-//   6.1 (bookworm) to 6.18: netlink_unicast(ssk, skb, portid, nonblock),
-//   netlink_broadcast(ssk, skb, portid, group, allocation).
+//   6.1 (bookworm) to 7.2 (sid): netlink_unicast(ssk, skb, portid, nonblock),
+//   netlink_broadcast(ssk, skb, portid, group, allocation). Attached and tested on Debian's
+//   6.1, 6.12 and 7.2 kernels in the guest (test/kernel/attribution.test.ts).
 // - fentry (x86-64 since 5.5) rather than kprobe: typed arguments (no pt_regs, no per-arch
 //   register names), and a direct trampoline call instead of a breakpoint trap, which matters
 //   for the capture's CPU budget. It needs BTF, which CO-RE needs anyway.
@@ -20,7 +21,8 @@
 // socket, whose port id is 0): those are skipped, the capture attributes them by port id.
 //
 // Fallback hook, for kernels built without fentry (no DYNAMIC_FTRACE_WITH_DIRECT_CALLS) and
-// without kprobes — e.g. this project's CI host, a 6.18 Firecracker kernel: the raw tracepoint
+// without kprobes — e.g. the development machine's 6.18 (a Firecracker build), where fentry
+// programs fail to load with EPERM and kprobes do not exist: the raw tracepoint
 // consume_skb, which netlink_unicast_kernel() hits after the kernel socket processed the request,
 // still in the sender's context. The skb's owner is then the kernel socket (same namespace and
 // protocol as the sender's), NETLINK_CB(skb).portid the sender's port id, and the messages are
