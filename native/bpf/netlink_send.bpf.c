@@ -108,6 +108,7 @@ enum send_kind {
 
 /* One sent message. Layout shared with native/src/attribution/bpf.rs (RawEvent). */
 struct send_event {
+	__u64 ktime; /* when it was recorded: CLOCK_MONOTONIC, ns (bpf_ktime_get_ns) */
 	__u32 netns; /* the sending socket's network namespace (inode number) */
 	__u32 tgid;
 	__u32 tid;
@@ -227,6 +228,7 @@ static __always_inline int record(struct sock *sk, __u32 portid, unsigned char *
 		if (!e) {
 			count(STAT_LOST);
 		} else {
+			e->ktime = bpf_ktime_get_ns();
 			e->netns = netns;
 			e->tgid = pid_tgid >> 32;
 			e->tid = (__u32)pid_tgid;

@@ -44,6 +44,7 @@ pub const PREFIX_LEN: usize = 256;
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct RawEvent {
+    ktime: u64,
     netns: u32,
     tgid: u32,
     tid: u32,
@@ -251,6 +252,7 @@ fn decode(bytes: &[u8]) -> Option<SendEvent> {
         .unwrap_or(raw.comm.len());
     let copied = (raw.copied as usize).min(PREFIX_LEN);
     Some(SendEvent {
+        ktime_ns: raw.ktime,
         netns: raw.netns,
         protocol: raw.protocol,
         portid: raw.portid,

@@ -34,6 +34,8 @@ pub enum SendKind {
 /// One message a process sent, as the eBPF program recorded it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendEvent {
+    /// When it was recorded (CLOCK_MONOTONIC, ns; for a fentry event, before the capture saw it).
+    pub ktime_ns: u64,
     /// Inode number of the sending socket's network namespace.
     pub netns: u32,
     /// The socket's netlink protocol (NETLINK_ROUTE = 0, …).
@@ -89,7 +91,14 @@ pub struct CapturedMsg<'a> {
     pub direction: Direction,
     /// The whole message, header first.
     pub bytes: &'a [u8],
+    /// When the capture got it, on the events' clock (CLOCK_MONOTONIC, ns), if known: a send
+    /// recorded later than `captured_ns + CAUSALITY_SLACK_NS` cannot be this message.
+    pub captured_ns: Option<u64>,
 }
+
+/// How far the capture's clock may be off the events' (a packet's realtime stamp moved onto
+/// CLOCK_MONOTONIC): candidates recorded within this much after the capture stay candidates.
+pub const CAUSALITY_SLACK_NS: u64 = 1_000_000;
 
 /// Bounds of the matcher's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,9 +304,15 @@ impl Matcher {
             self.stats.unmatched += 1;
             return None;
         };
+        // A send recorded after the message was captured (with slack) is not it: causality
+        // tells apart equal requests of processes that ran one after the other.
+        let latest = msg
+            .captured_ns
+            .map_or(u64::MAX, |t| t.saturating_add(CAUSALITY_SLACK_NS));
         let mut equal = queue
             .iter()
             .enumerate()
+            .filter(|(_, p)| p.event.ktime_ns <= latest)
             .filter(|(_, p)| same_message(&p.event, msg.bytes, nlmsg_len))
             .map(|(i, _)| i);
         let Some(first) = equal.next() else {
@@ -351,6 +366,7 @@ mod tests {
 
     fn event(pid: u32, portid: u32, bytes: &[u8]) -> SendEvent {
         SendEvent {
+            ktime_ns: 0,
             netns: NETNS,
             protocol: ROUTE,
             portid,
@@ -374,6 +390,7 @@ mod tests {
             protocol: ROUTE,
             direction: Direction::ToKernel,
             bytes,
+            captured_ns: None,
         }
     }
 
@@ -458,6 +475,50 @@ mod tests {
         // a later, lone one is fine again
         m.push(event(12, 12, &req));
         assert_eq!(pid_of(m.attribute(&to_kernel(&req))), Some(12));
+    }
+
+    #[test]
+    fn a_send_after_the_capture_is_not_a_candidate() {
+        let mut m = Matcher::new(Limits::default());
+        // ip's probe: the same bytes from every process
+        let req = message(RTM_NEWLINK, 0, 0, b"");
+        let mut first = event(10, 10, &req);
+        first.ktime_ns = 1_000_000_000;
+        let mut second = event(11, 11, &req);
+        second.ktime_ns = 1_050_000_000; // 50 ms later: after the first was captured
+        m.push(first);
+        m.push(second);
+        let at = |ns| CapturedMsg {
+            captured_ns: Some(ns),
+            ..to_kernel(&req)
+        };
+        assert_eq!(pid_of(m.attribute(&at(1_000_100_000))), Some(10));
+        assert_eq!(pid_of(m.attribute(&at(1_050_100_000))), Some(11));
+        assert_eq!(m.stats().ambiguous, 0);
+        // within the slack, both stay candidates: nobody
+        let mut a = event(12, 12, &req);
+        a.ktime_ns = 2_000_000_000;
+        let mut b = event(13, 13, &req);
+        b.ktime_ns = 2_000_000_000 + CAUSALITY_SLACK_NS / 2;
+        m.push(a);
+        m.push(b);
+        assert_eq!(m.attribute(&at(2_000_000_000)), None);
+        assert_eq!(
+            m.attribute(&at(2_000_000_000)),
+            None,
+            "the one left is tainted"
+        );
+        assert_eq!(m.stats().ambiguous, 2);
+        // a send recorded long after the capture is no candidate, even when alone
+        m.push(event(14, 14, &req));
+        let mut late = event(15, 15, &req);
+        late.ktime_ns = 9_000_000_000;
+        m.push(late);
+        assert_eq!(pid_of(m.attribute(&at(5_000_000_000))), Some(14));
+        assert_eq!(m.attribute(&at(5_000_000_000)), None);
+        assert_eq!(m.stats().unmatched, 1);
+        assert_eq!(m.pending(), 1, "it waits for its own capture");
+        assert_eq!(pid_of(m.attribute(&at(9_000_000_001))), Some(15));
     }
 
     #[test]

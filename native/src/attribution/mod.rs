@@ -20,9 +20,14 @@
 //! // for each captured packet, in capture order: first drain the ring (a request's event is
 //! // submitted before nlmon's tap sees the request), then ask for each message of the packet
 //! attribution.poll();
-//! let process: Option<Process> = attribution.attribute(&CapturedMsg { netns, protocol, direction, bytes });
+//! let process: Option<Process> =
+//!     attribution.attribute(&CapturedMsg { netns, protocol, direction, bytes, captured_ns });
 //! // at the end: attribution.lost_events()? and attribution.stats()
 //! ```
+//! `captured_ns` is the packet's capture time on CLOCK_MONOTONIC (its realtime stamp minus the
+//! realtime−monotonic offset): with it, equal requests of processes that ran one after the other
+//! are told apart (a send recorded after the capture cannot be the captured message); `None`
+//! keeps every equal pending send a candidate.
 //! `fd()` is readable when events wait (for an epoll loop). Failures are the crate's
 //! `Error::Errno` with `op` "BPF load" / "BPF attach" and aya's description as `extack`.
 
@@ -34,7 +39,9 @@ mod live;
 
 use std::os::fd::RawFd;
 
-pub use matcher::{CapturedMsg, Direction, Limits, MatchStats, Matcher, SendEvent, SendKind};
+pub use matcher::{
+    CapturedMsg, Direction, Limits, MatchStats, Matcher, SendEvent, SendKind, CAUSALITY_SLACK_NS,
+};
 
 use crate::capture::process::Process;
 use crate::netlink::error::Result;
