@@ -312,7 +312,8 @@ impl Matcher {
         let mut equal = queue
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.event.ktime_ns <= latest)
+            // (the consume_skb fallback records after the capture by design: no such bound)
+            .filter(|(_, p)| p.event.kind == SendKind::Consumed || p.event.ktime_ns <= latest)
             .filter(|(_, p)| same_message(&p.event, msg.bytes, nlmsg_len))
             .map(|(i, _)| i);
         let Some(first) = equal.next() else {
@@ -519,6 +520,21 @@ mod tests {
         assert_eq!(m.stats().unmatched, 1);
         assert_eq!(m.pending(), 1, "it waits for its own capture");
         assert_eq!(pid_of(m.attribute(&at(9_000_000_001))), Some(15));
+    }
+
+    #[test]
+    fn the_fallbacks_events_come_after_the_capture() {
+        let mut m = Matcher::new(Limits::default());
+        let req = message(RTM_NEWLINK, 3, 0, b"late");
+        let mut consumed = event(20, 20, &req);
+        consumed.kind = SendKind::Consumed;
+        consumed.ktime_ns = 7_000_000_000;
+        m.push(consumed);
+        let msg = CapturedMsg {
+            captured_ns: Some(1_000_000_000),
+            ..to_kernel(&req)
+        };
+        assert_eq!(pid_of(m.attribute(&msg)), Some(20));
     }
 
     #[test]
