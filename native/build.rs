@@ -5,6 +5,12 @@
 //! build-dependency only so that cargo fetches the pinned version, and `cargo metadata` says where
 //! its sources are. Each spec is turned from YAML into compact JSON here, so the addon carries no
 //! YAML parser and parses one family's spec only when a capture first meets that family.
+//!
+//! The eBPF program `bpf/netlink_send.bpf.c` is compiled here (clang `-target bpf -g -O2`) into
+//! `OUT_DIR` and embedded (`attribution/bpf.rs`). The compiler and headers are the ones
+//! `scripts/bpf-toolchain.js` (run by `node scripts/setup.js`) fetched into its cache; it writes
+//! where they are to `bpf/toolchain.json`, read here by every cargo invocation (build, test,
+//! clippy). `NLMONCTL_BPF_TOOLCHAIN` names another such file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,84 @@ use std::process::Command;
 fn main() {
     napi_build::setup();
     embed_specs();
+    if let Err(message) = build_bpf() {
+        // One line cargo shows as the build's error (and the build fails).
+        println!("cargo::error={message}");
+    }
+}
+
+/// The target's architecture as libbpf's `__TARGET_ARCH_*` names it.
+fn target_arch() -> String {
+    match std::env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
+        Ok("x86_64") => "x86".into(),
+        Ok("aarch64") => "arm64".into(),
+        Ok("riscv64") => "riscv".into(),
+        Ok("powerpc64") => "powerpc".into(),
+        Ok(other) => other.into(),
+        Err(_) => "x86".into(),
+    }
+}
+
+fn build_bpf() -> Result<(), String> {
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let source = manifest_dir.join("bpf").join("netlink_send.bpf.c");
+    println!("cargo:rerun-if-changed={}", source.display());
+    println!("cargo:rerun-if-env-changed=NLMONCTL_BPF_TOOLCHAIN");
+    let file = std::env::var_os("NLMONCTL_BPF_TOOLCHAIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir.join("bpf").join("toolchain.json"));
+    println!("cargo:rerun-if-changed={}", file.display());
+    let missing = |why: &str| {
+        format!(
+            "the eBPF compiler is not set up ({why}): run `node scripts/setup.js` (it fetches clang and the BPF headers)"
+        )
+    };
+    let text = fs::read_to_string(&file).map_err(|_| missing(&format!("no {}", file.display())))?;
+    // What scripts/bpf-toolchain.js wrote: {"clang", "libraryPath", "include": [...]}.
+    let toolchain: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| missing(&format!("{} unreadable: {e}", file.display())))?;
+    let path = |key: &str| toolchain[key].as_str().map(PathBuf::from);
+    let (Some(compiler), Some(library_path)) = (path("clang"), path("libraryPath")) else {
+        return Err(missing(&format!(
+            "{} lacks clang or libraryPath",
+            file.display()
+        )));
+    };
+    if !compiler.exists() {
+        return Err(missing(&format!("no {}", compiler.display())));
+    }
+    let include: Vec<&str> = toolchain["include"]
+        .as_array()
+        .map(|dirs| dirs.iter().filter_map(|d| d.as_str()).collect())
+        .unwrap_or_default();
+    let out = PathBuf::from(std::env::var("OUT_DIR").map_err(|e| e.to_string())?)
+        .join("netlink_send.bpf.o");
+    let mut clang = Command::new(&compiler);
+    clang
+        .env("LD_LIBRARY_PATH", &library_path)
+        .args(["-target", "bpf", "-g", "-O2", "-Wall", "-Werror"])
+        // bpf_tracing.h wants the architecture the kernel runs on (libbpf's names)
+        .arg(format!("-D__TARGET_ARCH_{}", target_arch()));
+    for dir in include {
+        clang.arg("-I").arg(dir);
+    }
+    let result = clang
+        .arg("-c")
+        .arg(&source)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .map_err(|e| missing(&format!("{} does not run: {e}", compiler.display())))?;
+    if !result.status.success() {
+        // clang's diagnostics, then the one-line error
+        eprintln!("{}", String::from_utf8_lossy(&result.stderr));
+        return Err(format!(
+            "clang failed to compile {} (its messages are above)",
+            source.display()
+        ));
+    }
+    Ok(())
 }
 
 /// The `src/` folder of the netlink-bindings package cargo resolved for this crate.

@@ -75,12 +75,26 @@ if (!existsSync(join(root, 'package-lock.json')) || installedHash !== lockHash()
   if (existsSync(join(root, 'package-lock.json'))) writeFileSync(installedMark, `${lockHash()}\n`)
 }
 
+// The eBPF program's compiler and headers (clang-14, libbpf-dev, linux-libc-dev from Debian bookworm, into
+// ~/.cache/nlmonctl/bpf-toolchain), needed by native/build.rs; a cached toolchain costs no apt run. The npm
+// dependencies this uses (execa) exist from here on.
+try {
+  const { ensureBpfToolchain } = await import('./bpf-toolchain.js')
+  await ensureBpfToolchain({ log: (line) => quiet || process.stderr.write(`setup: bpf toolchain: ${line}\n`) })
+} catch (error) {
+  process.stderr.write(
+    `setup: failed to fetch the eBPF toolchain: ${/** @type {Error} */ (error).message.split('\n')[0]}\n`,
+  )
+  process.exit(1)
+}
+
 const addon = readdirSync(join(root, 'native'))
   .filter((file) => file.endsWith('.node'))
   .map((file) => join('native', file))
 if (
   addon.length === 0 ||
-  newest(['native/src', 'native/Cargo.toml', 'native/build.rs', 'Cargo.toml', 'Cargo.lock']) > oldest(addon)
+  newest(['native/src', 'native/bpf', 'native/Cargo.toml', 'native/build.rs', 'Cargo.toml', 'Cargo.lock']) >
+    oldest(addon)
 ) {
   step('building the native addon (cargo, release)', npm, ['run', '--silent', 'build:native'])
 }

@@ -120,13 +120,14 @@ async function linkTree(tree, dir) {
 /**
  * Makes sure GUEST_TOOLS (and the libraries this machine lacks) are unpacked in the cache; with them cached,
  * no apt and no network (NLMONCTL_VM_REFRESH=1 resolves again).
- * @param {{ log?: (line: string) => void, packages?: readonly string[] }} [options]
+ * `cache` puts them (and the private apt root) under another folder than the guest cache (the BPF toolchain).
+ * @param {{ log?: (line: string) => void, packages?: readonly string[], cache?: string }} [options]
  * @returns {Promise<Tools>}
  */
 export async function fetchTools(options = {}) {
   const log = options.log ?? (() => {})
   const wanted = [...(options.packages ?? GUEST_TOOLS)].sort()
-  const cache = cacheDir()
+  const cache = options.cache ?? cacheDir()
   const key = createHash('sha256').update(wanted.join(',')).digest('hex').slice(0, 16)
   const dir = path.join(cache, 'tools', key)
   const manifestFile = path.join(dir, 'manifest.json')

@@ -12,6 +12,7 @@
 //! reject with an Error whose message is one line of JSON (see `netlink/error.rs`).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod attribution;
 pub mod capture;
 pub mod js;
 pub mod link;
