@@ -1,4 +1,5 @@
 // Runs nlmonctl as a script would: a separate process, no TTY, exit code and both streams captured.
+import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 
@@ -38,4 +39,13 @@ export function expectOneLineError(result: CliResult, pattern: RegExp): void {
   expect(lines).toHaveLength(1)
   expect(lines[0]).toMatch(/^nlmonctl( \w+)?: /)
   expect(lines[0]).toMatch(pattern)
+}
+
+/** A tool nobody here wrote (tshark, capinfos…), run to its end: its stdout, or an error naming it. */
+export function tool(file: string, args: string[]): string {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  } catch (error) {
+    throw new Error(`${file} ${args.join(' ')} failed (is Wireshark's CLI installed?): ${String(error)}`)
+  }
 }

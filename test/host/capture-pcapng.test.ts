@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expectOneLineError, nlmonctl, ROOT } from '../helpers/cli.js'
+import { expectOneLineError, nlmonctl, ROOT, tool } from '../helpers/cli.js'
 import type { NlProcess } from '../../src/core/capture-format.js'
 import { parseCapture } from '../helpers/records.js'
 
@@ -17,14 +17,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nlmonctl-pcapng-'))
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-function tool(file: string, args: string[]): string {
-  try {
-    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  } catch (error) {
-    throw new Error(`${file} ${args.join(' ')} failed (is Wireshark's CLI installed?): ${String(error)}`)
-  }
-}
 
 /** tshark's frame.comment of each packet, in order ('' for a packet without one). */
 function tsharkComments(file: string): string[] {
