@@ -465,7 +465,6 @@ fn from_a_child_pid_namespace_pids_are_its_own() {
 #[ignore = "needs an nlmon link: runs in the guest (test/kernel/attribution.test.ts)"]
 fn a_real_capture_is_attributed_message_by_message() {
     use crate::capture::decode::split;
-    use crate::capture::names;
     use crate::capture::pcapread::Reader;
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
@@ -583,14 +582,7 @@ fn a_real_capture_is_attributed_message_by_message() {
         });
         assert!(walked.is_ok(), "{walked:?}");
         for (msg_type, flags, port, bytes) in messages {
-            // The capture's rule (capture/decode.rs): the tap's packet type when it says, else
-            // NLM_F_REQUEST (nlmon marks every packet PACKET_OUTGOING; the kernel never sets it).
-            let direction = match names::direction(packet.pkttype) {
-                "to-kernel" => Direction::ToKernel,
-                "to-user" => Direction::ToUser,
-                _ if flags & NLM_F_REQUEST != 0 => Direction::ToKernel,
-                _ => Direction::ToUser,
-            };
+            let direction = Direction::of(packet.pkttype, flags);
             let found = matcher.attribute(&CapturedMsg {
                 netns: ns.inode,
                 protocol: packet.family,

@@ -82,6 +82,17 @@ pub enum Direction {
     ToUser,
 }
 
+impl Direction {
+    /// The capture's rule (names::message_direction), from a packet's type and a message's flags.
+    pub fn of(pkttype: u16, flags: u16) -> Direction {
+        if crate::capture::names::message_direction(pkttype, flags) == "to-kernel" {
+            Direction::ToKernel
+        } else {
+            Direction::ToUser
+        }
+    }
+}
+
 /// One netlink message of the capture, in capture order.
 #[derive(Debug, Clone, Copy)]
 pub struct CapturedMsg<'a> {

@@ -518,15 +518,8 @@ pub fn decode_message(
     record.seq = h.seq;
     record.port = h.port;
     record.len = h.len;
-    if record.dir == "unknown" {
-        // The tap marks every packet PACKET_OUTGOING: infer the direction. The kernel never
-        // sets NLM_F_REQUEST on what it sends; requests always carry it.
-        record.dir = if h.flags & 0x1 != 0 {
-            "to-kernel"
-        } else {
-            "to-user"
-        };
-    }
+    // The tap marks every packet PACKET_OUTGOING: then the flags say.
+    record.dir = names::message_direction(meta.pkttype, h.flags);
     record.type_name = names::type_name(family, h.msg_type, |id| genl.get(id).map(str::to_string));
     if opts.hex {
         record.hex = Some(to_hex(msg));

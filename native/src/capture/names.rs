@@ -375,6 +375,16 @@ pub fn direction(pkttype: u16) -> &'static str {
     }
 }
 
+/// A message's direction: the packet type when it says, else inferred from the message's flags
+/// (the kernel never sets NLM_F_REQUEST on what it sends; requests always carry it).
+pub fn message_direction(pkttype: u16, flags: u16) -> &'static str {
+    match direction(pkttype) {
+        "unknown" if flags & 0x1 != 0 => "to-kernel",
+        "unknown" => "to-user",
+        known => known,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
