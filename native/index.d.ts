@@ -21,6 +21,8 @@ export declare class CaptureSession {
   /** Start a new pcap file now (SIGHUP), when -C or -G is set; otherwise nothing happens. */
   rotate(): void
   stats(): CaptureStats
+  /** How this capture names processes (live; a file's processes come from its pcapng comments). */
+  attribution(): AttributionInfo
   /** Notes for stderr (a file's packets of other link types, skipped), complete once done. */
   notes(): Array<string>
   /** Messages per family and type (complete once next() has reported done). */
@@ -44,6 +46,19 @@ export declare class NetlinkSession {
   close(): void
 }
 
+/** How a live capture names the process behind each packet. */
+export interface AttributionInfo {
+  /** "bpf" when the eBPF program is attached, "none" when processes are not named. */
+  method: string
+  /**
+   * Where the program is attached: "fentry" (every send, before the tap sees it) or
+   * "consume_skb" (requests only, after the kernel handled them).
+   */
+  hook?: string
+  /** Why processes are not named (--no-bpf, no privilege, no BTF…). */
+  reason?: string
+}
+
 export interface CaptureBatch {
   /** Decoded records, one JSON object per line. */
   records: string
@@ -64,6 +79,10 @@ export interface CaptureOptions {
   force?: boolean
   /** Write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway). */
   pcapng?: boolean
+  /** Name the process behind each packet with the eBPF program (live; default true). */
+  bpf?: boolean
+  /** Add each named process's argv (`process.cmdline`), read from /proc. */
+  cmdline?: boolean
   /** Produce decoded records for next(). */
   decode?: boolean
   /** Add each message's bytes in hex. */
@@ -111,6 +130,10 @@ export interface CaptureStats {
   queuePeakBytes: number
   /** The queue's cap in bytes. */
   queueLimitBytes: number
+  /** Packets whose process is known. */
+  attributed: number
+  /** Send events the eBPF program could not record (its ring buffer full, a batch past its bound). */
+  attributionLost: number
 }
 
 /**

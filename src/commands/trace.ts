@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { processFlags } from '../core/capture-flags.js'
 import { formatRecord } from '../core/capture-format.js'
 import { emptyPorts, ownedIndexes, sample, type Ports } from '../core/capture-owner.js'
 import { prepareTrace, printSummary, runCapture, type CollectedRecord } from '../core/capture.js'
@@ -40,6 +41,7 @@ export default class Trace extends BaseCommand {
   static strict = false
 
   static flags = {
+    ...processFlags,
     'only-cmd': Flags.boolean({
       summary: "Only messages to and from CMD's process tree (and the kernel's replies to them).",
     }),
@@ -77,6 +79,8 @@ export default class Trace extends BaseCommand {
         verbose: plan.verbose,
         families: plan.families,
         bufferMib: plan.bufferMib,
+        bpf: plan.bpf,
+        cmdline: plan.cmdline,
         collect: onlyCmd,
         onSignal: (signal) => run.kill(signal),
         driver: () => run.run(),

@@ -231,6 +231,10 @@ export interface Summary {
   /** Most bytes the queue held at once, and its cap. */
   queue_peak_bytes: number
   queue_limit_bytes: number
+  /** Packets whose process is known. */
+  attributed: number
+  /** Send events the eBPF program could not record (0 unless processes may be missing). */
+  attribution_lost: number
   types: { family: string; type: string; messages: number }[]
 }
 
@@ -247,6 +251,8 @@ export function summarize(stats: CaptureStats, types: TypeCount[]): Summary {
     queue_drops: stats.queueDrops,
     queue_peak_bytes: stats.queuePeakBytes,
     queue_limit_bytes: stats.queueLimitBytes,
+    attributed: stats.attributed,
+    attribution_lost: stats.attributionLost,
     types: types.map((t) => ({ family: t.family, type: t.typeName, messages: t.messages })),
   }
 }
@@ -256,6 +262,10 @@ export function formatSummary(s: Summary, shown?: number): string {
     `${s.messages} messages in ${s.packets} packets (${s.bytes} bytes); kernel drops: ${s.kernel_drops}; ` +
       `queue drops: ${s.queue_drops} (peak ${mib(s.queue_peak_bytes)} of ${mib(s.queue_limit_bytes)} MiB); userspace drops: ${s.user_drops}` +
       (s.files > 1 ? `; written: ${s.written} packets in ${s.files} files` : '') +
+      (s.attributed > 0 || s.attribution_lost > 0
+        ? `; processes named: ${s.attributed} packets` +
+          (s.attribution_lost > 0 ? ` (${s.attribution_lost} send events lost)` : '')
+        : '') +
       (shown === undefined ? '' : `; shown: ${shown}`),
   ]
   const width = Math.max(0, ...s.types.map((t) => `${t.family} ${t.type}`.length))

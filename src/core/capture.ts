@@ -40,6 +40,10 @@ export interface CaptureRequest {
   write?: string
   /** --pcapng: write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway). */
   pcapng?: boolean
+  /** Name the process behind each packet with eBPF (default true; --no-bpf). */
+  bpf?: boolean
+  /** --cmdline: add each named process's argv. */
+  cmdline?: boolean
   force: boolean
   json: boolean
   hex: boolean
@@ -191,6 +195,8 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
         queueDrops: 0,
         queuePeakBytes: 0,
         queueLimitBytes: 0,
+        attributed: 0,
+        attributionLost: 0,
       }
       return {
         summary: summarize(empty, []),
@@ -206,6 +212,8 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       write: req.write,
       force: req.force,
       pcapng: req.pcapng,
+      bpf: req.bpf,
+      cmdline: req.cmdline,
       decode: req.write === undefined || req.collect === true,
       hex: req.hex,
       tree: wantsTree(req),
@@ -222,11 +230,17 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
     const opened = session
     if (stopper.signal.aborted) opened.stop()
     stopper.signal.addEventListener('abort', () => opened.stop())
-    if (!req.quiet)
+    const naming = opened.attribution()
+    if (!req.quiet) {
       process.stderr.write(
         `listening on ${picked.link.ifname}${picked.ephemeral ? ' (ephemeral)' : ''}, link-type NETLINK (Linux netlink)` +
-          `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}\n`,
+          `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}` +
+          `${naming.method === 'bpf' ? `, processes named by eBPF (${naming.hook ?? ''})` : ''}\n`,
       )
+      // Said once, on its own line: the capture goes on, its records just carry no process.
+      if (naming.method !== 'bpf' && req.bpf !== false)
+        process.stderr.write(`nlmonctl: processes are not named: ${naming.reason ?? 'unknown'}\n`)
+    }
     const timers: NodeJS.Timeout[] = []
     if (req.duration !== undefined) timers.push(setTimeout(() => opened.stop(), req.duration * 1000))
     const driven = req.driver ? req.driver(stopper.signal).finally(() => opened.stop()) : undefined
@@ -378,6 +392,8 @@ export interface CaptureFlags {
   link?: string
   write?: string
   pcapng?: boolean
+  bpf?: boolean
+  cmdline?: boolean
   force?: boolean
   read?: string
   hex?: boolean
@@ -406,6 +422,10 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
   ) {
     throw usageError('-r -w copies a file into one file: -C, -G and -W rotate live captures only')
   }
+  if (flags.read !== undefined && (flags.bpf === false || flags.cmdline === true))
+    throw usageError(
+      `-r reads a file, whose processes are its pcapng comments: ${flags.cmdline === true ? '--cmdline' : '--no-bpf'} is for live captures`,
+    )
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
   if (flags.link !== undefined) checkLinkArg(flags.link)
   if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
@@ -415,6 +435,8 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
     link: flags.link,
     write: flags.write,
     pcapng: flags.pcapng === true,
+    bpf: flags.bpf !== false,
+    cmdline: flags.cmdline === true,
     force: flags.force === true,
     json,
     hex: flags.hex === true,
@@ -438,6 +460,8 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
 /** trace's flags, as parsed. */
 export interface TraceFlags {
   'only-cmd'?: boolean
+  bpf?: boolean
+  cmdline?: boolean
   write?: string
   force?: boolean
   hex?: boolean
@@ -457,6 +481,8 @@ export interface TracePlan {
   verbose: boolean
   families?: string[]
   bufferMib?: number
+  bpf: boolean
+  cmdline: boolean
 }
 
 export async function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): Promise<TracePlan> {
@@ -473,6 +499,8 @@ export async function prepareTrace(command: readonly string[], flags: TraceFlags
     verbose: flags.verbose === true,
     families: parseFamilies(flags.family),
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
+    bpf: flags.bpf !== false,
+    cmdline: flags.cmdline === true,
   }
   await checkNativeOptions(plan)
   return plan

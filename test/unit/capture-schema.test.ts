@@ -53,6 +53,8 @@ const summary = {
   queue_drops: 0,
   queue_peak_bytes: 0,
   queue_limit_bytes: 0,
+  attributed: 0,
+  attribution_lost: 0,
   types: [{ family: 'route', type: 'RTM_NEWLINK', messages: 1 }],
 }
 

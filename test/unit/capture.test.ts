@@ -64,6 +64,8 @@ describe('decoded record text', () => {
         queueDrops: 5,
         queuePeakBytes: 3 << 20,
         queueLimitBytes: 256 << 20,
+        attributed: 0,
+        attributionLost: 0,
       },
       [{ family: 'route', typeName: 'RTM_NEWLINK', messages: 3 }],
     )
@@ -76,6 +78,10 @@ describe('decoded record text', () => {
     })
     expect(formatSummary(summary)).toBe(
       '3 messages in 2 packets (100 bytes); kernel drops: 2; queue drops: 5 (peak 3.0 of 256.0 MiB); userspace drops: 0\n  route RTM_NEWLINK  3',
+    )
+    // processes named: said only when there were some, with the send events lost
+    expect(formatSummary({ ...summary, attributed: 2, attribution_lost: 1 })).toContain(
+      'userspace drops: 0; processes named: 2 packets (1 send events lost)\n',
     )
   })
 })
@@ -234,6 +240,14 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
   test.each([
     [{ read: 'in.pcap', link: 'mon0' }, /^-r reads a file: it does not go with --link or --duration$/],
     [
+      { read: 'in.pcap', cmdline: true },
+      /^-r reads a file, whose processes are its pcapng comments: --cmdline is for live captures$/,
+    ],
+    [
+      { read: 'in.pcap', bpf: false },
+      /^-r reads a file, whose processes are its pcapng comments: --no-bpf is for live captures$/,
+    ],
+    [
       { read: 'in.pcap', write: 'out.pcap', 'rotate-size': '1' },
       /^-r -w copies a file into one file: -C, -G and -W rotate live captures only$/,
     ],
@@ -277,6 +291,8 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       link: '5',
       write: undefined,
       pcapng: false,
+      bpf: true,
+      cmdline: false,
       force: false,
       json: true,
       hex: false,
@@ -316,6 +332,8 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       verbose: true,
       families: ['route'],
       bufferMib: undefined,
+      bpf: true,
+      cmdline: false,
     })
   })
 

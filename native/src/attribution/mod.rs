@@ -43,6 +43,7 @@ pub use matcher::{
     CapturedMsg, Direction, Limits, MatchStats, Matcher, SendEvent, SendKind, CAUSALITY_SLACK_NS,
 };
 
+use crate::capture::decode::split;
 use crate::capture::process::Process;
 use crate::netlink::error::Result;
 
@@ -53,6 +54,58 @@ pub struct Lost {
     pub ring_full: u64,
     /// A send held more messages than the program walks (64).
     pub truncated: u64,
+}
+
+/// One captured packet, as the capture's writer has it.
+#[derive(Debug, Clone, Copy)]
+pub struct CapturedPacket<'a> {
+    /// Inode number of the network namespace the nlmon link captures.
+    pub netns: u32,
+    pub protocol: u16,
+    pub pkttype: u16,
+    /// The packet's capture time (CLOCK_REALTIME, as the ring stamps it).
+    pub sec: u64,
+    pub nsec: u32,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC when the capture started, in ns: moves the stamp onto
+    /// the events' clock.
+    pub realtime_offset_ns: i128,
+    pub data: &'a [u8],
+}
+
+impl CapturedPacket<'_> {
+    fn captured_ns(&self) -> Option<u64> {
+        let realtime = i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec);
+        u64::try_from(realtime - self.realtime_offset_ns).ok()
+    }
+}
+
+/// CLOCK_REALTIME − CLOCK_MONOTONIC now, in ns (see `CapturedPacket::realtime_offset_ns`).
+pub fn realtime_offset_ns() -> i128 {
+    let now = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: ts is a valid timespec for clock_gettime to fill.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+    };
+    now(libc::CLOCK_REALTIME) - now(libc::CLOCK_MONOTONIC)
+}
+
+/// A process's argv from /proc (`--cmdline`), while it can still be read.
+pub fn cmdline(pid: u32) -> Option<Vec<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args: Vec<String> = raw
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    // argv ends with a NUL, so the last piece is empty; a kernel thread or a zombie has none
+    let args = match args.split_last() {
+        Some((last, rest)) if last.is_empty() => rest.to_vec(),
+        _ => args,
+    };
+    (!args.is_empty()).then_some(args)
 }
 
 /// The eBPF program attached, and its events joined with the capture.
@@ -79,6 +132,28 @@ impl Attribution {
     /// The process behind a captured message, when it is known.
     pub fn attribute(&mut self, msg: &CapturedMsg<'_>) -> Option<Process> {
         self.matcher.attribute(msg)
+    }
+
+    /// The process behind a captured packet (every message of one skb has one sender, or one
+    /// addressee): the ring drained first, then each message asked for in order, so the matcher
+    /// sees all of them (a batch's later events would otherwise wait until they expire).
+    pub fn attribute_packet(&mut self, packet: &CapturedPacket<'_>) -> Option<Process> {
+        self.poll();
+        let captured_ns = packet.captured_ns();
+        let mut found: Option<Process> = None;
+        let _ = split(packet.data, false, |header, bytes| {
+            let process = self.matcher.attribute(&CapturedMsg {
+                netns: packet.netns,
+                protocol: packet.protocol,
+                direction: Direction::of(packet.pkttype, header.flags),
+                bytes,
+                captured_ns,
+            });
+            if found.is_none() {
+                found = process;
+            }
+        });
+        found
     }
 
     /// Events the program could not record (counted in the kernel).

@@ -674,16 +674,7 @@ pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u
             continue;
         }
         next += 1;
-        writer.write_packets(&[Packet {
-            sec: u32::try_from(packet.sec).unwrap_or(u32::MAX),
-            nsec: packet.nsec,
-            pkttype: packet.pkttype,
-            family: packet.family,
-            orig_len: packet.orig_len,
-            data: &packet.data,
-            process: packet.process.as_ref(),
-            notes: &packet.notes,
-        }])?;
+        writer.write_packets(&[packet.as_packet()])?;
         written += 1;
     }
     Ok(written)

@@ -17,7 +17,7 @@ use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption
 use pcap_file::pcapng::{Block, PcapNgReader, RawBlock};
 use pcap_file::{DataLink, PcapError, TsResolution};
 
-use super::pcapio::{Interface, COOKED_LEN};
+use super::pcapio::{Interface, Packet, COOKED_LEN};
 use super::process::Process;
 use crate::netlink::error::{Error, Result};
 
@@ -37,6 +37,22 @@ pub struct OfflinePacket {
     pub process: Option<Process>,
     /// pcapng: its other comments (a note added in Wireshark, another tool's), kept for -r -w.
     pub notes: Vec<String>,
+}
+
+impl OfflinePacket {
+    /// The packet as a writer takes it (-r IN -w OUT, filterPcap): times, header, bytes, comments.
+    pub fn as_packet(&self) -> Packet<'_> {
+        Packet {
+            sec: u32::try_from(self.sec).unwrap_or(u32::MAX),
+            nsec: self.nsec,
+            pkttype: self.pkttype,
+            family: self.family,
+            orig_len: self.orig_len,
+            data: &self.data,
+            process: self.process.as_ref(),
+            notes: &self.notes,
+        }
+    }
 }
 
 const PCAP_MAGICS: [[u8; 4]; 4] = [

@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 use super::decode::{self, GenlNames, Options, PacketMeta, Record};
 use super::names;
 use super::pcapio::{Format, Interface, Output, Packet, Rotation};
+use super::process::Process;
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
+use crate::attribution::{self, Attribution, CapturedPacket};
 use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
@@ -55,6 +57,46 @@ pub struct Settings {
     pub ring: RingConfig,
     /// The userspace queue's cap in bytes (see queue.rs).
     pub queue_bytes: u64,
+}
+
+/// Who sent each packet of a live capture (issue 10): the eBPF engine and what it needs to know
+/// of the capture. Lives in the writer thread, which sees every packet in order before it is
+/// written or decoded, so the pcap(ng) file and the records name the same process.
+pub struct LiveAttribution {
+    pub engine: Attribution,
+    /// Inode number of the captured network namespace.
+    pub netns: u32,
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC at the start (attribution::realtime_offset_ns).
+    pub realtime_offset_ns: i128,
+    /// --cmdline: read each named process's argv from /proc.
+    pub cmdline: bool,
+}
+
+impl LiveAttribution {
+    fn packet(&mut self, frame: &ring::Frame<'_>) -> Option<Process> {
+        let mut process = self.engine.attribute_packet(&CapturedPacket {
+            netns: self.netns,
+            protocol: frame.protocol,
+            pkttype: u16::from(frame.pkttype),
+            sec: u64::from(frame.sec),
+            nsec: frame.nsec,
+            realtime_offset_ns: self.realtime_offset_ns,
+            data: frame.data,
+        })?;
+        if self.cmdline {
+            process.cmdline = attribution::cmdline(process.pid);
+        }
+        Some(process)
+    }
+
+    fn publish_lost(&self, shared: &Shared) {
+        if let Ok(lost) = self.engine.lost_events() {
+            shared
+                .counters
+                .attribution_lost
+                .store(lost.ring_full + lost.truncated, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The op of the error a capture ends with when its `--netns` namespace was deleted under it.
@@ -104,6 +146,10 @@ pub struct Counters {
     /// Most bytes queued at once, and the queue's cap.
     pub queue_peak: u64,
     pub queue_limit: u64,
+    /// Packets whose process is known (live attribution).
+    pub attributed: u64,
+    /// Send events the eBPF program could not record (ring buffer full, batch past its bound).
+    pub attribution_lost: u64,
 }
 
 #[derive(Default)]
@@ -119,6 +165,8 @@ struct Atomics {
     queue_drops: AtomicU64,
     queue_peak: AtomicU64,
     queue_limit: AtomicU64,
+    attributed: AtomicU64,
+    attribution_lost: AtomicU64,
 }
 
 struct Queue {
@@ -212,6 +260,8 @@ impl Shared {
             queue_drops: c.queue_drops.load(Ordering::Relaxed),
             queue_peak: c.queue_peak.load(Ordering::Relaxed),
             queue_limit: c.queue_limit.load(Ordering::Relaxed),
+            attributed: c.attributed.load(Ordering::Relaxed),
+            attribution_lost: c.attribution_lost.load(Ordering::Relaxed),
         }
     }
 
@@ -316,6 +366,8 @@ struct Pending {
     data: Vec<u8>,
     /// Decode at most this many messages (for --count).
     take: usize,
+    /// Who sent the packet (or owns the port it goes to), when attribution knows.
+    process: Option<Process>,
 }
 
 /// The handle JS holds.
@@ -413,6 +465,11 @@ fn decode_loop(shared: &Shared, mut genl: GenlNames, opts: Options, rx: &Receive
         records.clear();
         decode::decode_packet(&pending.meta, &pending.data, &mut genl, opts, &mut records);
         records.truncate(pending.take);
+        if pending.process.is_some() {
+            for r in &mut records {
+                r.process.clone_from(&pending.process);
+            }
+        }
         count += append_json_lines(&records, &mut text);
         if count >= BATCH_RECORDS {
             flush(&mut text, &mut count);
@@ -481,6 +538,7 @@ pub fn start_live(
     genl: GenlNames,
     settings: Settings,
     watch: Option<NetnsWatch>,
+    attribution: Option<LiveAttribution>,
 ) -> Result<Session> {
     let writer = match &settings.write {
         Some(path) => Some(Output::open(
@@ -519,7 +577,14 @@ pub fn start_live(
     let (writer_shared, writer_queue) = (Arc::clone(&shared), Arc::clone(&queue));
     threads.push(spawn_named("nlmonctl-write", move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            write_loop(&writer_shared, &writer_queue, writer, decoder, tally)
+            write_loop(
+                &writer_shared,
+                &writer_queue,
+                writer,
+                decoder,
+                tally,
+                attribution,
+            )
         }));
         if outcome.as_ref().map_or(true, Result::is_err) {
             // Nobody empties the queue any more: end the capture, keep nothing queued.
@@ -570,6 +635,7 @@ fn hand_to_decoder(
     meta: PacketMeta,
     data: &[u8],
     take: usize,
+    process: Option<Process>,
 ) {
     let c = &shared.counters;
     let size = data.len();
@@ -582,6 +648,7 @@ fn hand_to_decoder(
         meta,
         data: data.to_vec(),
         take,
+        process,
     };
     if let Err(TrySendError::Full(p) | TrySendError::Disconnected(p)) = tx.try_send(pending) {
         shared
@@ -663,6 +730,7 @@ fn write_loop(
     mut writer: Option<Output>,
     decoder: Option<SyncSender<Pending>>,
     mut tally: Tally,
+    mut attribution: Option<LiveAttribution>,
 ) -> Result<()> {
     let mut index = 0u64;
     let mut reached = false;
@@ -705,6 +773,7 @@ fn write_loop(
                 decoder.as_ref(),
                 &mut tally,
                 &mut index,
+                attribution.as_mut(),
             );
             if let Some(w) = &writer {
                 publish(w);
@@ -724,8 +793,14 @@ fn write_loop(
         queue.recycle(chunk);
         if last_types.elapsed() > Duration::from_millis(250) {
             *lock(&shared.types) = tally.types.clone();
+            if let Some(a) = &attribution {
+                a.publish_lost(shared);
+            }
             last_types = Instant::now();
         }
+    }
+    if let Some(a) = &attribution {
+        a.publish_lost(shared);
     }
     queue.trim();
     *lock(&shared.types) = tally.types;
@@ -741,11 +816,14 @@ fn write_chunk(
     decoder: Option<&SyncSender<Pending>>,
     tally: &mut Tally,
     index: &mut u64,
+    mut attribution: Option<&mut LiveAttribution>,
 ) -> Result<bool> {
     let c = &shared.counters;
     let mut reached = false;
     let (mut packets, mut messages, mut bytes) = (0u64, 0u64, 0u64);
-    let mut to_write: Vec<Packet<'_>> = Vec::new();
+    // The packets to write, with their processes (which the written packets borrow).
+    let mut kept: Vec<(ring::Frame<'_>, Option<Process>)> = Vec::new();
+    let mut attributed = 0u64;
     for frame in ring::frames(chunk.bytes()) {
         if reached {
             break;
@@ -760,19 +838,8 @@ fn write_chunk(
         messages += take as u64;
         bytes += frame.data.len() as u64;
         let pkttype = u16::from(frame.pkttype);
-        if writer.is_some() {
-            to_write.push(Packet {
-                sec: frame.sec,
-                nsec: frame.nsec,
-                pkttype,
-                family: frame.protocol,
-                orig_len: frame.orig_len,
-                data: frame.data,
-                // The packet's process, once attribution knows it: pcapng writes it as a comment.
-                process: None,
-                notes: &[],
-            });
-        }
+        let process = attribution.as_deref_mut().and_then(|a| a.packet(&frame));
+        attributed += u64::from(process.is_some());
         if let Some(tx) = decoder {
             let meta = PacketMeta {
                 index: *index,
@@ -783,13 +850,31 @@ fn write_chunk(
                 truncated: false,
                 big_endian: cfg!(target_endian = "big"),
             };
-            hand_to_decoder(shared, tx, meta, frame.data, take);
+            hand_to_decoder(shared, tx, meta, frame.data, take, process.clone());
+        }
+        if writer.is_some() {
+            kept.push((frame, process));
         }
     }
     c.packets.fetch_add(packets, Ordering::Relaxed);
     c.messages.fetch_add(messages, Ordering::Relaxed);
     c.bytes.fetch_add(bytes, Ordering::Relaxed);
+    c.attributed.fetch_add(attributed, Ordering::Relaxed);
     if let Some(w) = writer {
+        let to_write: Vec<Packet<'_>> = kept
+            .iter()
+            .map(|(frame, process)| Packet {
+                sec: frame.sec,
+                nsec: frame.nsec,
+                pkttype: u16::from(frame.pkttype),
+                family: frame.protocol,
+                orig_len: frame.orig_len,
+                data: frame.data,
+                // pcapng writes it as the packet's comment
+                process: process.as_ref(),
+                notes: &[],
+            })
+            .collect();
         // Straight from the queued copy to the file (writev).
         w.write_packets(&to_write)?;
     }
@@ -932,6 +1017,8 @@ fn offline_records(
             c.messages.fetch_add(take as u64, Ordering::Relaxed);
             c.bytes
                 .fetch_add(packet.data.len() as u64, Ordering::Relaxed);
+            c.attributed
+                .fetch_add(u64::from(packet.process.is_some()), Ordering::Relaxed);
             let meta = PacketMeta {
                 index,
                 sec: packet.sec,
@@ -942,16 +1029,7 @@ fn offline_records(
                 big_endian: tally.big_endian,
             };
             if let Some(o) = output.as_deref_mut() {
-                o.writer(reader)?.write_packets(&[Packet {
-                    sec: u32::try_from(packet.sec).unwrap_or(u32::MAX),
-                    nsec: packet.nsec,
-                    pkttype: packet.pkttype,
-                    family: packet.family,
-                    orig_len: packet.orig_len,
-                    data: &packet.data,
-                    process: packet.process.as_ref(),
-                    notes: &packet.notes,
-                }])?;
+                o.writer(reader)?.write_packets(&[packet.as_packet()])?;
                 o.publish(shared);
             }
             if let Some(opts) = opts {

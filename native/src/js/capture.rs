@@ -1,6 +1,7 @@
 //! The capture exports (openCapture, readPcap, filterPcap) and their objects: options in, the
 //! `CaptureSession` class, batches and counters out. The capture itself is capture/'s plain Rust.
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,12 +10,13 @@ use napi_derive::napi;
 
 use super::task::{sync, Job};
 use super::types::{netns_of, Target};
+use crate::attribution::{self, bpf::Hook, Attribution};
 use crate::capture::decode::{GenlNames, Options as DecodeOptions};
 use crate::capture::pcapio::{Interface, Rotation};
 use crate::capture::ring::{Ring, RingConfig};
-use crate::capture::session::{self, Counters, NetnsWatch, Session, Settings};
+use crate::capture::session::{self, Counters, LiveAttribution, NetnsWatch, Session, Settings};
 use crate::capture::{genl, names, pcapio, queue};
-use crate::netlink::error::{guarded, Error, Result};
+use crate::netlink::error::{errno_name, guarded, Error, Result};
 use crate::netlink::netns;
 
 #[napi(object)]
@@ -28,6 +30,10 @@ pub struct CaptureOptions {
     pub force: Option<bool>,
     /// Write pcapng whatever the -w name (a name ending in .pcapng is pcapng anyway).
     pub pcapng: Option<bool>,
+    /// Name the process behind each packet with the eBPF program (live; default true).
+    pub bpf: Option<bool>,
+    /// Add each named process's argv (`process.cmdline`), read from /proc.
+    pub cmdline: Option<bool>,
     /// Produce decoded records for next().
     pub decode: Option<bool>,
     /// Add each message's bytes in hex.
@@ -75,6 +81,23 @@ pub struct CaptureStats {
     pub queue_peak_bytes: f64,
     /// The queue's cap in bytes.
     pub queue_limit_bytes: f64,
+    /// Packets whose process is known.
+    pub attributed: f64,
+    /// Send events the eBPF program could not record (its ring buffer full, a batch past its bound).
+    pub attribution_lost: f64,
+}
+
+/// How a live capture names the process behind each packet.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct AttributionInfo {
+    /// "bpf" when the eBPF program is attached, "none" when processes are not named.
+    pub method: String,
+    /// Where the program is attached: "fentry" (every send, before the tap sees it) or
+    /// "consume_skb" (requests only, after the kernel handled them).
+    pub hook: Option<String>,
+    /// Why processes are not named (--no-bpf, no privilege, no BTF…).
+    pub reason: Option<String>,
 }
 
 #[napi(object)]
@@ -109,6 +132,8 @@ fn stats_of(c: Counters) -> CaptureStats {
         queue_drops: c.queue_drops as f64,
         queue_peak_bytes: c.queue_peak as f64,
         queue_limit_bytes: c.queue_limit as f64,
+        attributed: c.attributed as f64,
+        attribution_lost: c.attribution_lost as f64,
     }
 }
 
@@ -268,12 +293,18 @@ impl FromOptions for Settings {
 #[napi]
 pub struct CaptureSession {
     inner: Arc<Session>,
+    attribution: AttributionInfo,
 }
 
 impl CaptureSession {
     pub fn new(session: Session) -> Self {
+        Self::with_attribution(session, AttributionInfo::default())
+    }
+
+    fn with_attribution(session: Session, attribution: AttributionInfo) -> Self {
         CaptureSession {
             inner: Arc::new(session),
+            attribution,
         }
     }
 }
@@ -319,6 +350,12 @@ impl CaptureSession {
         stats_of(self.inner.shared.counters())
     }
 
+    /// How this capture names processes (live; a file's processes come from its pcapng comments).
+    #[napi(catch_unwind)]
+    pub fn attribution(&self) -> AttributionInfo {
+        self.attribution.clone()
+    }
+
     /// Notes for stderr (a file's packets of other link types, skipped), complete once done.
     #[napi(catch_unwind)]
     pub fn notes(&self) -> Vec<String> {
@@ -358,6 +395,10 @@ pub fn open_capture(
     target: Option<Target>,
 ) -> AsyncTask<Job<CaptureSession>> {
     let netns = netns_of(target);
+    let (bpf, cmdline) = (
+        options.bpf.unwrap_or(true),
+        options.cmdline.unwrap_or(false),
+    );
     let parsed = guarded(|| {
         let ifindex = options
             .ifindex
@@ -387,16 +428,88 @@ pub fn open_capture(
             .and_then(|ns| NetnsWatch::new(&netns::netns_path(ns)));
         let ring_cfg = settings.ring;
         let ns_name = netns.clone();
-        let (ring, genl, interface) = netns::run_in(netns.as_deref(), move || {
+        let (ring, genl, interface, netns_inode) = netns::run_in(netns.as_deref(), move || {
             // Best effort: without the names, generic families show as GENL_ID_<n>.
             let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
             let ring = Ring::open(ifindex, ring_cfg)?;
-            Ok((ring, genl, interface_of(ifindex, ns_name.as_deref())))
+            let inode = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino());
+            Ok((ring, genl, interface_of(ifindex, ns_name.as_deref()), inode))
         })?;
         settings.interface = interface;
-        let session = session::start_live(ring, genl, settings, watch)?;
-        Ok(CaptureSession::new(session))
+        let (attribution, info) = start_attribution(bpf, cmdline, netns_inode);
+        let session = session::start_live(ring, genl, settings, watch, attribution)?;
+        Ok(CaptureSession::with_attribution(session, info))
     }))
+}
+
+/// The eBPF attribution for a capture of namespace `netns_inode`, or why there is none. Never
+/// fails the capture: without it, records simply carry no process.
+fn start_attribution(
+    bpf: bool,
+    cmdline: bool,
+    netns_inode: std::io::Result<u64>,
+) -> (Option<LiveAttribution>, AttributionInfo) {
+    let none = |reason: String| {
+        let info = AttributionInfo {
+            method: "none".into(),
+            hook: None,
+            reason: Some(reason),
+        };
+        (None, info)
+    };
+    if !bpf {
+        return none("--no-bpf".into());
+    }
+    let netns = match netns_inode.map(u32::try_from) {
+        Ok(Ok(inode)) => inode,
+        _ => return none("the captured network namespace's inode could not be read".into()),
+    };
+    match Attribution::start(netns) {
+        Ok(engine) => {
+            let hook = match engine.hook() {
+                Hook::Fentry => "fentry",
+                Hook::ConsumeSkb => "consume_skb",
+            };
+            let info = AttributionInfo {
+                method: "bpf".into(),
+                hook: Some(hook.into()),
+                reason: None,
+            };
+            let live = LiveAttribution {
+                engine,
+                netns,
+                realtime_offset_ns: attribution::realtime_offset_ns(),
+                cmdline,
+            };
+            (Some(live), info)
+        }
+        Err(e) => none(attribution_failure(&e)),
+    }
+}
+
+/// One line on why the eBPF program could not start, for stderr.
+fn attribution_failure(e: &Error) -> String {
+    match e {
+        Error::Errno {
+            errno, op, extack, ..
+        } => {
+            let why = match *errno {
+                libc::EPERM | libc::EACCES => {
+                    "no privilege for BPF (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)".to_string()
+                }
+                libc::ENOENT => "the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_string(),
+                libc::EOPNOTSUPP => {
+                    "nlmonctl runs in a pid namespace other than the initial one".to_string()
+                }
+                n => errno_name(n),
+            };
+            match extack {
+                Some(detail) => format!("{op}: {why} ({detail})"),
+                None => format!("{op}: {why}"),
+            }
+        }
+        other => other.to_json(),
+    }
 }
 
 /// What a pcapng file names the capture's interface: the nlmon link's name (`if_name`) and, in
