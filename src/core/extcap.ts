@@ -140,7 +140,7 @@ function blankToUndefined(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value
 }
 
-/** The capture Wireshark asked for: pcap into its FIFO until it stops us (SIGTERM) or stops reading (EPIPE). */
+/** The capture Wireshark asked for: pcapng into its FIFO until it stops us (SIGTERM) or stops reading (EPIPE). */
 async function captureIntoFifo(
   netns: string | undefined,
   fifo: string,
@@ -158,7 +158,8 @@ async function captureIntoFifo(
   // Every check capture makes (families, --link), then the one capture loop; the native writer opens an
   // existing FIFO as it is (pcapio.rs open_output), and a reader gone (EPIPE) is a normal end.
   const plan = await prepareCapture({ family, link }, false)
-  await runCapture(oneShotApi(netns), { ...plan, write: fifo, quiet: true })
+  // pcapng: Wireshark then shows each packet's process (the packet comment) and the link's name.
+  await runCapture(oneShotApi(netns), { ...plan, write: fifo, pcapng: true, quiet: true })
 }
 
 // ---------------------------------------------------------------------------------------------

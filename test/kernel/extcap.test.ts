@@ -89,6 +89,8 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
           'kill -INT $G; wait $G; echo "capture exit $?"',
           untilNoNlmon(1200),
           'cat /tmp/g.err /tmp/t.err >&2',
+          // the extcap writes pcapng: each packet's process reaches Wireshark as its comment
+          `tshark -r /tmp/t.pcapng -T fields -e frame.comment 2>/dev/null | grep -c ' source=bpf' | sed 's/^/COMMENTS /'`,
         ].join('\n'),
         1_200_000,
       )
@@ -111,6 +113,7 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
       })
       expect({ missing: missing.slice(0, 3), count: missing.length }).toEqual({ missing: [], count: 0 })
       process.stderr.write(`[${kernel}] tshark ${theirs.length} packets in 5 s, nlmonctl capture ${oursCount}\n`)
+      expect(Number(/^COMMENTS (\d+)$/m.exec(run.stdout)?.[1])).toBeGreaterThan(0)
     },
     TEST_TIMEOUT,
   )
