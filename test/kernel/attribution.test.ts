@@ -102,8 +102,8 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
   test(
     'capture --json: 200 short-lived ip processes and a long-running python, every request and every notification to their ports named right',
     async () => {
-      const polls = Math.round(4800 * (await vm.guest.slowness()))
-      const cli = `node ${q(ROOT)}bin/run.js`
+      const polls = await vm.readinessPolls()
+      const cli = `node ${vm.cliPath()}`
       const run = await vm.sh(
         [
           'rm -rf /tmp/att; mkdir -p /tmp/att/pids',
@@ -192,8 +192,8 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
   test(
     'a process in its own pid namespace is named by its pid here; a pcapng written live carries the same process as comments (tshark, capture -r)',
     async () => {
-      const polls = Math.round(4800 * (await vm.guest.slowness()))
-      const cli = `node ${q(ROOT)}bin/run.js`
+      const polls = await vm.readinessPolls()
+      const cli = `node ${vm.cliPath()}`
       const run = await vm.sh(
         [
           'rm -rf /tmp/att; mkdir -p /tmp/att; mkfifo /tmp/att/go',
@@ -239,8 +239,8 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
   test(
     'without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN the capture still works and says on stderr that processes are not named; --no-bpf says nothing',
     async () => {
-      const polls = Math.round(4800 * (await vm.guest.slowness()))
-      const cli = `node ${q(ROOT)}bin/run.js`
+      const polls = await vm.readinessPolls()
+      const cli = `node ${vm.cliPath()}`
       const drop = 'setpriv --inh-caps=-bpf,-perfmon,-sys_admin --bounding-set=-bpf,-perfmon,-sys_admin --'
       const run = await vm.sh(
         [

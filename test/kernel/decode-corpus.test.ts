@@ -134,7 +134,7 @@ describe.each([SURFACE_KERNEL])('kernel %s', (kernel) => {
         ({ family, c }, i) =>
           `{ ${c} ; } >/dev/null 2>/tmp/corpus/step.err; echo "${i} ${family} exit $? $(head -c 300 /tmp/corpus/step.err | tr '\\n' ' ')" >> ${dir}/steps.log`,
       )
-      const polls = Math.round(4800 * (await vm.guest.slowness()))
+      const polls = await vm.readinessPolls()
       const run = await vm.sh(
         [
           tools,

@@ -109,6 +109,14 @@ export class GuestFixture {
   }
 
   /**
+   * How many 0.05 s polls a guest script may make for a live command's readiness line: 240 s on a quiet machine
+   * (node starts in 2-4 s under TCG), scaled by the guest's measured slowness like every limit.
+   */
+  async readinessPolls(): Promise<number> {
+    return Math.round(4800 * (await this.guest.slowness()))
+  }
+
+  /**
    * Runs a command line as a user would type it at a shell (`nlmonctl` on the PATH, in /tmp), after `setup`
    * (each line's failure ignored). A command that runs until interrupted (--watch, a live capture or trace
    * without --duration/-r) is interrupted with SIGINT once it is ready — never after a fixed time, which a busy
@@ -120,8 +128,7 @@ export class GuestFixture {
     const wrapper = `mkdir -p /tmp/nlbin && printf '#!/bin/sh\\nexec node ${ROOT}bin/run.js "$@"\\n' > /tmp/nlbin/nlmonctl && chmod +x /tmp/nlbin/nlmonctl`
     const live = /--watch|^nlmonctl (capture|trace)\b/.test(line) && !/ -r |--duration|--count| -c | -- /.test(line)
     const ready = /--watch/.test(line) ? '[ -s /tmp/ex.out ]' : 'grep -q "^listening on" /tmp/ex.err'
-    // 0.05 s polls: 240 s on a quiet machine (node starts in 2-4 s under TCG), scaled like every limit.
-    const polls = Math.round(4800 * (await this.guest.slowness()))
+    const polls = await this.readinessPolls()
     const bounded = live
       ? `rm -f /tmp/ex.out /tmp/ex.err; ${line} >/tmp/ex.out 2>/tmp/ex.err & P=$!; i=0; ` +
         `until ${ready}; do i=$((i+1)); { [ $i -gt ${polls} ] || ! kill -0 $P 2>/dev/null; } && break; sleep 0.05; done; ` +
