@@ -48,15 +48,23 @@ export declare class NetlinkSession {
 
 /** How a live capture names the process behind each packet. */
 export interface AttributionInfo {
-  /** "bpf" when the eBPF program is attached, "none" when processes are not named. */
+  /**
+   * "bpf" when the eBPF program is attached, "proc" for the /proc fallback, "none" when
+   * processes are not named (`processes: false`).
+   */
   method: string
   /**
    * Where the program is attached: "fentry" (every send, before the tap sees it) or
    * "consume_skb" (requests only, after the kernel handled them).
    */
   hook?: string
-  /** Why processes are not named (--no-bpf, no privilege, no BTF…). */
+  /** Why the eBPF program is not used (--no-bpf, no privilege, no BTF…). */
   reason?: string
+  /**
+   * Why the /proc fallback has no proc connector events (processes that exit before their
+   * packet is written are then missed); None when it has them or is not used.
+   */
+  events?: string
 }
 
 export interface CaptureBatch {
@@ -83,6 +91,14 @@ export interface CaptureOptions {
   bpf?: boolean
   /** Add each named process's argv (`process.cmdline`), read from /proc. */
   cmdline?: boolean
+  /** Name processes at all (default true); false: records carry none, and nothing is loaded. */
+  processes?: boolean
+  /** Keep only the packets of this process and its descendants, later ones included. */
+  pid?: number
+  /** With `pid`: its descendants only, not the process itself (`trace --only-cmd` gives its own pid). */
+  descendantsOnly?: boolean
+  /** Keep only the packets of processes with this command name. */
+  comm?: string
   /** Produce decoded records for next(). */
   decode?: boolean
   /** Add each message's bytes in hex. */
@@ -173,12 +189,6 @@ export interface CreateLinkRequest {
  * link object, UTF-8 JSON bytes).
  */
 export declare function deleteLink(linkRef: LinkRef, expectKind?: string | undefined | null, target?: Target | undefined | null): Promise<Buffer>
-
-/**
- * Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
- * opened like a capture output ("-" is standard output). Resolves to how many were written.
- */
-export declare function filterPcap(src: string, dst: string, force: boolean, packets: Array<number>): Promise<number>
 
 /**
  * One link by name or index: one link object (`ip -j -s -d link show`'s shape), as UTF-8 JSON

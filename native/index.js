@@ -773,13 +773,12 @@ if (
   }
 }
 
-const { CaptureSession, NetlinkSession, checkCaptureOptions, createLink, deleteLink, filterPcap, getLink, listLinks, openCapture, readPcap, setLink, spawnCommand, waitCommand } = nativeBinding
+const { CaptureSession, NetlinkSession, checkCaptureOptions, createLink, deleteLink, getLink, listLinks, openCapture, readPcap, setLink, spawnCommand, waitCommand } = nativeBinding
 export { CaptureSession }
 export { NetlinkSession }
 export { checkCaptureOptions }
 export { createLink }
 export { deleteLink }
-export { filterPcap }
 export { getLink }
 export { listLinks }
 export { openCapture }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { processFlags } from '../core/capture-flags.js'
+import { processFlags, selectFlags } from '../core/capture-flags.js'
 import { prepareCapture, printSummary, readCapture, runCapture } from '../core/capture.js'
 import { oneShotApi } from '../core/link-api.js'
 
@@ -11,7 +11,7 @@ export default class Capture extends BaseCommand {
 
 Each netlink message is one line: time, direction, family, type (RTM_NEWLINK, NLMSG_ERROR with the errno and the kernel's extack text, generic netlink families by name), flags, seq, port id, length and, for rtnetlink link/address/route/neighbour messages, their main attributes. -v/--verbose prints every attribute under the line (names, values, nesting, from the kernel's YNL specs: rtnetlink, nlctrl, nl80211, ethtool, devlink, mptcp_pm, wireguard, conntrack, nftables and the other families the specs cover). --json prints one JSON object per message, with that whole tree under "decoded"; --hex adds the message's bytes. -w writes pcap (LINKTYPE_NETLINK, readable by tcpdump, tshark and Wireshark) instead, created mode 0600 and never over an existing file without --force; a -w name ending in .pcapng, or --pcapng, writes pcapng: its interface block names the nlmon link and its network namespace, and each packet whose process is known carries it as the packet's comment (pid=4242 tid=4242 comm=ip source=bpf). -r decodes a pcap or pcapng file (ours, tcpdump's, dumpcap's), filling each record's process from such a comment; -r IN -w OUT copies the packets --family and --count keep into OUT (pcapng keeps the comments).
 
-Live, each message is attributed to the process behind it: the sender of a request, the owner of the port a reply, ACK, dump part or notification goes to. An eBPF program records every netlink send in the kernel (pid, tid, comm), so even a process that lived 2 ms, or one in a container's pid namespace, is named by its pid here: "process" in --json, ip[4242] in the line, the packet comment in pcapng. It needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) and a kernel with BTF; without them the capture goes on and says on stderr that processes are not named. --no-bpf turns it off; --cmdline adds each process's command line.
+Live, each message is attributed to the process behind it: the sender of a request, the owner of the port a reply, ACK, dump part or notification goes to: "process" in --json, ip[4242] in the line, the packet comment in pcapng. An eBPF program records every netlink send in the kernel (pid, tid, comm), so even a process that lived 2 ms, or one in a container's pid namespace, is named by its pid here; it needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN) and a kernel with BTF. Without them, or with --no-bpf, processes are named from /proc ("source":"proc": the proc connector's exec and exit events, the autobind rule that gives a process's first socket its pid as port id, /proc/net/netlink), which misses more (see the README) and says so on stderr. --cmdline adds each process's command line; --no-processes names none. --pid PID keeps only the messages of PID and its descendants (later ones too), --comm NAME those of processes named NAME.
 
 Long recordings with bounded disk, as with tcpdump: -C MB starts a new file before one would exceed MB megabytes (1,000,000 bytes), -G S every S seconds, -W N keeps the last N files of the run (the oldest is removed when a new one starts). Files are named FILE, FILE1, FILE2…; with -G, FILE goes through strftime(3) first (local time), and the counter is added only when two files would get the same name. Every file is complete (its own pcap header, whole records only) and created like -w's. With -C or -G, SIGHUP starts a new file at once (for logrotate-style tools); without them SIGHUP ends the capture as before. The summary says how many files were written.
 
@@ -45,6 +45,10 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
       command: '<%= config.bin %> capture --family route --cmdline --count 20 --json',
     },
     {
+      description: 'Only what ip commands send and are sent, with their command lines',
+      command: '<%= config.bin %> capture --comm ip --cmdline --json',
+    },
+    {
       description: 'Test fixtures: the bytes of the next 5 messages',
       command: '<%= config.bin %> capture --count 5 --hex',
     },
@@ -65,6 +69,7 @@ On a terminal, stderr shows a live counter (messages, bytes, kernel drops). At t
     }),
     force: Flags.boolean({ summary: 'With -w, replace an existing file.' }),
     ...processFlags,
+    ...selectFlags,
     read: Flags.string({
       char: 'r',
       summary: 'Decode a pcap or pcapng file instead of capturing (with -w: copy its packets into FILE).',

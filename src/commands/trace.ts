@@ -1,23 +1,20 @@
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { constants, tmpdir } from 'node:os'
+import { accessSync, constants as fsConstants, statSync } from 'node:fs'
+import { constants } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { processFlags } from '../core/capture-flags.js'
-import { formatRecord } from '../core/capture-format.js'
-import { emptyPorts, ownedIndexes, sample, type Ports } from '../core/capture-owner.js'
-import { prepareTrace, printSummary, runCapture, type CollectedRecord } from '../core/capture.js'
+import { prepareTrace, printSummary, runCapture } from '../core/capture.js'
 import { oneShotApi } from '../core/link-api.js'
 import { parseNativeError } from '../core/errors.js'
-import { call, loadAddon } from '../core/native.js'
+import { loadAddon } from '../core/native.js'
 
 export default class Trace extends BaseCommand {
   static summary = 'Run a command and show the netlink traffic of its run; exits with its status.'
 
   static description = `Creates an ephemeral nlmon link, runs CMD with its arguments (directly, no shell; inside --netns when given), captures the namespace's netlink traffic while it runs, prints the decoded messages (as capture does, JSON lines with --json) or writes them to a pcap file with -w, removes the link, and exits with CMD's exit status (128+N when a signal N ended it, 127 when it could not be started).
 
---only-cmd keeps only the messages to and from the netlink sockets of CMD's process tree, and the kernel's replies to them. The tree's sockets are sampled every 10 ms while it runs (socket inodes of /proc/PID/fd matched in /proc/PID/net/netlink) and each of its pids counts as a port id (the kernel gives a process's first netlink socket its pid); a request sent with port id 0 is CMD's when its answer goes to one of those ports — the ACK or error that quotes its header, else the first reply with its sequence number and object type. Limits: a second socket that CMD opens and closes between two samples is missed, and two requests with identical headers sent at the same moment by CMD and another process can be swapped. The messages are printed (or, with -w, written) when CMD has ended: with -w the whole capture goes to a private temporary file first (mode 0600 in a fresh 0700 directory under $TMPDIR, removed at the end), then CMD's packets are copied to FILE.`
+--only-cmd keeps only the messages of CMD's processes: CMD and everything it starts (nlmonctl's descendants, so even a child that lived 2 ms), named as capture names processes — by eBPF at send time, else by the /proc fallback (see capture --help) — and the replies, ACKs and notifications addressed to their sockets. They are printed (or written with -w) as they come; the summary's "shown" is their count.`
 
   static examples = [
     {
@@ -64,63 +61,33 @@ export default class Trace extends BaseCommand {
     const { argv, flags } = await this.parse(Trace)
     const plan = await prepareTrace(argv as string[], flags, this.jsonEnabled())
     const { json, onlyCmd } = plan
-    // --only-cmd -w: capture everything privately, copy CMD's packets to FILE at the end.
-    const scratch = onlyCmd && plan.write !== undefined ? mkdtempSync(join(tmpdir(), 'nlmonctl-trace-')) : undefined
-    // pcapng: the copy into a FILE.pcapng keeps the link's name and namespace (and any process comments).
-    const everything = scratch === undefined ? undefined : join(scratch, 'all.pcapng')
-    try {
-      const owned = emptyPorts()
-      const run = new CommandRun(plan.command, flags.netns, onlyCmd ? owned : undefined)
-      const result = await runCapture(oneShotApi(flags.netns), {
-        write: everything ?? plan.write,
-        force: everything === undefined && plan.force,
-        json,
-        hex: plan.hex,
-        verbose: plan.verbose,
-        families: plan.families,
-        bufferMib: plan.bufferMib,
-        bpf: plan.bpf,
-        cmdline: plan.cmdline,
-        collect: onlyCmd,
-        onSignal: (signal) => run.kill(signal),
-        driver: () => run.run(),
-      })
-      let shown: number | undefined
-      if (onlyCmd) {
-        const keep = ownedIndexes(
-          result.collected.map((c) => c.record),
-          owned,
-        )
-        const mine = result.collected.filter((_, i) => keep.has(i))
-        shown = mine.length
-        if (everything !== undefined && plan.write !== undefined) {
-          result.summary.written = await copyPackets(everything, plan.write, plan.force, mine)
-        } else {
-          const text = json
-            ? mine.map((c) => c.line).join('\n')
-            : mine.map((c) => formatRecord(c.record, plan.verbose)).join('\n')
-          if (text !== '') process.stdout.write(text + '\n')
-        }
-      }
-      printSummary(result, { json, write: plan.write }, shown)
-      if (result.collectDropped > 0) {
-        process.stderr.write(
-          `nlmonctl trace: ${result.collectDropped} messages not examined for --only-cmd (more than 200000 held)\n`,
-        )
-      }
-      if (run.startError !== undefined)
-        process.stderr.write(`nlmonctl trace: ${plan.command[0]}: ${run.startError.split('\n')[0]}\n`)
-      process.exitCode = run.status
-    } finally {
-      if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
-    }
+    const run = new CommandRun(plan.command, flags.netns)
+    const result = await runCapture(oneShotApi(flags.netns), {
+      write: plan.write,
+      force: plan.force,
+      json,
+      hex: plan.hex,
+      verbose: plan.verbose,
+      families: plan.families,
+      bufferMib: plan.bufferMib,
+      bpf: plan.bpf,
+      cmdline: plan.cmdline,
+      processes: plan.processes,
+      // CMD is started by this process: its tree is nlmonctl's descendants
+      ...(onlyCmd ? { pid: process.pid, descendantsOnly: true } : {}),
+      onSignal: (signal) => run.kill(signal),
+      driver: () => run.run(),
+    })
+    printSummary(result, { json, write: plan.write }, onlyCmd ? result.summary.messages : undefined)
+    if (run.startError !== undefined)
+      process.stderr.write(`nlmonctl trace: ${plan.command[0]}: ${run.startError.split('\n')[0]}\n`)
+    process.exitCode = run.status
   }
 }
 
 /**
  * CMD's run: started by the addon (inside --netns through ip netns exec / nsenter), which has the
- * kernel SIGKILL it when nlmonctl dies (PR_SET_PDEATHSIG: a SIGKILLed trace leaves no CMD behind),
- * its process tree sampled for --only-cmd.
+ * kernel SIGKILL it when nlmonctl dies (PR_SET_PDEATHSIG: a SIGKILLed trace leaves no CMD behind).
  */
 export class CommandRun {
   status = 0
@@ -131,7 +98,6 @@ export class CommandRun {
   constructor(
     private readonly command: string[],
     private readonly netns: string | undefined,
-    private readonly owned: Ports | undefined,
   ) {}
 
   /** A signal that came before CMD started (while the link was being set up): CMD never starts. */
@@ -178,23 +144,9 @@ export class CommandRun {
       return
     }
     this.pid = pid
-    let running = true
-    const sampler = (async () => {
-      if (this.owned === undefined) return
-      this.owned.pids.add(pid)
-      while (running) {
-        sample(pid, this.owned)
-        await sleep(10)
-      }
-    })()
-    try {
-      const done = await native.waitCommand(pid)
-      this.reaped = true
-      this.status = done.signal !== undefined ? 128 + done.signal : (done.code ?? 0)
-    } finally {
-      running = false
-      await sampler
-    }
+    const done = await native.waitCommand(pid)
+    this.reaped = true
+    this.status = done.signal !== undefined ? 128 + done.signal : (done.code ?? 0)
   }
 }
 
@@ -224,15 +176,4 @@ function cannotStart(command: string[]): string | undefined {
     }
   }
   return startFailure(code, command)
-}
-
-/** Copy the packets that hold CMD's messages from the full capture to FILE; how many. */
-async function copyPackets(
-  everything: string,
-  write: string,
-  force: boolean,
-  mine: CollectedRecord[],
-): Promise<number> {
-  const packets = [...new Set(mine.map((c) => c.record.packet))]
-  return call({ action: 'capture', file: write }, (native) => native.filterPcap(everything, write, force, packets))
 }

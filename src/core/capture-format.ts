@@ -77,7 +77,8 @@ export interface NlRecord {
 /** The process behind a message: pid/tid as nlmonctl's pid namespace sees them, and how it was known. */
 export interface NlProcess {
   pid: number
-  tid: number
+  /** The sending thread (eBPF); absent with source 'proc'. */
+  tid?: number
   comm: string
   source: 'bpf' | 'proc'
   cmdline?: string[]

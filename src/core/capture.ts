@@ -8,15 +8,7 @@ import { lstatSync, statSync, type Stats } from 'node:fs'
 import { dirname } from 'node:path'
 import { once } from 'node:events'
 import type * as Addon from '../../native/index.js'
-import {
-  formatCounter,
-  formatRecord,
-  formatSummary,
-  parseRecords,
-  summarize,
-  type NlRecord,
-  type Summary,
-} from './capture-format.js'
+import { formatCounter, formatRecord, formatSummary, parseRecords, summarize, type Summary } from './capture-format.js'
 import {
   fromNative,
   NlmonctlError,
@@ -44,6 +36,14 @@ export interface CaptureRequest {
   bpf?: boolean
   /** --cmdline: add each named process's argv. */
   cmdline?: boolean
+  /** --no-processes: name none (nothing loaded, no /proc reads). */
+  processes?: boolean
+  /** --pid: only this process's messages and its descendants' (later ones included). */
+  pid?: number
+  /** With pid: the descendants only (trace --only-cmd: nlmonctl's children, not nlmonctl). */
+  descendantsOnly?: boolean
+  /** --comm: only the messages of processes with this command name. */
+  comm?: string
   force: boolean
   json: boolean
   hex: boolean
@@ -62,9 +62,6 @@ export interface CaptureRequest {
   rotateSeconds?: number
   /** -W: keep at most this many files. */
   rotateFiles?: number
-  /** Keep the decoded records in memory (at most `collectLimit`) instead of printing them. */
-  collect?: boolean
-  collectLimit?: number
   /** Runs once the capture is open; the capture stops when it settles. */
   driver?: (signal: AbortSignal) => Promise<void>
   /** Forwarded signals go here (trace: to the command) instead of stopping the capture at once. */
@@ -73,16 +70,8 @@ export interface CaptureRequest {
   quiet?: boolean
 }
 
-/** A record kept by `collect`, with the exact JSON line the addon wrote (u64 values past 2^53 intact). */
-export interface CollectedRecord {
-  record: NlRecord
-  line: string
-}
-
 export interface CaptureResult {
   summary: Summary
-  collected: CollectedRecord[]
-  collectDropped: number
   link: IpLink
   ephemeral: boolean
   signal?: NodeJS.Signals
@@ -200,8 +189,6 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       }
       return {
         summary: summarize(empty, []),
-        collected: [],
-        collectDropped: 0,
         link: picked.link,
         ephemeral: picked.ephemeral,
         signal: received,
@@ -214,7 +201,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       pcapng: req.pcapng,
       bpf: req.bpf,
       cmdline: req.cmdline,
-      decode: req.write === undefined || req.collect === true,
+      processes: req.processes,
+      pid: req.pid,
+      descendantsOnly: req.descendantsOnly,
+      comm: req.comm,
+      decode: req.write === undefined,
       hex: req.hex,
       tree: wantsTree(req),
       families: req.families,
@@ -235,11 +226,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       process.stderr.write(
         `listening on ${picked.link.ifname}${picked.ephemeral ? ' (ephemeral)' : ''}, link-type NETLINK (Linux netlink)` +
           `${req.write ? `, writing ${req.write === '-' ? 'to stdout' : req.write}` : ''}` +
-          `${naming.method === 'bpf' ? `, processes named by eBPF (${naming.hook ?? ''})` : ''}\n`,
+          `${namingNote(naming)}\n`,
       )
-      // Said once, on its own line: the capture goes on, its records just carry no process.
-      if (naming.method !== 'bpf' && req.bpf !== false)
-        process.stderr.write(`nlmonctl: processes are not named: ${naming.reason ?? 'unknown'}\n`)
+      // Said once, on its own line: the capture goes on, naming processes the next best way.
+      const fallback = fallbackNote(naming, req.bpf !== false)
+      if (fallback !== undefined) process.stderr.write(`nlmonctl: ${fallback}\n`)
     }
     const timers: NodeJS.Timeout[] = []
     if (req.duration !== undefined) timers.push(setTimeout(() => opened.stop(), req.duration * 1000))
@@ -252,13 +243,11 @@ export async function runCapture(api: LinkApi, req: CaptureRequest): Promise<Cap
       // The capture ran and then ended on an error (the file's disk full, the link or the namespace
       // gone): what it kept is worth knowing, so the summary comes before the error line.
       ended = drained.error
-      printSummary({ summary, collected: [], collectDropped: 0, link: picked.link, ephemeral: picked.ephemeral }, req)
+      printSummary({ summary, link: picked.link, ephemeral: picked.ephemeral }, req)
       throw drained.error
     }
     return {
       summary,
-      collected: drained.collected,
-      collectDropped: drained.collectDropped,
       link: picked.link,
       ephemeral: picked.ephemeral,
       signal: received,
@@ -311,13 +300,11 @@ export async function readCapture(req: CaptureRequest & { read: string }): Promi
     if (drained.error?.code === 'FILE_CUT_SHORT') {
       // Every complete packet was printed: the summary says how many, then the one-line warning.
       const summary = summarize(drained.stats, session.summary())
-      printSummary({ summary, collected: [], collectDropped: 0, link, ephemeral: false }, req)
+      printSummary({ summary, link, ephemeral: false }, req)
     }
     if (drained.error) throw drained.error
     return {
       summary: summarize(drained.stats, session.summary()),
-      collected: drained.collected,
-      collectDropped: drained.collectDropped,
       link,
       ephemeral: false,
     }
@@ -330,23 +317,14 @@ async function drain(
   session: CaptureSession,
   req: CaptureRequest,
   ctx: OperationContext = { action: 'capture', file: req.write },
-): Promise<{ stats: Addon.CaptureStats; collected: CollectedRecord[]; collectDropped: number; error?: NlmonctlError }> {
+): Promise<{ stats: Addon.CaptureStats; error?: NlmonctlError }> {
   const out = new Out()
   const tty = Boolean(process.stderr.isTTY)
-  const limit = req.collectLimit ?? 200_000
-  const collected: CollectedRecord[] = []
-  let collectDropped = 0
   let lastCounter = 0
   for (;;) {
     const batch = await session.next(250)
     if (batch.count > 0 && !out.closed) {
-      if (req.collect) {
-        for (const line of batch.records.split('\n')) {
-          if (line === '') continue
-          if (collected.length < limit) collected.push({ record: JSON.parse(line) as NlRecord, line })
-          else collectDropped++
-        }
-      } else if (req.json) {
+      if (req.json) {
         await out.write(batch.records)
       } else {
         await out.write(
@@ -366,9 +344,28 @@ async function drain(
       // A reader that went away (`-w - | head`, the FIFO of a Wireshark that stopped) ends the capture like Ctrl-C would.
       const pipeGone = parseNativeError(new Error(batch.error ?? '')).code === 'EPIPE'
       const error = batch.error && !pipeGone ? fromNative(new Error(batch.error), ctx) : undefined
-      return { stats: batch.stats, collected, collectDropped, error }
+      return { stats: batch.stats, error }
     }
   }
+}
+
+/** The readiness line's words on how processes are named. */
+function namingNote(naming: Addon.AttributionInfo): string {
+  if (naming.method === 'bpf') return `, processes named by eBPF (${naming.hook ?? ''})`
+  if (naming.method === 'proc') return ', processes named from /proc'
+  return ''
+}
+
+/** The one stderr line when processes are named less well than they could be (not said for --no-bpf's own choice). */
+function fallbackNote(naming: Addon.AttributionInfo, bpfWanted: boolean): string | undefined {
+  const parts: string[] = []
+  if (naming.method === 'proc' && bpfWanted)
+    parts.push(`processes named from /proc, not eBPF: ${naming.reason ?? 'unknown'}`)
+  if (naming.events)
+    parts.push(
+      `no proc connector events (${naming.events}): processes that exit before their messages are written go unnamed`,
+    )
+  return parts.length === 0 ? undefined : parts.join('; ')
 }
 
 /** The end-of-capture summary: a line of JSON on stdout with --json (stderr when stdout carries pcap), else text on stderr. */
@@ -394,6 +391,9 @@ export interface CaptureFlags {
   pcapng?: boolean
   bpf?: boolean
   cmdline?: boolean
+  processes?: boolean
+  pid?: string
+  comm?: string
   force?: boolean
   read?: string
   hex?: boolean
@@ -422,10 +422,17 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
   ) {
     throw usageError('-r -w copies a file into one file: -C, -G and -W rotate live captures only')
   }
-  if (flags.read !== undefined && (flags.bpf === false || flags.cmdline === true))
-    throw usageError(
-      `-r reads a file, whose processes are its pcapng comments: ${flags.cmdline === true ? '--cmdline' : '--no-bpf'} is for live captures`,
-    )
+  if (flags.read !== undefined) {
+    const live = [
+      flags.bpf === false && '--no-bpf',
+      flags.processes === false && '--no-processes',
+      flags.cmdline === true && '--cmdline',
+      flags.pid !== undefined && '--pid',
+      flags.comm !== undefined && '--comm',
+    ].find(Boolean)
+    if (live) throw usageError(`-r reads a file, whose processes are its pcapng comments: ${live} is for live captures`)
+  }
+  checkProcessFlags(flags)
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
   if (flags.link !== undefined) checkLinkArg(flags.link)
   if (flags.write !== undefined && flags.hex) throw usageError('--hex prints decoded messages: it does not go with -w')
@@ -437,6 +444,9 @@ export async function prepareCapture(flags: CaptureFlags, json: boolean): Promis
     pcapng: flags.pcapng === true,
     bpf: flags.bpf !== false,
     cmdline: flags.cmdline === true,
+    processes: flags.processes !== false,
+    pid: parsePid(flags.pid),
+    comm: parseComm(flags.comm),
     force: flags.force === true,
     json,
     hex: flags.hex === true,
@@ -462,6 +472,7 @@ export interface TraceFlags {
   'only-cmd'?: boolean
   bpf?: boolean
   cmdline?: boolean
+  processes?: boolean
   write?: string
   force?: boolean
   hex?: boolean
@@ -483,11 +494,15 @@ export interface TracePlan {
   bufferMib?: number
   bpf: boolean
   cmdline: boolean
+  processes: boolean
 }
 
 export async function prepareTrace(command: readonly string[], flags: TraceFlags, json: boolean): Promise<TracePlan> {
   if (command.length === 0) throw usageError('give the command to run after --, e.g. nlmonctl trace -- ip link show')
   if (flags.force && flags.write === undefined) throw usageError('--force goes with -w')
+  checkProcessFlags(flags)
+  if (flags['only-cmd'] === true && flags.processes === false)
+    throw usageError("--only-cmd keeps CMD's messages by their processes: it does not go with --no-processes")
   checkOutput(flags.write, flags.force === true)
   const plan: TracePlan = {
     command: [...command],
@@ -501,9 +516,58 @@ export async function prepareTrace(command: readonly string[], flags: TraceFlags
     bufferMib: parsePositive('buffer-size', flags['buffer-size'], true),
     bpf: flags.bpf !== false,
     cmdline: flags.cmdline === true,
+    processes: flags.processes !== false,
   }
   await checkNativeOptions(plan)
   return plan
+}
+
+/** --no-processes names none: nothing can be selected or described by process then. */
+function checkProcessFlags(flags: {
+  processes?: boolean
+  cmdline?: boolean
+  pid?: string
+  comm?: string
+  bpf?: boolean
+}): void {
+  if (flags.processes !== false) return
+  const needs = [
+    flags.pid !== undefined && '--pid',
+    flags.comm !== undefined && '--comm',
+    flags.cmdline === true && '--cmdline',
+  ].find(Boolean)
+  if (needs) throw usageError(`${needs} needs processes named: it does not go with --no-processes`)
+}
+
+/** The kernel's PID_MAX_LIMIT (include/linux/threads.h): no pid is larger. */
+const PID_MAX_LIMIT = 4_194_304
+
+/** --pid: a running process (its descendants are followed from now on). */
+function parsePid(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^[1-9][0-9]*$/.test(value) || Number(value) > PID_MAX_LIMIT)
+    throw usageError(`--pid must be a process id (1 to ${PID_MAX_LIMIT}), not ${JSON.stringify(value)}`)
+  const pid = Number(value)
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    // EPERM: it exists, only not ours to signal
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') throw usageError(`--pid ${pid}: no such process`)
+  }
+  return pid
+}
+
+/** The kernel's TASK_COMM_LEN less its NUL: a longer --comm could never match. */
+const COMM_MAX_BYTES = 15
+
+function parseComm(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const bytes = Buffer.byteLength(value)
+  if (bytes === 0 || bytes > COMM_MAX_BYTES)
+    throw usageError(
+      `--comm is a command name of 1 to ${COMM_MAX_BYTES} bytes (the kernel keeps no more), not ${JSON.stringify(value)}`,
+    )
+  return value
 }
 
 /** --family: a comma-separated list of names or numbers. */

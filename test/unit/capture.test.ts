@@ -1,6 +1,5 @@
 import { prepareCapture, prepareTrace } from '../../src/core/capture.js'
-import { formatRecord, formatSummary, parseRecords, summarize, type NlRecord } from '../../src/core/capture-format.js'
-import { filterOwned, parseProcNetlink, processTree, sample, emptyPorts } from '../../src/core/capture-owner.js'
+import { formatRecord, formatSummary, parseRecords, summarize } from '../../src/core/capture-format.js'
 import { ephemeralAlias, orphans, ownerAlive, parseEphemeralAlias, processStart } from '../../src/core/ephemeral.js'
 import type { IpLink } from '../../src/core/ip-link.js'
 import { testRecord } from '../helpers/records.js'
@@ -86,122 +85,6 @@ describe('decoded record text', () => {
   })
 })
 
-describe('--only-cmd ownership', () => {
-  const owned = { pids: new Set([100]), ports: new Set([2_000_000_001]) }
-
-  const ack = (request: NlRecord, port: number, over: Partial<NlRecord> = {}): NlRecord =>
-    rec({
-      dir: 'to-user',
-      type: 'NLMSG_ERROR',
-      type_id: 2,
-      flags: [],
-      flags_raw: 0,
-      seq: request.seq,
-      port,
-      len: 36,
-      error: {
-        errno: 0,
-        name: 'ACK',
-        request_type: request.type,
-        request_seq: request.seq,
-        request_type_id: request.type_id,
-        request_flags_raw: request.flags_raw,
-        request_len: request.len,
-      },
-      ...over,
-    })
-  const part = (seq: number, port: number, over: Partial<NlRecord> = {}): NlRecord =>
-    rec({ dir: 'to-user', flags: ['MULTI'], flags_raw: 2, seq, port, ...over })
-  const getlink = (seq: number, packet: number) =>
-    rec({ type: 'RTM_GETLINK', type_id: 18, flags: ['REQUEST', 'DUMP'], flags_raw: 0x301, seq, packet, len: 40 })
-  const show = (rs: NlRecord[]) => rs.map((r) => `${r.type}/${r.seq}/${r.port}/${r.packet}`)
-
-  test('messages to our ports, and requests answered to our ports', () => {
-    const ours = rec({ seq: 7, port: 0 })
-    const theirs = rec({ seq: 7, port: 0, packet: 2 }) // someone else's with the same header
-    const records = [
-      ours,
-      theirs,
-      ack(ours, 100, { packet: 3 }),
-      ack(theirs, 555, { packet: 4 }),
-      rec({ dir: 'to-user', flags: [], flags_raw: 0, seq: 9, port: 2_000_000_001, packet: 5 }), // a notification we caused
-      rec({ type: 'RTM_GETADDR', type_id: 22, seq: 11, port: 0, packet: 6 }), // never answered
-      part(12, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 7 }),
-      rec({ type: 'RTM_GETLINK', type_id: 18, seq: 13, port: 100, packet: 8 }), // sent with our port id
-    ]
-    expect(show(filterOwned(records, owned))).toEqual([
-      'RTM_NEWLINK/7/0/1',
-      'NLMSG_ERROR/7/100/3',
-      'RTM_NEWLINK/9/2000000001/5',
-      'RTM_GETLINK/13/100/8',
-    ])
-  })
-
-  test('a dump: one request, many replies to one port; another request with the same seq is not ours', () => {
-    const dump = [
-      getlink(5, 1),
-      part(5, 100, { packet: 2 }),
-      part(5, 100, { packet: 3 }),
-      getlink(5, 9),
-      part(5, 555, { packet: 10 }),
-    ]
-    expect(show(filterOwned(dump, owned))).toEqual(['RTM_GETLINK/5/0/1', 'RTM_NEWLINK/5/100/2', 'RTM_NEWLINK/5/100/3'])
-  })
-
-  test('replies out of request order (two CPUs): the ACK finds its own request by the header it quotes', () => {
-    // A concurrent `ip addr show` (same second, so the same seq as ours) asks first; our
-    // `ip link add`'s ACK arrives before its dump replies. Seen in CI on 7.2 under load.
-    const theirs = getlink(8, 1)
-    const ours = rec({ flags: ['REQUEST', 'ACK', 'EXCL', 'CREATE'], flags_raw: 0x605, seq: 8, packet: 2, len: 60 })
-    const records = [
-      theirs,
-      ours,
-      ack(ours, 100, { packet: 3 }),
-      part(8, 555, { packet: 4 }),
-      part(8, 555, { packet: 5 }),
-    ]
-    expect(show(filterOwned(records, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/3'])
-    // and the other way round: their dump answered first, then our ACK
-    const swapped = [theirs, ours, part(8, 555, { packet: 3 }), ack(ours, 100, { packet: 4 })]
-    expect(show(filterOwned(swapped, owned))).toEqual(['RTM_NEWLINK/8/0/2', 'NLMSG_ERROR/8/100/4'])
-  })
-
-  test('a dump reply does not claim a request of another object type; an ACK of an uncaptured request claims nothing', () => {
-    const addrDump = rec({ type: 'RTM_GETADDR', type_id: 22, flags: ['REQUEST', 'DUMP'], flags_raw: 0x301, seq: 4 })
-    const linkDump = getlink(4, 2)
-    const records = [
-      addrDump,
-      linkDump,
-      part(4, 100, { packet: 3 }),
-      part(4, 555, { type: 'RTM_NEWADDR', type_id: 20, packet: 4 }),
-    ]
-    // our port got link messages: the link dump is ours, the address dump (older) is not
-    expect(show(filterOwned(records, owned))).toEqual(['RTM_GETLINK/4/0/2', 'RTM_NEWLINK/4/100/3'])
-    const lost = rec({ seq: 6, len: 99 }) // the ACK below quotes a request that was not captured
-    const other = rec({ seq: 6, packet: 2 })
-    expect(show(filterOwned([other, ack(lost, 100, { packet: 3 })], owned))).toEqual(['NLMSG_ERROR/6/100/3'])
-  })
-
-  test('/proc/net/netlink', () => {
-    const text = `sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode
-0000000000000000 0   4023       00000000 0        0        0     2        0        31337
-0000000000000000 16  3294967295 00000000 0        0        0     2        0        31338
-`
-    expect([...parseProcNetlink(text)]).toEqual([
-      [31337, 4023],
-      [31338, 3294967295],
-    ])
-    expect(parseProcNetlink('garbage')).toEqual(new Map())
-  })
-
-  test('sampling this very process finds its pid', () => {
-    expect(processTree(process.pid)).toContain(process.pid)
-    const ports = emptyPorts()
-    sample(process.pid, ports)
-    expect(ports.pids.has(process.pid)).toBe(true)
-  })
-})
-
 describe('ephemeral links', () => {
   test('alias round trip', () => {
     expect(ephemeralAlias({ pid: 42, start: 99 })).toBe('nlmonctl-ephemeral pid=42 start=99')
@@ -248,6 +131,22 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       /^-r reads a file, whose processes are its pcapng comments: --no-bpf is for live captures$/,
     ],
     [
+      { read: 'in.pcap', comm: 'ip' },
+      /^-r reads a file, whose processes are its pcapng comments: --comm is for live captures$/,
+    ],
+    [{ read: 'in.pcap', pid: '1' }, /^-r reads a file, .*: --pid is for live captures$/],
+    [{ read: 'in.pcap', processes: false }, /^-r reads a file, .*: --no-processes is for live captures$/],
+    [{ pid: '0' }, /^--pid must be a process id \(1 to 4194304\), not "0"$/],
+    [{ pid: '4194305' }, /^--pid must be a process id/],
+    [{ pid: '12ab' }, /^--pid must be a process id/],
+    // the kernel's largest pid, free on any machine whose pid_max is the default
+    [{ pid: '4194304' }, /^--pid 4194304: no such process$/],
+    [{ comm: '' }, /^--comm is a command name of 1 to 15 bytes \(the kernel keeps no more\), not ""$/],
+    [{ comm: 'a-name-of-16-byt' }, /^--comm is a command name of 1 to 15 bytes/],
+    [{ comm: 'ip', processes: false }, /^--comm needs processes named: it does not go with --no-processes$/],
+    [{ pid: '1', processes: false }, /^--pid needs processes named: it does not go with --no-processes$/],
+    [{ cmdline: true, processes: false }, /^--cmdline needs processes named: it does not go with --no-processes$/],
+    [
       { read: 'in.pcap', write: 'out.pcap', 'rotate-size': '1' },
       /^-r -w copies a file into one file: -C, -G and -W rotate live captures only$/,
     ],
@@ -293,6 +192,9 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       pcapng: false,
       bpf: true,
       cmdline: false,
+      processes: true,
+      pid: undefined,
+      comm: undefined,
       force: false,
       json: true,
       hex: false,
@@ -308,6 +210,11 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       read: 'in.pcap',
       bufferMib: 5000,
     })
+    // --pid names a running process: this one; --comm a name of up to 15 bytes
+    expect(await prepareCapture({ pid: String(process.pid), comm: 'ip' }, false)).toMatchObject({
+      pid: process.pid,
+      comm: 'ip',
+    })
   })
 
   test.each([
@@ -315,6 +222,7 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
     [['true'], { force: true }, /^--force goes with -w$/],
     [['true'], { family: 'bogus' }, /^unknown netlink family "bogus"$/],
     [['true'], { 'buffer-size': '4097' }, /^buffer size must be 1 to 4096 MiB, got 4097$/],
+    [['true'], { 'only-cmd': true, processes: false }, /^--only-cmd keeps CMD's messages by their processes/],
   ])('trace %j %j is refused', async (command, flags, message) => {
     await expect(prepareTrace(command, flags, false)).rejects.toThrow(message)
   })
@@ -334,6 +242,7 @@ describe('prepareCapture / prepareTrace: every check that needs no kernel', () =
       bufferMib: undefined,
       bpf: true,
       cmdline: false,
+      processes: true,
     })
   })
 

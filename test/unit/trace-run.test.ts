@@ -14,7 +14,7 @@ test.each([
   const dir = mkdtempSync(join(tmpdir(), 'nlmonctl-trace-run-'))
   try {
     const marker = join(dir, 'ran')
-    const run = new CommandRun(['sh', '-c', `touch ${marker}`], undefined, undefined)
+    const run = new CommandRun(['sh', '-c', `touch ${marker}`], undefined)
     run.kill(signal)
     await run.run()
     expect(run.status).toBe(status)
@@ -26,7 +26,7 @@ test.each([
 
 test("CMD's status: its exit code, 128+N after signal N, 127 with execa's line when it cannot start", async () => {
   const statusOf = async (command: string[]) => {
-    const run = new CommandRun(command, undefined, undefined)
+    const run = new CommandRun(command, undefined)
     await run.run()
     return [run.status, run.startError]
   }
@@ -41,7 +41,7 @@ test("CMD's status: its exit code, 128+N after signal N, 127 with execa's line w
 })
 
 test('a SIGTERM forwarded to a running CMD ends it: 143', async () => {
-  const run = new CommandRun(['sleep', '1000'], undefined, undefined)
+  const run = new CommandRun(['sleep', '1000'], undefined)
   const done = run.run()
   // CMD is running once the pid is known; wait for that, bounded.
   for (let i = 0; i < 500 && (run as unknown as { pid?: number }).pid === undefined; i++) await sleep(10)
@@ -54,7 +54,7 @@ test('CMD starts with SIGPIPE and SIGXFSZ at their defaults, not ignored as in n
   const dir = mkdtempSync(join(tmpdir(), 'nlmonctl-trace-run-'))
   try {
     const out = join(dir, 'status')
-    const run = new CommandRun(['sh', '-c', `grep SigIgn /proc/self/status > ${out}`], undefined, undefined)
+    const run = new CommandRun(['sh', '-c', `grep SigIgn /proc/self/status > ${out}`], undefined)
     await run.run()
     expect(run.status).toBe(0)
     const ignored = BigInt('0x' + readFileSync(out, 'utf8').split(/\s+/)[1])

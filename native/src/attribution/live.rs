@@ -295,7 +295,7 @@ fn a_batch_is_recorded_byte_for_byte_and_matched() {
         let Some(process) = found else {
             panic!("request not attributed: {:?}", matcher.stats())
         };
-        assert_eq!((process.pid, process.tid), (pid, sent.tid));
+        assert_eq!((process.pid, process.tid), (pid, Some(sent.tid)));
         assert_eq!(process.source, Source::Bpf);
     }
     // the kernel's ACK to this port

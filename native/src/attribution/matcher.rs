@@ -67,7 +67,7 @@ impl SendEvent {
         }
         Some(Process {
             pid: self.tgid,
-            tid: self.tid,
+            tid: Some(self.tid),
             comm: self.comm.clone(),
             source: Source::Bpf,
             cmdline: None,
@@ -427,7 +427,7 @@ mod tests {
             found,
             Some(Process {
                 pid: 4242,
-                tid: 4242,
+                tid: Some(4242),
                 comm: "p4242".into(),
                 source: Source::Bpf,
                 cmdline: None,

@@ -33,6 +33,7 @@
 
 pub mod bpf;
 pub mod matcher;
+pub mod proc;
 
 #[cfg(test)]
 mod live;

@@ -48,6 +48,36 @@ pub struct ProcEvent {
     pub comm: Option<String>,
 }
 
+impl ProcEvent {
+    /// A field of the event's union by the kernel's name (`child_tgid`, `process_pid`…).
+    pub fn field(&self, name: &str) -> Option<i64> {
+        self.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// The message that subscribes a NETLINK_CONNECTOR socket to the proc events
+/// (PROC_CN_MCAST_LISTEN): NLMSG_DONE + cn_msg {CN_IDX_PROC, CN_VAL_PROC} + the u32 op.
+pub fn proc_listen_request(port: u32) -> Vec<u8> {
+    let op = libc::PROC_CN_MCAST_LISTEN;
+    let mut m = Vec::with_capacity(16 + CN_MSG_LEN + 4);
+    m.extend_from_slice(&((16 + CN_MSG_LEN + 4) as u32).to_ne_bytes());
+    m.extend_from_slice(&(libc::NLMSG_DONE as u16).to_ne_bytes());
+    m.extend_from_slice(&0u16.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes());
+    m.extend_from_slice(&port.to_ne_bytes());
+    m.extend_from_slice(&libc::CN_IDX_PROC.to_ne_bytes());
+    m.extend_from_slice(&libc::CN_VAL_PROC.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes()); // seq
+    m.extend_from_slice(&0u32.to_ne_bytes()); // ack
+    m.extend_from_slice(&4u16.to_ne_bytes()); // len
+    m.extend_from_slice(&0u16.to_ne_bytes()); // flags
+    m.extend_from_slice(&op.to_ne_bytes());
+    m
+}
+
 fn in_order<S: serde::Serializer>(fields: &[(&'static str, i64)], s: S) -> Result<S::Ok, S::Error> {
     s.collect_map(fields.iter().map(|(k, v)| (*k, *v)))
 }
@@ -217,6 +247,15 @@ pub mod tests {
         m.extend_from_slice(&0u32.to_ne_bytes());
         m.extend_from_slice(&cn);
         m
+    }
+
+    #[test]
+    fn the_listen_request_decodes_as_one() {
+        let m = proc_listen_request(77);
+        let h = crate::capture::decode::header(&m).map(|h| (h.len as usize, h.msg_type, h.port));
+        assert_eq!(h, Some((m.len(), 3, 77)));
+        let cn = decode(&m[16..]).map(|cn| (cn.name, cn.mcast_op));
+        assert_eq!(cn, Ok((Some("proc"), Some("listen".to_string()))));
     }
 
     /// The kernel's numbers (connector.h, cn_proc.h) as libc gives them.

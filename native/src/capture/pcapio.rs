@@ -648,38 +648,6 @@ impl Output {
     }
 }
 
-/// Copy the packets numbered in `keep` (1-based, as the decoder numbers them) from the capture
-/// file `src` to `dst` (opened like any capture output: 0600, no symlinks, replaced only with
-/// `force`), in the format `dst`'s name asks for (Format::of). pcapng keeps each packet's
-/// process comment and the source's interface name and description, when it has them.
-/// Returns how many were written. trace --only-cmd -w filters its capture with it.
-pub fn copy_packets(src: &str, dst: &str, force: bool, keep: &[u32]) -> Result<u32> {
-    let mut wanted: Vec<u32> = keep.to_vec();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut reader = super::pcapread::Reader::open(src)?;
-    let out = open_output(dst, force)?;
-    // The interface block is written first: read up to the first packet to know it.
-    let mut first = reader.next_packet().transpose()?;
-    let format = Format::of(dst, false, reader.interface().unwrap_or_default());
-    let mut writer = Writer::with_format(out, &format)?;
-    let (mut index, mut written, mut next) = (0u32, 0u32, 0usize);
-    while next < wanted.len() {
-        let Some(packet) = first.take().map(Ok).or_else(|| reader.next_packet()) else {
-            break;
-        };
-        let packet = packet?;
-        index += 1;
-        if wanted[next] != index {
-            continue;
-        }
-        next += 1;
-        writer.write_packets(&[packet.as_packet()])?;
-        written += 1;
-    }
-    Ok(written)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::pcapread::Reader;
@@ -798,37 +766,6 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
-    #[test]
-    fn copy_some_packets() {
-        let (src, dst) = (temp_path("all.pcap"), temp_path("some.pcap"));
-        let _ = std::fs::remove_file(&src);
-        let _ = std::fs::remove_file(&dst);
-        let Ok(mut w) = open_output(&src, false).and_then(Writer::new) else {
-            panic!("writer")
-        };
-        for i in 1..=5u8 {
-            assert!(w
-                .write_packets(&[packet(u32::from(i), 0, 4, 0, 100, &[i; 4])])
-                .is_ok());
-        }
-        drop(w);
-        assert_eq!(copy_packets(&src, &dst, false, &[4, 2, 9]).ok(), Some(2));
-        let Ok(mut r) = Reader::open(&dst) else {
-            panic!("reader")
-        };
-        let mut got = Vec::new();
-        while let Some(Ok(p)) = r.next_packet() {
-            got.push((p.sec, p.orig_len, p.data));
-        }
-        assert_eq!(got, vec![(2, 100, vec![2u8; 4]), (4, 100, vec![4u8; 4])]);
-        // the destination is a capture output like any other: never replaced without force
-        assert!(copy_packets(&src, &dst, false, &[1]).is_err());
-        assert_eq!(copy_packets(&src, &dst, true, &[]).ok(), Some(0));
-        let _ = std::fs::remove_file(&src);
-        let _ = std::fs::remove_file(&dst);
-    }
-
-    /// More packets than one writev takes, and one longer than the snap length.
     #[test]
     fn big_batches_and_oversized_packets() {
         let path = temp_path("batch.pcap");
@@ -978,7 +915,7 @@ mod tests {
     fn attributed(comm: &str, cmdline: Option<Vec<String>>) -> Process {
         Process {
             pid: 4242,
-            tid: 4243,
+            tid: Some(4243),
             comm: comm.to_string(),
             source: super::super::process::Source::Bpf,
             cmdline,
@@ -1147,43 +1084,5 @@ mod tests {
             assert_eq!(got[1].process, None);
         }
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    /// trace --only-cmd -w: copying into a .pcapng keeps the comments and the interface.
-    #[test]
-    fn copy_into_pcapng_keeps_comments() {
-        let (src, dst) = (temp_path("all.pcapng"), temp_path("some.pcapng"));
-        let _ = std::fs::remove_file(&src);
-        let _ = std::fs::remove_file(&dst);
-        let interface = Interface {
-            name: Some("nlmonctl3".into()),
-            description: Some("netns net:[4026531840]".into()),
-        };
-        let Ok(mut w) = open_output(&src, false)
-            .and_then(|o| Writer::with_format(o, &Format::Pcapng(interface.clone())))
-        else {
-            panic!("writer")
-        };
-        let who = attributed("ip", None);
-        for i in 1..=4u8 {
-            let data = [i; 4];
-            let mut p = packet(u32::from(i), 0, 4, 0, 4, &data);
-            if i % 2 == 0 {
-                p.process = Some(&who);
-            }
-            assert!(w.write_packets(&[p]).is_ok());
-        }
-        drop(w);
-        assert_eq!(copy_packets(&src, &dst, false, &[2, 3]).ok(), Some(2));
-        let (r, got) = read_back(&dst);
-        assert_eq!(r.interface(), Some(interface));
-        assert_eq!(
-            got.iter()
-                .map(|p| (p.sec, p.process.is_some()))
-                .collect::<Vec<_>>(),
-            [(2, true), (3, false)]
-        );
-        let _ = std::fs::remove_file(&src);
-        let _ = std::fs::remove_file(&dst);
     }
 }

@@ -631,7 +631,7 @@ mod tests {
         );
         let who = |pid: u32, comm: &str, source: Source, cmdline: Option<&[&str]>| Process {
             pid,
-            tid: pid,
+            tid: Some(pid),
             comm: comm.to_string(),
             source,
             cmdline: cmdline.map(|a| a.iter().map(|s| s.to_string()).collect()),

@@ -18,7 +18,9 @@ pub enum Source {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Process {
     pub pid: u32,
-    pub tid: u32,
+    /// The sending thread: known to eBPF, not to the /proc fallback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<u32>,
     pub comm: String,
     pub source: Source,
     /// `--cmdline`: the process's argv, when it could still be read.
@@ -108,12 +110,17 @@ fn number(s: &str) -> Option<u32> {
 
 impl Process {
     /// The pcapng packet comment (`opt_comment`) of a packet this process is behind:
-    /// `pid=4242 tid=4242 comm=ip source=bpf`, then, with a cmdline, ` cmdline=ARG ARG…`.
+    /// `pid=4242 tid=4242 comm=ip source=bpf` (no `tid=` when it is not known), then, with a
+    /// cmdline, ` cmdline=ARG ARG…`.
     /// Values are escaped byte-wise as `\xHH` where they hold a space, `=`, `\`, `'` or a control
     /// character (a comm is 15 bytes of anything); an empty argument is `''`. The one owner of
     /// this format: from_comment reads it back.
     pub fn to_comment(&self) -> String {
-        let mut out = format!("pid={} tid={} comm=", self.pid, self.tid);
+        let mut out = format!("pid={} ", self.pid);
+        if let Some(tid) = self.tid {
+            out.push_str(&format!("tid={tid} "));
+        }
+        out.push_str("comm=");
         escape(&self.comm, &mut out);
         out.push_str(" source=");
         out.push_str(self.source.as_str());
@@ -132,17 +139,24 @@ impl Process {
     /// Read a comment to_comment wrote. Anything else (another tool's comment, a person's note)
     /// is None, never an error: the keys must come exactly in to_comment's order and form.
     pub fn from_comment(comment: &str) -> Option<Process> {
-        let mut tokens = comment.split(' ');
-        let mut field = |key: &str| {
-            tokens
-                .next()
+        let mut tokens = comment.split(' ').peekable();
+        let mut field = |key: &str, optional: bool| {
+            let value = tokens
+                .peek()
                 .and_then(|t| t.strip_prefix(key))
-                .and_then(|t| t.strip_prefix('='))
+                .and_then(|t| t.strip_prefix('='));
+            if value.is_some() || !optional {
+                tokens.next();
+            }
+            value
         };
-        let pid = number(field("pid")?)?;
-        let tid = number(field("tid")?)?;
-        let comm = unescape(field("comm")?)?;
-        let source = Source::parse(field("source")?)?;
+        let pid = number(field("pid", false)?)?;
+        let tid = match field("tid", true) {
+            Some(t) => Some(number(t)?),
+            None => None,
+        };
+        let comm = unescape(field("comm", false)?)?;
+        let source = Source::parse(field("source", false)?)?;
         let cmdline = match tokens.next() {
             None => None,
             Some(first) => {
@@ -176,7 +190,7 @@ mod tests {
     fn process(comm: &str, cmdline: Option<&[&str]>) -> Process {
         Process {
             pid: 4242,
-            tid: 4243,
+            tid: Some(4243),
             comm: comm.to_string(),
             source: Source::Bpf,
             cmdline: cmdline.map(|a| a.iter().map(|s| s.to_string()).collect()),
@@ -186,7 +200,7 @@ mod tests {
     #[test]
     fn the_common_case_reads_plainly() {
         let mut p = process("ip", None);
-        p.tid = 4242;
+        p.tid = Some(4242);
         assert_eq!(p.to_comment(), "pid=4242 tid=4242 comm=ip source=bpf");
         assert_eq!(Process::from_comment(&p.to_comment()), Some(p.clone()));
         p.source = Source::Proc;
@@ -195,6 +209,11 @@ mod tests {
             p.to_comment(),
             "pid=4242 tid=4242 comm=ip source=proc cmdline=ip link add"
         );
+        assert_eq!(Process::from_comment(&p.to_comment()), Some(p.clone()));
+        // the /proc fallback does not know the thread
+        p.tid = None;
+        p.cmdline = None;
+        assert_eq!(p.to_comment(), "pid=4242 comm=ip source=proc");
         assert_eq!(Process::from_comment(&p.to_comment()), Some(p));
     }
 

@@ -23,6 +23,7 @@ use super::pcapio::{Format, Interface, Output, Packet, Rotation};
 use super::process::Process;
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
+use crate::attribution::proc::{PacketView, ProcEngine};
 use crate::attribution::{self, Attribution, CapturedPacket};
 use crate::netlink::error::{panic_message, Error, Result};
 
@@ -59,43 +60,100 @@ pub struct Settings {
     pub queue_bytes: u64,
 }
 
-/// Who sent each packet of a live capture (issue 10): the eBPF engine and what it needs to know
-/// of the capture. Lives in the writer thread, which sees every packet in order before it is
-/// written or decoded, so the pcap(ng) file and the records name the same process.
+/// Who sent each packet of a live capture (issue 10): the eBPF engine when it loaded, else the
+/// /proc fallback, and the `--pid`/`--comm` selection. Lives in the writer thread, which sees
+/// every packet in order before it is written or decoded, so the pcap(ng) file and the records
+/// name the same process.
 pub struct LiveAttribution {
-    pub engine: Attribution,
+    /// None: the fallback names the processes.
+    pub bpf: Option<Attribution>,
+    /// The fallback, and what eBPF lacks: the process tree (`--pid`) and argv read at exec.
+    pub proc: ProcEngine,
+    /// `--pid`/`--comm` given: packets of other processes (or of none) are not kept.
+    pub selecting: bool,
     /// Inode number of the captured network namespace.
     pub netns: u32,
     /// CLOCK_REALTIME − CLOCK_MONOTONIC at the start (attribution::realtime_offset_ns).
     pub realtime_offset_ns: i128,
-    /// --cmdline: read each named process's argv from /proc.
+    /// --cmdline: each named process's argv (read at its exec when the events allow).
     pub cmdline: bool,
 }
 
+/// A frame's stamp on CLOCK_MONOTONIC (the events' clock).
+fn captured_ns(realtime_offset_ns: i128, frame: &ring::Frame<'_>) -> Option<u64> {
+    let realtime = i128::from(frame.sec) * 1_000_000_000 + i128::from(frame.nsec);
+    u64::try_from(realtime - realtime_offset_ns).ok()
+}
+
 impl LiveAttribution {
-    fn packet(&mut self, frame: &ring::Frame<'_>) -> Option<Process> {
-        let mut process = self.engine.attribute_packet(&CapturedPacket {
-            netns: self.netns,
-            protocol: frame.protocol,
-            pkttype: u16::from(frame.pkttype),
-            sec: u64::from(frame.sec),
-            nsec: frame.nsec,
-            realtime_offset_ns: self.realtime_offset_ns,
-            data: frame.data,
-        })?;
-        if self.cmdline {
-            process.cmdline = attribution::cmdline(process.pid);
+    fn captured_ns(&self, frame: &ring::Frame<'_>) -> Option<u64> {
+        captured_ns(self.realtime_offset_ns, frame)
+    }
+
+    /// The process behind each packet of a block, index for index.
+    fn block(&mut self, frames: &[ring::Frame<'_>]) -> Vec<Option<Process>> {
+        // The fallback runs on every block when it runs at all (it remembers unanswered
+        // requests from block to block): alone without eBPF, else for what eBPF left unnamed.
+        let by_proc = self.proc.is_active().then(|| {
+            let views: Vec<PacketView<'_>> = frames
+                .iter()
+                .map(|f| PacketView {
+                    protocol: f.protocol,
+                    pkttype: u16::from(f.pkttype),
+                    captured_ns: self.captured_ns(f),
+                    data: f.data,
+                })
+                .collect();
+            self.proc.attribute(&views, self.cmdline)
+        });
+        let Some(engine) = self.bpf.as_mut() else {
+            return by_proc.unwrap_or_else(|| vec![None; frames.len()]);
+        };
+        let mut named = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let mut process = engine.attribute_packet(&CapturedPacket {
+                netns: self.netns,
+                protocol: frame.protocol,
+                pkttype: u16::from(frame.pkttype),
+                sec: u64::from(frame.sec),
+                nsec: frame.nsec,
+                realtime_offset_ns: self.realtime_offset_ns,
+                data: frame.data,
+            });
+            if let Some(p) = process.as_mut().filter(|_| self.cmdline) {
+                let at = captured_ns(self.realtime_offset_ns, frame);
+                p.cmdline = self
+                    .proc
+                    .cmdline_at_exec(p.pid, at)
+                    .or_else(|| attribution::cmdline(p.pid));
+            }
+            named.push(process);
         }
-        Some(process)
+        if let Some(by_proc) = by_proc {
+            for (named, fallback) in named.iter_mut().zip(by_proc) {
+                if named.is_none() {
+                    *named = fallback;
+                }
+            }
+        }
+        named
+    }
+
+    /// Whether `--pid`/`--comm` keep this packet.
+    fn keeps(&self, frame: &ring::Frame<'_>, process: Option<&Process>) -> bool {
+        !self.selecting || self.proc.keeps(process, self.captured_ns(frame))
     }
 
     fn publish_lost(&self, shared: &Shared) {
-        if let Ok(lost) = self.engine.lost_events() {
-            shared
-                .counters
-                .attribution_lost
-                .store(lost.ring_full + lost.truncated, Ordering::Relaxed);
-        }
+        let bpf = self
+            .bpf
+            .as_ref()
+            .and_then(|b| b.lost_events().ok())
+            .map_or(0, |lost| lost.ring_full + lost.truncated);
+        shared
+            .counters
+            .attribution_lost
+            .store(bpf + self.proc.lost_events(), Ordering::Relaxed);
     }
 }
 
@@ -824,9 +882,19 @@ fn write_chunk(
     // The packets to write, with their processes (which the written packets borrow).
     let mut kept: Vec<(ring::Frame<'_>, Option<Process>)> = Vec::new();
     let mut attributed = 0u64;
-    for frame in ring::frames(chunk.bytes()) {
+    let frames: Vec<ring::Frame<'_>> = ring::frames(chunk.bytes()).collect();
+    let processes = match attribution.as_deref_mut() {
+        Some(a) => a.block(&frames),
+        None => vec![None; frames.len()],
+    };
+    for (frame, process) in frames.into_iter().zip(processes) {
         if reached {
             break;
+        }
+        if let Some(a) = attribution.as_deref() {
+            if !a.keeps(&frame, process.as_ref()) {
+                continue;
+            }
         }
         let (take, now_reached) = tally.admit(frame.protocol, frame.data);
         reached = now_reached;
@@ -838,7 +906,6 @@ fn write_chunk(
         messages += take as u64;
         bytes += frame.data.len() as u64;
         let pkttype = u16::from(frame.pkttype);
-        let process = attribution.as_deref_mut().and_then(|a| a.packet(&frame));
         attributed += u64::from(process.is_some());
         if let Some(tx) = decoder {
             let meta = PacketMeta {

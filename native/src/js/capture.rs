@@ -1,4 +1,4 @@
-//! The capture exports (openCapture, readPcap, filterPcap) and their objects: options in, the
+//! The capture exports (openCapture, readPcap) and their objects: options in, the
 //! `CaptureSession` class, batches and counters out. The capture itself is capture/'s plain Rust.
 
 use std::os::unix::fs::MetadataExt;
@@ -10,6 +10,7 @@ use napi_derive::napi;
 
 use super::task::{sync, Job};
 use super::types::{netns_of, Target};
+use crate::attribution::proc::{ProcEngine, Selection};
 use crate::attribution::{self, bpf::Hook, Attribution};
 use crate::capture::decode::{GenlNames, Options as DecodeOptions};
 use crate::capture::pcapio::{Interface, Rotation};
@@ -34,6 +35,14 @@ pub struct CaptureOptions {
     pub bpf: Option<bool>,
     /// Add each named process's argv (`process.cmdline`), read from /proc.
     pub cmdline: Option<bool>,
+    /// Name processes at all (default true); false: records carry none, and nothing is loaded.
+    pub processes: Option<bool>,
+    /// Keep only the packets of this process and its descendants, later ones included.
+    pub pid: Option<u32>,
+    /// With `pid`: its descendants only, not the process itself (`trace --only-cmd` gives its own pid).
+    pub descendants_only: Option<bool>,
+    /// Keep only the packets of processes with this command name.
+    pub comm: Option<String>,
     /// Produce decoded records for next().
     pub decode: Option<bool>,
     /// Add each message's bytes in hex.
@@ -91,13 +100,17 @@ pub struct CaptureStats {
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
 pub struct AttributionInfo {
-    /// "bpf" when the eBPF program is attached, "none" when processes are not named.
+    /// "bpf" when the eBPF program is attached, "proc" for the /proc fallback, "none" when
+    /// processes are not named (`processes: false`).
     pub method: String,
     /// Where the program is attached: "fentry" (every send, before the tap sees it) or
     /// "consume_skb" (requests only, after the kernel handled them).
     pub hook: Option<String>,
-    /// Why processes are not named (--no-bpf, no privilege, no BTF…).
+    /// Why the eBPF program is not used (--no-bpf, no privilege, no BTF…).
     pub reason: Option<String>,
+    /// Why the /proc fallback has no proc connector events (processes that exit before their
+    /// packet is written are then missed); None when it has them or is not used.
+    pub events: Option<String>,
 }
 
 #[napi(object)]
@@ -395,10 +408,17 @@ pub fn open_capture(
     target: Option<Target>,
 ) -> AsyncTask<Job<CaptureSession>> {
     let netns = netns_of(target);
-    let (bpf, cmdline) = (
-        options.bpf.unwrap_or(true),
-        options.cmdline.unwrap_or(false),
-    );
+    let wanted = Wanted {
+        processes: options.processes.unwrap_or(true),
+        bpf: options.bpf.unwrap_or(true),
+        cmdline: options.cmdline.unwrap_or(false),
+        selection: Selection {
+            pid: options
+                .pid
+                .map(|p| (p, !options.descendants_only.unwrap_or(false))),
+            comm: options.comm.clone(),
+        },
+    };
     let parsed = guarded(|| {
         let ifindex = options
             .ifindex
@@ -433,58 +453,87 @@ pub fn open_capture(
             let genl = genl::resolve().unwrap_or_else(|_| GenlNames::new());
             let ring = Ring::open(ifindex, ring_cfg)?;
             let inode = std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino());
-            Ok((ring, genl, interface_of(ifindex, ns_name.as_deref()), inode))
+            // opened here, it lists this namespace's sockets however often it is reread
+            let table = std::fs::File::open("/proc/thread-self/net/netlink").ok();
+            let interface = interface_of(ifindex, ns_name.as_deref());
+            Ok((ring, genl, interface, (inode, table)))
         })?;
         settings.interface = interface;
-        let (attribution, info) = start_attribution(bpf, cmdline, netns_inode);
+        let (attribution, info) = start_attribution(&wanted, netns_inode)?;
         let session = session::start_live(ring, genl, settings, watch, attribution)?;
         Ok(CaptureSession::with_attribution(session, info))
     }))
 }
 
-/// The eBPF attribution for a capture of namespace `netns_inode`, or why there is none. Never
-/// fails the capture: without it, records simply carry no process.
-fn start_attribution(
+/// What the capture was asked to name and keep.
+struct Wanted {
+    processes: bool,
     bpf: bool,
     cmdline: bool,
-    netns_inode: std::io::Result<u64>,
-) -> (Option<LiveAttribution>, AttributionInfo) {
-    let none = |reason: String| {
-        let info = AttributionInfo {
-            method: "none".into(),
-            hook: None,
-            reason: Some(reason),
-        };
-        (None, info)
+    selection: Selection,
+}
+
+/// The attribution for a capture of namespace `netns_inode` (with its /proc/net/netlink): eBPF
+/// when it loads, else the /proc fallback; the fallback's engine runs either way for `--pid`
+/// and `--cmdline`. Fails only when `--pid` names no process; otherwise a capture that cannot
+/// name processes the best way names them the next best way and says why.
+fn start_attribution(
+    wanted: &Wanted,
+    (netns_inode, netlink_table): (std::io::Result<u64>, Option<std::fs::File>),
+) -> Result<(Option<LiveAttribution>, AttributionInfo)> {
+    let mut info = AttributionInfo {
+        method: "none".into(),
+        ..AttributionInfo::default()
     };
-    if !bpf {
-        return none("--no-bpf".into());
+    if !wanted.processes {
+        return Ok((None, info));
     }
-    let netns = match netns_inode.map(u32::try_from) {
-        Ok(Ok(inode)) => inode,
-        _ => return none("the captured network namespace's inode could not be read".into()),
+    let netns = netns_inode.ok().and_then(|i| u32::try_from(i).ok());
+    let bpf = match (wanted.bpf, netns) {
+        (false, _) => Err("--no-bpf".to_string()),
+        (true, None) => Err("the captured network namespace's inode could not be read".to_string()),
+        (true, Some(netns)) => Attribution::start(netns).map_err(|e| attribution_failure(&e)),
     };
-    match Attribution::start(netns) {
+    // The fallback costs a thread and a /proc scan: with eBPF it is only needed for the tree
+    // (--pid), argv read at exec (--cmdline), and on the consume_skb hook, whose request events
+    // come after the capture saw the request (it names what they could not).
+    let late_events = matches!(&bpf, Ok(engine) if engine.hook() == Hook::ConsumeSkb);
+    let proc_needed =
+        bpf.is_err() || late_events || wanted.selection.pid.is_some() || wanted.cmdline;
+    let proc = ProcEngine::start(
+        netlink_table,
+        &wanted.selection,
+        wanted.cmdline,
+        proc_needed,
+    )?;
+    match &bpf {
         Ok(engine) => {
-            let hook = match engine.hook() {
-                Hook::Fentry => "fentry",
-                Hook::ConsumeSkb => "consume_skb",
-            };
-            let info = AttributionInfo {
-                method: "bpf".into(),
-                hook: Some(hook.into()),
-                reason: None,
-            };
-            let live = LiveAttribution {
-                engine,
-                netns,
-                realtime_offset_ns: attribution::realtime_offset_ns(),
-                cmdline,
-            };
-            (Some(live), info)
+            info.method = "bpf".into();
+            info.hook = Some(
+                match engine.hook() {
+                    Hook::Fentry => "fentry",
+                    Hook::ConsumeSkb => "consume_skb",
+                }
+                .into(),
+            );
         }
-        Err(e) => none(attribution_failure(&e)),
+        Err(why) => {
+            info.method = "proc".into();
+            info.reason = Some(why.clone());
+        }
     }
+    if proc_needed {
+        info.events = proc.no_events.clone();
+    }
+    let live = LiveAttribution {
+        bpf: bpf.ok(),
+        proc,
+        selecting: !wanted.selection.is_empty(),
+        netns: netns.unwrap_or(0),
+        realtime_offset_ns: attribution::realtime_offset_ns(),
+        cmdline: wanted.cmdline,
+    };
+    Ok((Some(live), info))
 }
 
 /// One line on why the eBPF program could not start, for stderr.
@@ -547,20 +596,6 @@ pub fn read_pcap(path: String, options: CaptureOptions) -> AsyncTask<Job<Capture
         // traffic (ids differ between machines and boots).
         let session = session::start_offline(&path, GenlNames::offline(), settings)?;
         Ok(CaptureSession::new(session))
-    }))
-}
-
-/// Copy the numbered packets (1-based, the decoder's `packet`) of one pcap file into another,
-/// opened like a capture output ("-" is standard output). Resolves to how many were written.
-#[napi(ts_return_type = "Promise<number>", catch_unwind)]
-pub fn filter_pcap(
-    src: String,
-    dst: String,
-    force: bool,
-    packets: Vec<u32>,
-) -> AsyncTask<Job<u32>> {
-    AsyncTask::new(Job::new(move || {
-        pcapio::copy_packets(&src, &dst, force, &packets)
     }))
 }
 
