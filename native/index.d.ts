@@ -148,7 +148,7 @@ export interface CaptureStats {
   queueLimitBytes: number
   /** Packets whose process is known. */
   attributed: number
-  /** Send events the eBPF program could not record (its ring buffer full, a batch past its bound). */
+  /** Events that could not be recorded: eBPF sends (its ring buffer full, a batch past its bound), proc connector events (dropped). */
   attributionLost: number
 }
 

@@ -40,7 +40,8 @@ export default class Trace extends BaseCommand {
   static flags = {
     ...processFlags,
     'only-cmd': Flags.boolean({
-      summary: "Only messages to and from CMD's process tree (and the kernel's replies to them).",
+      summary:
+        'Only the messages of CMD and everything it starts (named by process, as capture --pid), and those addressed to them.',
     }),
     write: Flags.string({
       char: 'w',

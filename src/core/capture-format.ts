@@ -234,7 +234,7 @@ export interface Summary {
   queue_limit_bytes: number
   /** Packets whose process is known. */
   attributed: number
-  /** Send events the eBPF program could not record (0 unless processes may be missing). */
+  /** Events that could not be recorded (eBPF sends, proc connector events): 0 unless processes may be missing. */
   attribution_lost: number
   types: { family: string; type: string; messages: number }[]
 }

@@ -316,20 +316,20 @@ impl Table {
     }
 
     fn by_tgid(&self, tgid: u32, t: Option<u64>) -> Option<&Entry> {
-        let inner = self.current.get(&tgid).copied();
-        let candidates = inner
-            .into_iter()
-            .chain(self.gone.iter().filter(|g| g.1 == tgid).map(|g| g.0));
-        for inner in candidates {
-            if let Some(e) = self
-                .by_inner
+        let find = |inner: u32| {
+            self.by_inner
                 .get(&inner)
                 .and_then(|l| l.iter().rev().find(|e| e.tgid == tgid && e.alive_at(t)))
-            {
-                return Some(e);
-            }
-        }
-        None
+        };
+        // most processes are numbered alike in their own pid namespace and here
+        find(tgid)
+            .or_else(|| self.current.get(&tgid).and_then(|inner| find(*inner)))
+            .or_else(|| {
+                self.gone
+                    .iter()
+                    .filter(|g| g.1 == tgid && g.0 != tgid)
+                    .find_map(|g| find(g.0))
+            })
     }
 }
 
@@ -877,6 +877,13 @@ impl Open {
     }
 }
 
+/// A request's identity as its ACK quotes it: protocol and the whole header.
+type HeaderKey = (u16, u32, u16, u16, u32, u32);
+
+fn header_key(protocol: u16, h: &Header) -> HeaderKey {
+    (protocol, h.len, h.msg_type, h.flags, h.seq, h.port)
+}
+
 impl Requests {
     /// (packet index, port) of the requests the block's answers name.
     fn answer(
@@ -891,12 +898,17 @@ impl Requests {
                 u.at.is_none_or(|at| at.saturating_add(REQUEST_KEPT_NS) >= now)
             });
         }
-        let earlier_seqs: Vec<(u16, u32)> = self
+        // How many requests, earlier unanswered ones and this block's, have each sequence number.
+        let mut seq_count: HashMap<(u16, u32), usize> = HashMap::new();
+        for (protocol, seq) in self
             .unanswered
             .iter()
             .map(|u| (u.protocol, u.header.seq))
-            .collect();
-        // Requests and ACKs in capture order, per (protocol, header).
+            .chain(requests.iter().map(|(i, r)| (packets[*i].protocol, r.seq)))
+        {
+            *seq_count.entry((protocol, seq)).or_insert(0) += 1;
+        }
+        // Requests and ACKs in capture order, per header.
         let mut events: Vec<(usize, u16, Header, Option<u32>)> = requests
             .iter()
             .map(|&(i, h)| (i, packets[i].protocol, h, None))
@@ -909,37 +921,31 @@ impl Requests {
             }
         }
         events.sort_by_key(|e| e.0);
-        let mut open: Vec<((u16, Header), Open, Option<u64>)> = Vec::new();
+        let mut open: HashMap<HeaderKey, (Unanswered, Open)> = HashMap::new();
         for u in &self.unanswered {
-            let key = (u.protocol, u.header);
-            match open.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, o, at)) => {
-                    o.request(None);
-                    *at = u.at;
-                }
-                None => {
-                    let mut o = Open::default();
-                    o.request(None);
-                    open.push((key, o, u.at));
-                }
-            }
+            let (last, o) = open
+                .entry(header_key(u.protocol, &u.header))
+                .or_insert_with(|| (*u, Open::default()));
+            o.request(None);
+            *last = *u;
         }
         let mut named = Vec::new();
         let mut acked: HashSet<usize> = HashSet::new();
         for (i, protocol, header, ack) in events {
-            let key = (protocol, header);
-            let slot = match open.iter().position(|(k, _, _)| *k == key) {
-                Some(at) => at,
-                None => {
-                    open.push((key, Open::default(), None));
-                    open.len() - 1
-                }
-            };
-            let (_, o, at) = &mut open[slot];
+            let (last, o) = open
+                .entry(header_key(protocol, &header))
+                .or_insert_with(|| {
+                    let u = Unanswered {
+                        protocol,
+                        header,
+                        at: packets[i].captured_ns,
+                    };
+                    (u, Open::default())
+                });
             match ack {
                 None => {
                     o.request(Some(i));
-                    *at = packets[i].captured_ns;
+                    last.at = packets[i].captured_ns;
                 }
                 Some(port) => {
                     acked.extend(o.requests.iter().chain(&o.cluster).flatten());
@@ -947,55 +953,37 @@ impl Requests {
                 }
             }
         }
-        // Requests no ACK has touched: named by their replies, when their sequence number is theirs alone.
-        let same_seq = |protocol: u16, seq: u32| {
-            let here = requests
-                .iter()
-                .filter(|(j, r)| packets[*j].protocol == protocol && r.seq == seq)
-                .count();
-            let earlier = earlier_seqs
-                .iter()
-                .filter(|(p, s)| *p == protocol && *s == seq)
-                .count();
-            here + earlier
-        };
+        // Requests no ACK has touched: named by their replies, when their sequence number is
+        // theirs alone.
         for &(i, request) in requests {
-            if acked.contains(&i) {
+            let protocol = packets[i].protocol;
+            if acked.contains(&i) || seq_count.get(&(protocol, request.seq)) != Some(&1) {
                 continue;
             }
-            let protocol = packets[i].protocol;
-            let replies: Vec<u32> = to_user
+            let mut replies = to_user
                 .get(&(protocol, request.seq))
                 .map_or(&[][..], Vec::as_slice)
                 .iter()
                 .filter(|(j, _, quoted)| *j > i && quoted.is_none())
-                .map(|(_, port, _)| *port)
-                .collect();
-            let Some(&first) = replies.first() else {
+                .map(|(_, port, _)| *port);
+            let Some(first) = replies.next() else {
                 continue;
             };
-            if replies.iter().all(|p| *p == first) && same_seq(protocol, request.seq) == 1 {
+            if replies.all(|p| p == first) {
                 named.push((i, first));
             }
         }
-        self.unanswered = open
-            .iter()
-            .flat_map(|((protocol, header), o, at)| {
+        let mut left: Vec<Unanswered> = open
+            .values()
+            .flat_map(|(last, o)| {
                 let (plain, clustered) = o.left();
-                let n = plain.len() + clustered;
-                std::iter::repeat_n(
-                    Unanswered {
-                        protocol: *protocol,
-                        header: *header,
-                        at: *at,
-                    },
-                    n,
-                )
+                std::iter::repeat_n(*last, plain.len() + clustered)
             })
             .collect();
-        while self.unanswered.len() > REQUESTS_KEPT {
-            self.unanswered.pop_front();
-        }
+        // the oldest are forgotten first
+        left.sort_by_key(|u| u.at);
+        let excess = left.len().saturating_sub(REQUESTS_KEPT);
+        self.unanswered = left.into_iter().skip(excess).collect();
         named
     }
 }
@@ -1108,38 +1096,43 @@ impl ProcEngine {
         let events = self.tracker.is_some();
         let mut table = catch_up(&self.shared, self.tracker.as_ref(), newest);
         let ports = &mut self.ports;
-        let mut owner = |protocol: u16, port: u32, t: Option<u64>| -> Option<Process> {
-            if port == 0 {
-                return None;
-            }
-            let scanned = ports.as_mut().and_then(|s| s.owner(protocol, port, false));
-            let entry = match scanned {
-                Some(tgid) => table.by_tgid(tgid, t).cloned(),
-                None => None,
-            };
-            let entry = entry
-                .or_else(|| table.autobound(port, t).cloned())
-                .or_else(|| {
-                    if !events && table.learn_now(port) {
-                        return table.autobound(port, t).cloned();
-                    }
-                    let tgid = ports.as_mut()?.owner(protocol, port, true)?;
-                    if !events && table.by_tgid(tgid, t).is_none() {
-                        table.learn_now(tgid);
-                    }
-                    table.by_tgid(tgid, t).cloned()
-                })?;
+        let to_process = |e: &Entry| -> Option<Process> {
             Some(Process {
-                pid: entry.tgid,
+                pid: e.tgid,
                 tid: None,
-                comm: entry.comm?,
+                comm: e.comm.clone()?,
                 source: Source::Proc,
                 cmdline: if cmdline {
-                    entry.cmdline.or_else(|| super::cmdline(entry.tgid))
+                    e.cmdline.clone().or_else(|| super::cmdline(e.tgid))
                 } else {
                     None
                 },
             })
+        };
+        let mut owner = |protocol: u16, port: u32, t: Option<u64>| -> Option<Process> {
+            if port == 0 {
+                return None;
+            }
+            // a socket seen in the last scan, its holder alive then
+            if let Some(tgid) = ports.as_mut().and_then(|s| s.owner(protocol, port, false)) {
+                if let Some(e) = table.by_tgid(tgid, t) {
+                    return to_process(e);
+                }
+            }
+            if let Some(e) = table.autobound(port, t) {
+                return to_process(e);
+            }
+            // without events, /proc as it is now is all there is
+            if !events && table.learn_now(port) {
+                if let Some(e) = table.autobound(port, t) {
+                    return to_process(e);
+                }
+            }
+            let tgid = ports.as_mut()?.owner(protocol, port, true)?;
+            if !events && table.by_tgid(tgid, t).is_none() {
+                table.learn_now(tgid);
+            }
+            table.by_tgid(tgid, t).and_then(to_process)
         };
         // Every message: (packet index, header, its bytes).
         let mut to_user: HashMap<(u16, u32), Vec<Answer>> = HashMap::new();

@@ -206,7 +206,7 @@ pub struct Counters {
     pub queue_limit: u64,
     /// Packets whose process is known (live attribution).
     pub attributed: u64,
-    /// Send events the eBPF program could not record (ring buffer full, batch past its bound).
+    /// Events that could not be recorded: eBPF sends missed, proc connector events dropped.
     pub attribution_lost: u64,
 }
 

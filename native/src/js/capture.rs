@@ -92,7 +92,7 @@ pub struct CaptureStats {
     pub queue_limit_bytes: f64,
     /// Packets whose process is known.
     pub attributed: f64,
-    /// Send events the eBPF program could not record (its ring buffer full, a batch past its bound).
+    /// Events that could not be recorded: eBPF sends (its ring buffer full, a batch past its bound), proc connector events (dropped).
     pub attribution_lost: f64,
 }
 
