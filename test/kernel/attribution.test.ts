@@ -213,16 +213,37 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
           ipCmdline: ipRequests.find((r) => r.process)?.process?.cmdline?.slice(0, 3),
         }
       }
+      /**
+       * Packets the capture's own summary says it lost (its ring full, its queue full, its decoder behind): five
+       * captures share a slow guest, and a capture may drop under load — it counts what it drops, so a message
+       * missing from a capture must be one of those.
+       */
+      const lostBy = (parsed: ReturnType<typeof capture>) => {
+        const s = parsed.summary!
+        return s.kernel_drops + s.queue_drops + s.user_drops
+      }
       const bpf = capture('bpf')
       const proc = capture('proc')
-      const withBpf = outcomeOf(bpf.records)
-      const fallback = outcomeOf(proc.records)
+      const withBpf = { ...outcomeOf(bpf.records), lost: lostBy(bpf) }
+      const fallback = { ...outcomeOf(proc.records), lost: lostBy(proc) }
       console.log(`${kernel}: attribution with eBPF ${JSON.stringify(withBpf)}`)
       console.log(`${kernel}: attribution by the /proc fallback (--no-bpf) ${JSON.stringify(fallback)}`)
-      for (const outcome of [withBpf, fallback]) {
-        expect(outcome.ip.total).toBe(200)
+      for (const [parsed, outcome] of [
+        [bpf, withBpf],
+        [proc, fallback],
+      ] as const) {
+        // drops are rare (none in most runs) and never many: a capture that loses more is a bug, whatever the load
+        const { packets } = parsed.summary!
+        expect({ lost: outcome.lost, packets, atMostOnePercent: outcome.lost <= packets * 0.01 }).toEqual({
+          lost: outcome.lost,
+          packets,
+          atMostOnePercent: true,
+        })
+        // every ip request and every link notification the kernel tapped, bar the ones the capture says it dropped
+        expect(outcome.ip.total).toBeLessThanOrEqual(200)
+        expect(outcome.ip.total).toBeGreaterThanOrEqual(200 - outcome.lost)
         expect(outcome.linkNotifications).toEqual({ total: expect.any(Number), named: 0 })
-        expect(outcome.linkNotifications.total).toBeGreaterThanOrEqual(200)
+        expect(outcome.linkNotifications.total).toBeGreaterThanOrEqual(200 - outcome.lost)
         expect(outcome.notifications.total).toBeGreaterThan(4)
         expect(outcome.python.total).toBeGreaterThan(4)
         expect(outcome.ip.wrong).toEqual([])
@@ -232,7 +253,7 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
         expect(outcome.pythonCmdline).toEqual(['python3', '-c'])
         expect(outcome.ipCmdline).toEqual(['ip', 'link', 'add'])
       }
-      expect(withBpf.ip.named).toBeGreaterThanOrEqual(198) // ≥ 99%
+      expect(withBpf.ip.named).toBeGreaterThanOrEqual(Math.ceil(withBpf.ip.total * 0.99))
       expect(withBpf.notifications.named).toBeGreaterThanOrEqual(Math.ceil(withBpf.notifications.total * 0.99))
       expect(withBpf.python.named).toBeGreaterThanOrEqual(Math.ceil(withBpf.python.total * 0.99))
       expect(bpf.summary?.attribution_lost).toBe(0)
@@ -255,20 +276,24 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
         return map
       }
       const compare = (name: string, selects: (p: NonNullable<NlRecord['process']>) => boolean) => {
-        const kept = capture(name).records
+        const filtered = capture(name)
+        const kept = filtered.records
         const expected = counts(bpf.records.filter((r) => r.process && selects(r.process)))
         const unnamed = counts(bpf.records.filter((r) => !r.process))
         const keptCounts = counts(kept)
         let missing = 0
         for (const [k, n] of expected) missing += Math.max(0, n - (keptCounts.get(k) ?? 0))
+        // kept more often than the unfiltered capture names it so (or could not name it)
+        const excess = [...keptCounts]
+          .map(([k, n]) => [k, n - (expected.get(k) ?? 0) - (unnamed.get(k) ?? 0)] as const)
+          .filter(([, n]) => n > 0)
         return {
           kept: kept.length,
+          lost: lostBy(filtered),
           expected: [...expected.values()].reduce((a, b) => a + b, 0),
           missing,
-          // kept more often than the unfiltered capture names it so (or could not name it)
-          wrong: [...keptCounts]
-            .filter(([k, n]) => n > (expected.get(k) ?? 0) + (unnamed.get(k) ?? 0))
-            .map(([k, n]) => `${n}× ${k}`),
+          wrong: excess.map(([k, n]) => `${n}× ${k}`),
+          wrongCount: excess.reduce((sum, [, n]) => sum + n, 0),
           foreign: kept.filter((r) => !r.process || !selects(r.process)).map(key),
         }
       }
@@ -279,13 +304,20 @@ describe.each(ATTRIBUTION_KERNELS)('kernel %s', (kernel) => {
       }
       console.log(`${kernel}: --pid/--comm against the unfiltered capture ${JSON.stringify(selected)}`)
       for (const s of Object.values(selected)) {
-        expect(s.wrong).toEqual([])
+        // only a message the unfiltered capture dropped can be kept more often than it names it
+        if (withBpf.lost === 0) expect(s.wrong).toEqual([])
+        else
+          expect({ wrong: s.wrong, atMostItsDrops: s.wrongCount <= withBpf.lost }).toMatchObject({
+            atMostItsDrops: true,
+          })
         expect(s.foreign).toEqual([])
         expect(s.kept).toBeGreaterThan(0)
+        expect(s.lost).toBeLessThanOrEqual(s.kept * 0.01)
       }
-      // with eBPF the filter keeps what the unfiltered capture names (the ≤ 1% eBPF may not name in one of them aside)
+      // with eBPF the filter keeps what the unfiltered capture names (the ≤ 1% eBPF may not name in one of them, and
+      // what the filtered capture says it dropped, aside)
       expect(selected.pid.expected).toBeGreaterThanOrEqual(400) // 200 requests and their ACKs
-      expect(selected.pid.missing).toBeLessThanOrEqual(Math.floor(selected.pid.expected * 0.01))
+      expect(selected.pid.missing).toBeLessThanOrEqual(Math.floor(selected.pid.expected * 0.01) + selected.pid.lost)
     },
     testLimit(1_200_000),
   )
