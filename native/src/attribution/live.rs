@@ -73,16 +73,6 @@ fn start_with(netns: u32, only: Option<Hook>) -> Loader {
     }
 }
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime fills a valid timespec.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 fn drain(loader: &mut Loader) -> Vec<SendEvent> {
     let mut events = Vec::new();
     loader.drain(|event| events.push(event));
@@ -554,7 +544,7 @@ fn a_real_capture_is_attributed_message_by_message() {
     let rest: Vec<String> = lines.map_while(|line| line.ok()).collect();
 
     let events = drain(&mut loader);
-    let realtime_offset = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
+    let realtime_offset = super::clock::realtime_offset_ns();
     let mut matcher = Matcher::new(Limits::default());
     for event in &events {
         matcher.push(event.clone());
@@ -588,9 +578,7 @@ fn a_real_capture_is_attributed_message_by_message() {
                 protocol: packet.family,
                 direction,
                 bytes,
-                // the packet's realtime stamp on the events' clock
-                captured_ns: (packet.sec * 1_000_000_000 + u64::from(packet.nsec))
-                    .checked_sub(realtime_offset),
+                captured_ns: super::clock::monotonic_of(packet.sec, packet.nsec, realtime_offset),
             });
             seen.push(Seen {
                 pid: found.map(|p| p.pid),

@@ -24,14 +24,15 @@
 //!     attribution.attribute(&CapturedMsg { netns, protocol, direction, bytes, captured_ns });
 //! // at the end: attribution.lost_events()? and attribution.stats()
 //! ```
-//! `captured_ns` is the packet's capture time on CLOCK_MONOTONIC (its realtime stamp minus the
-//! realtime−monotonic offset): with it, equal requests of processes that ran one after the other
+//! `captured_ns` is the packet's capture time on CLOCK_MONOTONIC (`clock::monotonic_of` its
+//! realtime stamp): with it, equal requests of processes that ran one after the other
 //! are told apart (a send recorded after the capture cannot be the captured message); `None`
 //! keeps every equal pending send a candidate.
 //! `fd()` is readable when events wait (for an epoll loop). Failures are the crate's
 //! `Error::Errno` with `op` "BPF load" / "BPF attach" and aya's description as `extack`.
 
 pub mod bpf;
+pub mod clock;
 pub mod matcher;
 pub mod proc;
 
@@ -57,41 +58,14 @@ pub struct Lost {
     pub truncated: u64,
 }
 
-/// One captured packet, as the capture's writer has it.
+/// One captured packet, as the capture's writer hands it to both engines.
 #[derive(Debug, Clone, Copy)]
 pub struct CapturedPacket<'a> {
-    /// Inode number of the network namespace the nlmon link captures.
-    pub netns: u32,
     pub protocol: u16,
     pub pkttype: u16,
-    /// The packet's capture time (CLOCK_REALTIME, as the ring stamps it).
-    pub sec: u64,
-    pub nsec: u32,
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC when the capture started, in ns: moves the stamp onto
-    /// the events' clock.
-    pub realtime_offset_ns: i128,
+    /// Capture time on CLOCK_MONOTONIC, ns (`clock::monotonic_of` the ring's stamp).
+    pub captured_ns: Option<u64>,
     pub data: &'a [u8],
-}
-
-impl CapturedPacket<'_> {
-    fn captured_ns(&self) -> Option<u64> {
-        let realtime = i128::from(self.sec) * 1_000_000_000 + i128::from(self.nsec);
-        u64::try_from(realtime - self.realtime_offset_ns).ok()
-    }
-}
-
-/// CLOCK_REALTIME − CLOCK_MONOTONIC now, in ns (see `CapturedPacket::realtime_offset_ns`).
-pub fn realtime_offset_ns() -> i128 {
-    let now = |clock| {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: ts is a valid timespec for clock_gettime to fill.
-        unsafe { libc::clock_gettime(clock, &mut ts) };
-        i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
-    };
-    now(libc::CLOCK_REALTIME) - now(libc::CLOCK_MONOTONIC)
 }
 
 /// A process's argv from /proc (`--cmdline`), while it can still be read.
@@ -113,6 +87,8 @@ pub fn cmdline(pid: u32) -> Option<Vec<String>> {
 pub struct Attribution {
     loader: bpf::Loader,
     matcher: Matcher,
+    /// Inode number of the captured network namespace.
+    netns: u32,
 }
 
 impl Attribution {
@@ -121,6 +97,7 @@ impl Attribution {
         Ok(Attribution {
             loader: bpf::Loader::start(netns)?,
             matcher: Matcher::new(Limits::default()),
+            netns,
         })
     }
 
@@ -140,15 +117,14 @@ impl Attribution {
     /// sees all of them (a batch's later events would otherwise wait until they expire).
     pub fn attribute_packet(&mut self, packet: &CapturedPacket<'_>) -> Option<Process> {
         self.poll();
-        let captured_ns = packet.captured_ns();
         let mut found: Option<Process> = None;
         let _ = split(packet.data, false, |header, bytes| {
             let process = self.matcher.attribute(&CapturedMsg {
-                netns: packet.netns,
+                netns: self.netns,
                 protocol: packet.protocol,
                 direction: Direction::of(packet.pkttype, header.flags),
                 bytes,
-                captured_ns,
+                captured_ns: packet.captured_ns,
             });
             if found.is_none() {
                 found = process;

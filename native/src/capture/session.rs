@@ -23,8 +23,8 @@ use super::pcapio::{Format, Interface, Output, Packet, Rotation};
 use super::process::Process;
 use super::queue::{BlockQueue, Chunk};
 use super::ring::{self, Ring, RingConfig};
-use crate::attribution::proc::{PacketView, ProcEngine};
-use crate::attribution::{self, Attribution, CapturedPacket};
+use crate::attribution::proc::ProcEngine;
+use crate::attribution::{self, clock, Attribution, CapturedPacket};
 use crate::netlink::error::{panic_message, Error, Result};
 
 /// Records waiting for JS, at most.
@@ -71,63 +71,54 @@ pub struct LiveAttribution {
     pub proc: ProcEngine,
     /// `--pid`/`--comm` given: packets of other processes (or of none) are not kept.
     pub selecting: bool,
-    /// Inode number of the captured network namespace.
-    pub netns: u32,
-    /// CLOCK_REALTIME − CLOCK_MONOTONIC at the start (attribution::realtime_offset_ns).
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC at the start (`clock::realtime_offset_ns`).
     pub realtime_offset_ns: i128,
     /// --cmdline: each named process's argv (read at its exec when the events allow).
     pub cmdline: bool,
 }
 
-/// A frame's stamp on CLOCK_MONOTONIC (the events' clock).
-fn captured_ns(realtime_offset_ns: i128, frame: &ring::Frame<'_>) -> Option<u64> {
-    let realtime = i128::from(frame.sec) * 1_000_000_000 + i128::from(frame.nsec);
-    u64::try_from(realtime - realtime_offset_ns).ok()
-}
-
 impl LiveAttribution {
+    /// A frame's stamp on CLOCK_MONOTONIC (the events' clock).
     fn captured_ns(&self, frame: &ring::Frame<'_>) -> Option<u64> {
-        captured_ns(self.realtime_offset_ns, frame)
+        clock::monotonic_of(u64::from(frame.sec), frame.nsec, self.realtime_offset_ns)
     }
 
     /// The process behind each packet of a block, index for index.
     fn block(&mut self, frames: &[ring::Frame<'_>]) -> Vec<Option<Process>> {
+        let packets: Vec<CapturedPacket<'_>> = frames
+            .iter()
+            .map(|f| CapturedPacket {
+                protocol: f.protocol,
+                pkttype: u16::from(f.pkttype),
+                captured_ns: self.captured_ns(f),
+                data: f.data,
+            })
+            .collect();
         // The fallback runs on every block when it runs at all (it remembers unanswered
         // requests from block to block): alone without eBPF, else for what eBPF left unnamed.
-        let by_proc = self.proc.is_active().then(|| {
-            let views: Vec<PacketView<'_>> = frames
-                .iter()
-                .map(|f| PacketView {
-                    protocol: f.protocol,
-                    pkttype: u16::from(f.pkttype),
-                    captured_ns: self.captured_ns(f),
-                    data: f.data,
-                })
-                .collect();
-            self.proc.attribute(&views, self.cmdline)
-        });
+        let by_proc = self
+            .proc
+            .is_active()
+            .then(|| self.proc.attribute(&packets, self.cmdline));
         let Some(engine) = self.bpf.as_mut() else {
             return by_proc.unwrap_or_else(|| vec![None; frames.len()]);
         };
-        let mut named = Vec::with_capacity(frames.len());
-        for frame in frames {
-            let mut process = engine.attribute_packet(&CapturedPacket {
-                netns: self.netns,
-                protocol: frame.protocol,
-                pkttype: u16::from(frame.pkttype),
-                sec: u64::from(frame.sec),
-                nsec: frame.nsec,
-                realtime_offset_ns: self.realtime_offset_ns,
-                data: frame.data,
-            });
-            if let Some(p) = process.as_mut().filter(|_| self.cmdline) {
-                let at = captured_ns(self.realtime_offset_ns, frame);
-                p.cmdline = self
-                    .proc
-                    .cmdline_at_exec(p.pid, at)
-                    .or_else(|| attribution::cmdline(p.pid));
+        let mut named: Vec<Option<Process>> =
+            packets.iter().map(|p| engine.attribute_packet(p)).collect();
+        if self.cmdline {
+            // argv as each process had it at its exec (read once the events are in for the block)
+            let wanted: Vec<(u32, Option<u64>)> = named
+                .iter()
+                .zip(&packets)
+                .filter_map(|(named, packet)| Some((named.as_ref()?.pid, packet.captured_ns)))
+                .collect();
+            let mut at_exec = self.proc.cmdlines_at_exec(&wanted).into_iter();
+            for process in named.iter_mut().flatten() {
+                process.cmdline = at_exec
+                    .next()
+                    .flatten()
+                    .or_else(|| attribution::cmdline(process.pid));
             }
-            named.push(process);
         }
         if let Some(by_proc) = by_proc {
             for (named, fallback) in named.iter_mut().zip(by_proc) {

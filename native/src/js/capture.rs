@@ -529,8 +529,7 @@ fn start_attribution(
         bpf: bpf.ok(),
         proc,
         selecting: !wanted.selection.is_empty(),
-        netns: netns.unwrap_or(0),
-        realtime_offset_ns: attribution::realtime_offset_ns(),
+        realtime_offset_ns: attribution::clock::realtime_offset_ns(),
         cmdline: wanted.cmdline,
     };
     Ok((Some(live), info))
