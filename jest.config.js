@@ -8,6 +8,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json', diagnostics: { warnOnly: false } }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // the cross-check tools (tshark, tcpdump…), installed once when missing
+  globalSetup: '<rootDir>/test/global-setup.mjs',
   // Host tests share the machine's netlink; the kernel suite boots one guest per file.
   maxWorkers: 2,
   // A bound for a hung test, not a speed target: generous, so that a machine busy with other work passes.

@@ -18,6 +18,7 @@
 // those its socket saw (kept %), kernel drops, nlmonctl's queue drops and peak, and the packets the
 // nlmon link tapped meanwhile (its rx_packets). Target: 100% kept by nlmonctl with default settings.
 import { parseArgs } from 'node:util'
+import { ensurePrograms } from '../vm/apt.js'
 import { bootGuest, kernelsFromEnv, newestKernel, REPO_ROOT } from '../vm/index.js'
 
 const { values } = parseArgs({
@@ -40,7 +41,10 @@ const discard = values.discard
 const slow = values.slow
 if (slow && discard) throw new Error('--slow and --discard do not go together')
 const ring = values['nlmonctl-buffer-mib'] ? ` --buffer-size ${Number(values['nlmonctl-buffer-mib'])}` : ''
-const guest = await bootGuest({ kernel, log: (line) => process.stderr.write(`${line}\n`) })
+const log = (/** @type {string} */ line) => process.stderr.write(`${line}\n`)
+// the baseline: the guest runs this machine's tcpdump
+await ensurePrograms([{ program: 'tcpdump', pkg: 'tcpdump' }], { log })
+const guest = await bootGuest({ kernel, log })
 // Where the pcap files go: the guest's RAM-backed /tmp, or (--slow) the 9p shared folder.
 const dir = slow ? guest.shareDir : '/tmp'
 // Where each tool writes: a file (then decoded, for tcpdump's message count) or /dev/null.

@@ -10,7 +10,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildInitramfs, PORT_NAME, ROOT_TAG, SHARE_TAG } from './initramfs.js'
 import { cacheDir, fetchKernel } from './kernels.js'
-import { ensureQemu, tail } from './qemu.js'
+import { tail } from './apt.js'
+import { ensureQemu } from './qemu.js'
 
 const VM_DIR = path.dirname(fileURLToPath(import.meta.url))
 /** The checkout's root: the guest sees it at the same path (read-only) and runs commands there. */

@@ -8,7 +8,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile, copyFile } from 
 import os from 'node:os'
 import path from 'node:path'
 import { gunzipSync } from 'node:zlib'
-import { which, tail } from './qemu.js'
+import { which, tail } from './apt.js'
 
 const DEBIAN_MIRROR = process.env.NLMONCTL_DEBIAN_MIRROR || 'http://deb.debian.org/debian'
 const SECURITY_MIRROR = process.env.NLMONCTL_DEBIAN_SECURITY_MIRROR || 'http://deb.debian.org/debian-security'

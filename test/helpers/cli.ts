@@ -46,6 +46,8 @@ export function tool(file: string, args: string[]): string {
   try {
     return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   } catch (error) {
-    throw new Error(`${file} ${args.join(' ')} failed (is Wireshark's CLI installed?): ${String(error)}`)
+    throw new Error(
+      `${file} ${args.join(' ')} failed (test/global-setup.mjs installs Wireshark's CLI when missing): ${String(error)}`,
+    )
   }
 }

@@ -2,29 +2,13 @@
 // that fills up mid-capture, a capture link deleted under the capture, a --netns namespace deleted
 // under it, and sizes the guest cannot hold. Each scenario waits for the capture's readiness line
 // ("listening on …") and for process exits, with bounded polls, never fixed sleeps before acting.
-// The guest runs this machine's binaries: tshark and capinfos (wireshark) are installed on the host
-// when missing, as capture.test.ts does.
-import { spawnSync } from 'node:child_process'
+// The guest runs this machine's binaries: tshark and capinfos come from test/global-setup.mjs (installed
+// on the host when missing).
 import { GuestFixture, KERNELS, ROOT, type IpLink, testLimit } from './guest-fixture.js'
 import type { Summary } from '../../src/core/capture-format.js'
 import { parseSummaryLine } from '../helpers/records.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
-
-function ensureTools(): void {
-  const missing = ['tshark', 'capinfos'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
-  if (missing.length === 0) return
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const install = () =>
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'tshark'], { env, encoding: 'utf8' })
-  if (install().status === 0) return
-  spawnSync('apt-get', ['update'], { env, encoding: 'utf8' })
-  const again = install()
-  if (again.status !== 0)
-    throw new Error(
-      `the capture fault tests need ${missing.join(' and ')} (apt-get install tshark failed):\n${again.stderr}`,
-    )
-}
 
 /** The {"summary":…} line of a --json capture. */
 function summaryOf(text: string): Summary | undefined {
@@ -51,7 +35,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   const cli = () => `node ${vm.cliPath()}`
   const gen = (dumps: number) => `/usr/bin/python3 ${ROOT}bench/capture-gen.py ${dumps}`
   beforeAll(async () => {
-    ensureTools()
     await vm.boot(kernel)
     // 22 links, as in the user's measurement: each RTM_GETLINK dump is ≈ 8 KiB a packet.
     await vm.sh('for i in $(seq 1 20); do ip link add fd$i type dummy; done')

@@ -1,36 +1,12 @@
 // capture, trace and prune on Debian's stock kernels (which ship nlmon), each result checked against
 // tools nobody here wrote: iproute2 makes the traffic, tshark dissects our pcaps, tcpdump captures the
-// same link side by side. The guest runs this machine's own binaries, so tcpdump and tshark are
-// installed on the host first (apt-get) when missing.
+// same link side by side. The guest runs this machine's own binaries: tcpdump and tshark come from
+// test/global-setup.mjs (installed on the host when missing).
 import type { NlRecord } from '../../src/core/capture-format.js'
 import { parseCapture, parseRecords } from '../helpers/records.js'
-import { spawnSync } from 'node:child_process'
 import { GuestFixture, KERNELS, SURFACE_KERNEL, q, type IpLink, testLimit } from './guest-fixture.js'
 
 const BOOT_TIMEOUT = 15 * 60_000
-
-/** tcpdump and tshark, installed on the host (the guest's root) when missing; never skipped. */
-function ensureTools(): void {
-  const missing = ['tcpdump', 'tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
-  if (missing.length === 0) return
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
-    env,
-    encoding: 'utf8',
-  })
-  if (install.status !== 0) {
-    const update = spawnSync('apt-get', ['update'], { env, encoding: 'utf8' })
-    const again = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
-      env,
-      encoding: 'utf8',
-    })
-    if (update.status !== 0 || again.status !== 0) {
-      throw new Error(
-        `the capture tests need ${missing.join(' and ')} on this machine (the guest runs its root), and apt-get could not install them:\n${again.stderr}`,
-      )
-    }
-  }
-}
 
 // The records nlmonctl prints (--json) are the decoder's NlRecord shape.
 type Rec = NlRecord
@@ -94,7 +70,6 @@ describe.each(KERNELS)('kernel %s', (kernel) => {
   const vm = new GuestFixture()
   const cli = () => `node ${vm.cliPath()}`
   beforeAll(async () => {
-    ensureTools()
     await vm.boot(kernel)
   }, BOOT_TIMEOUT)
   afterAll(() => vm.close())
